@@ -1,0 +1,397 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Reelay.Jobs;
+using Reelay.Media;
+
+namespace Reelay.Catalog;
+
+/// <summary>
+/// The models Reelay knows, loaded from the catalog shipped with the library and an optional operator file that
+/// adds, replaces or disables models. Validates requests before anything is stored.
+/// </summary>
+public sealed class ModelCatalog
+{
+    private readonly Dictionary<string, ModelDefinition> _models;
+
+    /// <summary>Creates a catalog from definitions.</summary>
+    public ModelCatalog(IEnumerable<ModelDefinition> models)
+    {
+        _models = new Dictionary<string, ModelDefinition>(StringComparer.Ordinal);
+        foreach (var model in models.Where(m => !m.Disabled))
+        {
+            CheckDefinition(model);
+            _models[model.Name] = model;
+        }
+    }
+
+    /// <summary>Every enabled model, by name.</summary>
+    public IReadOnlyCollection<ModelDefinition> Models => _models.Values;
+
+    /// <summary>The model by public name, or null.</summary>
+    public ModelDefinition? Find(string name) => _models.GetValueOrDefault(name);
+
+    /// <summary>Loads the shipped catalog, then applies the operator file at <paramref name="overridePath"/> if given.</summary>
+    public static ModelCatalog Load(string? overridePath = null)
+    {
+        using var stream = typeof(ModelCatalog).Assembly.GetManifestResourceStream("Reelay.Catalog.catalog.json")
+            ?? throw new InvalidOperationException("The shipped catalog resource is missing.");
+        var models = Parse(stream, "the shipped catalog");
+        if (!string.IsNullOrWhiteSpace(overridePath))
+        {
+            if (!File.Exists(overridePath))
+            {
+                throw new InvalidOperationException($"Reelay:Catalog:Path names '{overridePath}', which does not exist.");
+            }
+
+            using var file = File.OpenRead(overridePath);
+            foreach (var (name, model) in Parse(file, overridePath))
+            {
+                models[name] = model;
+            }
+        }
+
+        return new ModelCatalog(models.Values);
+    }
+
+    private static Dictionary<string, ModelDefinition> Parse(Stream json, string source)
+    {
+        CatalogFile? file;
+        try
+        {
+            file = JsonSerializer.Deserialize(json, CatalogJsonContext.Default.CatalogFile);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidOperationException($"The catalog in {source} is not valid: {ex.Message}", ex);
+        }
+
+        var result = new Dictionary<string, ModelDefinition>(StringComparer.Ordinal);
+        foreach (var (name, model) in file?.Models ?? [])
+        {
+            model.Name = name;
+            result[name] = model;
+        }
+
+        return result;
+    }
+
+    private static void CheckDefinition(ModelDefinition m)
+    {
+        string Where() => $"catalog model '{m.Name}'";
+        if (m.Modes.Count == 0 || m.Modes.Any(x => x is not ("t2v" or "i2v")))
+        {
+            throw new InvalidOperationException($"{Where()}: modes must be a non-empty list of t2v and i2v.");
+        }
+
+        if (!m.Durations.Allows(m.DefaultDuration))
+        {
+            throw new InvalidOperationException($"{Where()}: defaultDuration {m.DefaultDuration} is not among its durations ({m.Durations.Describe()}).");
+        }
+
+        if (m.Sizes.Count == 0 && m.AnySize is null && m.Tiers.Count == 0)
+        {
+            throw new InvalidOperationException($"{Where()}: give sizes, anySize or tiers.");
+        }
+
+        foreach (var size in m.Sizes.Concat(m.Resolutions.Values.SelectMany(r => r.Values)))
+        {
+            if (TryParseSize(size) is null)
+            {
+                throw new InvalidOperationException($"{Where()}: '{size}' is not a WxH size.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Validates a request against its model. <paramref name="firstFrame"/> is the sniffed first frame for
+    /// image-to-video (its bytes were already checked). Throws <see cref="ReelayException"/> naming the field.
+    /// </summary>
+    public JobSpec Validate(JobRequest request, ImageInfo? firstFrame)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (string.IsNullOrWhiteSpace(request.Model))
+        {
+            throw ReelayException.Invalid("model", $"'model' is required; available models: {string.Join(", ", _models.Keys)}.");
+        }
+
+        var model = Find(request.Model)
+            ?? throw new ReelayException(ErrorCodes.UnsupportedModel, $"Model '{request.Model}' is not offered; available models: {string.Join(", ", _models.Keys)}.", "model");
+
+        var mode = request.Mode ?? (request.FirstFrame is not null ? VideoMode.ImageToVideo : VideoMode.TextToVideo);
+        if (!model.Modes.Contains(mode.ToWire()))
+        {
+            throw mode == VideoMode.TextToVideo
+                ? ReelayException.Invalid("first_frame", $"Model '{model.Name}' makes video from an image only; give a first frame.")
+                : ReelayException.Invalid("first_frame", $"Model '{model.Name}' makes video from text only; it does not take a first frame.");
+        }
+
+        if (mode == VideoMode.ImageToVideo && request.FirstFrame is null)
+        {
+            throw ReelayException.Invalid("first_frame", "Image-to-video needs a first frame image.");
+        }
+
+        var prompt = request.Prompt;
+        if (mode == VideoMode.TextToVideo && string.IsNullOrWhiteSpace(prompt))
+        {
+            throw ReelayException.Invalid("prompt", "'prompt' is required for text-to-video and must not be empty.");
+        }
+
+        if (prompt is not null && prompt.Length > model.MaxPromptLength)
+        {
+            throw ReelayException.Invalid("prompt", $"'prompt' has {prompt.Length} characters; model '{model.Name}' allows at most {model.MaxPromptLength}.");
+        }
+
+        var duration = request.DurationSeconds ?? model.DefaultDuration;
+        if (!model.Durations.Allows(duration))
+        {
+            throw ReelayException.Invalid("duration", $"duration {duration} s is not offered by model '{model.Name}'; allowed: {model.Durations.Describe()} seconds.");
+        }
+
+        if (request.Seed is not null && !model.Seed)
+        {
+            throw ReelayException.Invalid("seed", $"Model '{model.Name}' does not take a seed.");
+        }
+
+        var (width, height, resolution, aspect) = ResolveSize(model, request, firstFrame);
+        var options = ValidateOptions(model, request.Options);
+        return new JobSpec(model, mode, prompt, duration, width, height, resolution, aspect, request.Seed, options);
+    }
+
+    private static (int Width, int Height, string? Resolution, string? Aspect) ResolveSize(ModelDefinition model, JobRequest request, ImageInfo? image)
+    {
+        var aspect = request.AspectRatio;
+        if (aspect is not null && (model.AspectRatios.Count > 0 || model.Tiers.Count == 0) && !model.AspectRatios.Contains(aspect))
+        {
+            throw ReelayException.Invalid("aspect_ratio", $"aspect_ratio '{aspect}' is not offered by model '{model.Name}'; allowed: {DurationRule.JoinOr(model.AspectRatios)}.");
+        }
+
+        if (aspect is not null && model.AspectRatios.Count == 0 && ParseRatio(aspect) is null)
+        {
+            throw ReelayException.Invalid("aspect_ratio", $"aspect_ratio '{aspect}' is not of the form W:H.");
+        }
+
+        if (request.Size is { } sizeText)
+        {
+            var size = TryParseSize(sizeText)
+                ?? throw ReelayException.Invalid("size", $"size '{sizeText}' is not of the form WIDTHxHEIGHT, e.g. 1280x720.");
+            if (!SizeAllowed(model, size.W, size.H))
+            {
+                throw ReelayException.Invalid("size", $"size '{sizeText}' is not offered by model '{model.Name}'; allowed: {DescribeSizes(model)}.");
+            }
+
+            return (size.W, size.H, request.Resolution, aspect);
+        }
+
+        var tier = request.Resolution ?? (model.Resolutions.Count == 0 && model.Tiers.Count > 0 && model.AnySize is null ? model.DefaultResolution : null);
+        if (tier is null && aspect is null)
+        {
+            var fallback = TryParseSize(model.DefaultSize ?? "") ?? throw new InvalidOperationException($"catalog model '{model.Name}' has no default size.");
+            if (image is not null && model.Resolutions.Count > 0 && model.AspectRatios.Count > 0)
+            {
+                // Follow the first frame's orientation among the model's default tier.
+                var shape = ClosestAspect(model.AspectRatios, image.Width, image.Height);
+                var tierSizes = model.Resolutions.Values.First(r => r.ContainsValue(model.DefaultSize ?? ""));
+                if (tierSizes.TryGetValue(shape, out var s) && TryParseSize(s) is { } fitted)
+                {
+                    return (fitted.W, fitted.H, null, shape);
+                }
+            }
+
+            return (fallback.W, fallback.H, null, null);
+        }
+
+        if (model.Resolutions.Count > 0)
+        {
+            tier ??= model.Resolutions.Keys.First();
+            if (!model.Resolutions.TryGetValue(tier, out var byAspect))
+            {
+                throw ReelayException.Invalid("resolution", $"resolution '{tier}' is not offered by model '{model.Name}'; allowed: {DurationRule.JoinOr(model.Resolutions.Keys)}.");
+            }
+
+            aspect ??= image is not null ? ClosestAspect(byAspect.Keys, image.Width, image.Height) : model.DefaultAspectRatio ?? byAspect.Keys.First();
+            if (!byAspect.TryGetValue(aspect, out var exact))
+            {
+                throw ReelayException.Invalid("aspect_ratio", $"aspect_ratio '{aspect}' is not offered at {tier} by model '{model.Name}'; allowed: {DurationRule.JoinOr(byAspect.Keys)}.");
+            }
+
+            var s = TryParseSize(exact)!.Value;
+            return (s.W, s.H, tier, aspect);
+        }
+
+        if (model.Tiers.Count > 0)
+        {
+            tier ??= model.DefaultResolution ?? model.Tiers.Keys.First();
+            if (!model.Tiers.TryGetValue(tier, out var shortSide))
+            {
+                throw ReelayException.Invalid("resolution", $"resolution '{tier}' is not offered by model '{model.Name}'; allowed: {DurationRule.JoinOr(model.Tiers.Keys)}.");
+            }
+
+            double ratio;
+            if (aspect is not null)
+            {
+                var r = ParseRatio(aspect)!.Value;
+                ratio = (double)r.W / r.H;
+            }
+            else if (image is not null)
+            {
+                ratio = (double)image.Width / image.Height;
+            }
+            else
+            {
+                var r = ParseRatio(model.DefaultAspectRatio ?? "16:9")!.Value;
+                ratio = (double)r.W / r.H;
+                aspect = model.DefaultAspectRatio ?? "16:9";
+            }
+
+            var (w, h) = ratio >= 1 ? (Even(shortSide * ratio), shortSide) : (shortSide, Even(shortSide / ratio));
+            if (model.AnySize is { } any && (w > any.MaxWidth || h > any.MaxHeight))
+            {
+                throw ReelayException.Invalid("resolution", $"resolution '{tier}' at that aspect ratio makes {w}x{h}, larger than model '{model.Name}' allows ({any.MaxWidth}x{any.MaxHeight}).");
+            }
+
+            return (w, Even(h), tier, aspect);
+        }
+
+        throw ReelayException.Invalid("resolution", $"Model '{model.Name}' takes an explicit size; allowed: {DescribeSizes(model)}.");
+    }
+
+    private static int Even(double value) => Math.Max(2, (int)Math.Round(value / 2.0, MidpointRounding.AwayFromZero) * 2);
+
+    private static string ClosestAspect(IEnumerable<string> aspects, int width, int height)
+    {
+        var target = Math.Log((double)width / height);
+        return aspects
+            .Select(a => (a, r: ParseRatio(a)))
+            .Where(x => x.r is not null)
+            .OrderBy(x => Math.Abs(Math.Log((double)x.r!.Value.W / x.r.Value.H) - target))
+            .Select(x => x.a)
+            .First();
+    }
+
+    private static bool SizeAllowed(ModelDefinition model, int w, int h)
+    {
+        if (model.Sizes.Contains($"{w}x{h}"))
+        {
+            return true;
+        }
+
+        if (model.AnySize is { } any)
+        {
+            return w >= any.MinSide && h >= any.MinSide && w <= any.MaxWidth && h <= any.MaxHeight && (!any.Even || (w % 2 == 0 && h % 2 == 0));
+        }
+
+        return false;
+    }
+
+    private static string DescribeSizes(ModelDefinition model)
+    {
+        if (model.AnySize is { } any)
+        {
+            return $"any{(any.Even ? " even" : "")} WxH from {any.MinSide} up to {any.MaxWidth}x{any.MaxHeight}";
+        }
+
+        return model.Sizes.Count > 0 ? DurationRule.JoinOr(model.Sizes) : "a resolution tier (" + DurationRule.JoinOr(model.Tiers.Keys) + ")";
+    }
+
+    private static Dictionary<string, string> ValidateOptions(ModelDefinition model, IReadOnlyDictionary<string, string>? given)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in given ?? new Dictionary<string, string>())
+        {
+            if (!model.Options.TryGetValue(name, out var def))
+            {
+                var allowed = model.Options.Count == 0 ? "it takes no options" : "allowed: " + DurationRule.JoinOr(model.Options.Keys);
+                throw ReelayException.Invalid(name, $"Model '{model.Name}' does not take the option '{name}'; {allowed}.");
+            }
+
+            result[name] = NormalizeOption(model, name, def, value);
+        }
+
+        foreach (var (name, def) in model.Options)
+        {
+            if (!result.ContainsKey(name) && def.Default is not null)
+            {
+                result[name] = def.Default;
+            }
+        }
+
+        return result;
+    }
+
+    private static string NormalizeOption(ModelDefinition model, string name, OptionDefinition def, string value)
+    {
+        switch (def.Type)
+        {
+            case "enum":
+                var match = def.Values.FirstOrDefault(v => string.Equals(v, value, StringComparison.OrdinalIgnoreCase));
+                return match ?? throw ReelayException.Invalid(name, $"{name} '{value}' is not allowed for model '{model.Name}'; allowed: {DurationRule.JoinOr(def.Values)}.");
+            case "bool":
+                if (bool.TryParse(value, out var b))
+                {
+                    return b ? "true" : "false";
+                }
+
+                throw ReelayException.Invalid(name, $"{name} '{value}' is not a boolean; use true or false.");
+            case "int":
+                if (!long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n))
+                {
+                    throw ReelayException.Invalid(name, $"{name} '{value}' is not an integer.");
+                }
+
+                if ((def.Min is { } min && n < min) || (def.Max is { } max && n > max))
+                {
+                    throw ReelayException.Invalid(name, $"{name} {n} is out of range for model '{model.Name}'; allowed: {def.Min} to {def.Max}.");
+                }
+
+                return n.ToString(CultureInfo.InvariantCulture);
+            default:
+                return value;
+        }
+    }
+
+    /// <summary>Parses "1280x720".</summary>
+    public static (int W, int H)? TryParseSize(string text)
+    {
+        var parts = text.Split('x', 'X');
+        return parts.Length == 2
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var w)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var h)
+            && w > 0 && h > 0 && w <= 16384 && h <= 16384
+            ? (w, h)
+            : null;
+    }
+
+    private static (int W, int H)? ParseRatio(string text)
+    {
+        var parts = text.Split(':');
+        return parts.Length == 2
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var w)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var h)
+            && w > 0 && h > 0 && w <= 100 && h <= 100
+            ? (w, h)
+            : null;
+    }
+}
+
+/// <summary>A request that passed validation, with every default filled in.</summary>
+public sealed record JobSpec(
+    ModelDefinition Model,
+    VideoMode Mode,
+    string? Prompt,
+    int DurationSeconds,
+    int Width,
+    int Height,
+    string? Resolution,
+    string? AspectRatio,
+    long? Seed,
+    IReadOnlyDictionary<string, string> Options);
+
+internal sealed class CatalogFile
+{
+    public Dictionary<string, ModelDefinition> Models { get; set; } = [];
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
+[JsonSerializable(typeof(CatalogFile))]
+internal sealed partial class CatalogJsonContext : JsonSerializerContext;

@@ -1,0 +1,127 @@
+namespace Reelay.Jobs;
+
+/// <summary>
+/// A stored job. Immutable: the engine makes changed copies with <c>with</c> and the store writes them with
+/// compare-and-set on <see cref="Version"/>.
+/// </summary>
+public sealed record Job
+{
+    /// <summary>Public id, e.g. video_3f2a....</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The API key id that owns the job.</summary>
+    public required string Owner { get; init; }
+
+    /// <summary>Public model name.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>Text or image to video.</summary>
+    public required VideoMode Mode { get; init; }
+
+    /// <summary>The prompt.</summary>
+    public string? Prompt { get; init; }
+
+    /// <summary>Requested length in seconds.</summary>
+    public required int DurationSeconds { get; init; }
+
+    /// <summary>Output width in pixels.</summary>
+    public required int Width { get; init; }
+
+    /// <summary>Output height in pixels.</summary>
+    public required int Height { get; init; }
+
+    /// <summary>The resolution tier the request named, if any ("720p").</summary>
+    public string? Resolution { get; init; }
+
+    /// <summary>The aspect ratio the request named, if any ("16:9").</summary>
+    public string? AspectRatio { get; init; }
+
+    /// <summary>The seed, if any.</summary>
+    public long? Seed { get; init; }
+
+    /// <summary>Validated model options, with defaults filled in.</summary>
+    public IReadOnlyDictionary<string, string> Options { get; init; } = EmptyMap;
+
+    /// <summary>Storage key of the stored first frame, for image-to-video.</summary>
+    public string? InputImageKey { get; init; }
+
+    /// <summary>Current state.</summary>
+    public required JobStatus Status { get; init; }
+
+    /// <summary>0-100.</summary>
+    public int Progress { get; init; }
+
+    /// <summary>Why it failed, for failed and cancelled jobs.</summary>
+    public JobError? Error { get; init; }
+
+    /// <summary>When it was accepted.</summary>
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Last change.</summary>
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>When an upstream accepted it.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>When it reached a terminal state.</summary>
+    public DateTimeOffset? CompletedAt { get; init; }
+
+    /// <summary>When its content expires (null: kept).</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>It fails with deadline_exceeded if not finished by then.</summary>
+    public required DateTimeOffset Deadline { get; init; }
+
+    /// <summary>Provider instance the job is (or was last) routed to.</summary>
+    public string? Provider { get; init; }
+
+    /// <summary>The upstream's model id.</summary>
+    public string? UpstreamModel { get; init; }
+
+    /// <summary>The upstream's task id, once accepted.</summary>
+    public string? UpstreamId { get; init; }
+
+    /// <summary>How many times a submit was started.</summary>
+    public int SubmitAttempts { get; init; }
+
+    /// <summary>Storage key of the video.</summary>
+    public string? ResultKey { get; init; }
+
+    /// <summary>Storage key of the thumbnail.</summary>
+    public string? ThumbnailKey { get; init; }
+
+    /// <summary>Size of the stored video in bytes.</summary>
+    public long? ResultBytes { get; init; }
+
+    /// <summary>Duration of the stored video as measured by ffprobe.</summary>
+    public double? ResultDurationSeconds { get; init; }
+
+    /// <summary>A note shown to clients, e.g. that the sandbox stood in for another model.</summary>
+    public string? Note { get; init; }
+
+    /// <summary>Webhook URL.</summary>
+    public string? WebhookUrl { get; init; }
+
+    /// <summary>Client metadata.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = EmptyMap;
+
+    /// <summary>The client's idempotency key.</summary>
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>The dialect that created it.</summary>
+    public string? Dialect { get; init; }
+
+    /// <summary>Soft-deleted: invisible to clients, content removed.</summary>
+    public DateTimeOffset? DeletedAt { get; init; }
+
+    /// <summary>Compare-and-set version, incremented by the store on each write.</summary>
+    public long Version { get; init; }
+
+    /// <summary>The output size as "WxH".</summary>
+    public string Size => $"{Width}x{Height}";
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyMap = new Dictionary<string, string>();
+
+    /// <summary>A new random job id.</summary>
+    public static string NewId() => "video_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+}

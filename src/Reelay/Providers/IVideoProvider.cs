@@ -1,0 +1,112 @@
+using Reelay.Jobs;
+
+namespace Reelay.Providers;
+
+/// <summary>
+/// One upstream provider instance. An adapter only translates and classifies: canonical request to upstream
+/// wire, upstream answer to an outcome. It never loops, sleeps or retries; the engine owns time.
+/// </summary>
+public interface IVideoProvider
+{
+    /// <summary>The instance name from configuration (e.g. "sandbox", "modelverse-main").</summary>
+    string Name { get; }
+
+    /// <summary>Starts the job upstream.</summary>
+    Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken);
+
+    /// <summary>Asks the upstream how an accepted job is doing.</summary>
+    Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// After a crash while a submit was in flight: look the job up upstream where the provider allows it.
+    /// </summary>
+    Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken);
+
+    /// <summary>Best-effort cancel of an accepted job. Must not throw for an upstream that cannot cancel.</summary>
+    Task CancelAsync(ProviderJob job, CancellationToken cancellationToken);
+
+    /// <summary>Copies a finished result into <paramref name="destination"/>, with the deployment's own credentials.</summary>
+    Task DownloadAsync(ProviderJob job, ResultLocation result, Stream destination, CancellationToken cancellationToken);
+
+    /// <summary>How often to poll a running job of this provider.</summary>
+    PollSchedule PollSchedule { get; }
+}
+
+/// <summary>The engine's view of a job for a provider call.</summary>
+public sealed class ProviderJob
+{
+    /// <summary>The stored job.</summary>
+    public required Job Job { get; init; }
+
+    /// <summary>The upstream's model id for the deployment in use.</summary>
+    public required string UpstreamModel { get; init; }
+
+    /// <summary>Opens the stored first frame, when the job has one.</summary>
+    public Func<CancellationToken, Task<Stream>>? OpenFirstFrame { get; init; }
+
+    /// <summary>Whether the sandbox is standing in for another model (it must say so).</summary>
+    public bool StandIn { get; init; }
+}
+
+/// <summary>The adaptive poll schedule: start at <see cref="Initial"/>, grow by <see cref="Growth"/> up to <see cref="Max"/>, with ± <see cref="Jitter"/>.</summary>
+/// <param name="Initial">First interval.</param>
+/// <param name="Max">Longest interval.</param>
+/// <param name="Growth">Multiplier per poll that saw no progress change.</param>
+/// <param name="Jitter">Relative jitter, 0-0.5.</param>
+public sealed record PollSchedule(TimeSpan Initial, TimeSpan Max, double Growth = 1.5, double Jitter = 0.2);
+
+/// <summary>Where a finished result is: an upstream URL, or a file on this machine (the sandbox).</summary>
+/// <param name="Video">URL or local path of the video.</param>
+/// <param name="IsLocalFile">True when <paramref name="Video"/> is a local file path.</param>
+public sealed record ResultLocation(string Video, bool IsLocalFile);
+
+/// <summary>The outcome of a submit.</summary>
+public abstract record SubmitOutcome
+{
+    private SubmitOutcome() { }
+
+    /// <summary>The upstream accepted the job.</summary>
+    public sealed record Accepted(string UpstreamId) : SubmitOutcome;
+
+    /// <summary>The upstream definitely refused the job; it fails with this error.</summary>
+    public sealed record Rejected(JobError Error) : SubmitOutcome;
+
+    /// <summary>
+    /// A transient problem (429, 5xx, connection error, timeout). The job was not accepted and may go to
+    /// another deployment, or be retried after <paramref name="After"/>.
+    /// </summary>
+    public sealed record RetryLater(JobError Reason, TimeSpan? After = null) : SubmitOutcome;
+}
+
+/// <summary>The outcome of a poll.</summary>
+public abstract record PollOutcome
+{
+    private PollOutcome() { }
+
+    /// <summary>Still going; progress 0-100 when known.</summary>
+    public sealed record Running(int? Progress) : PollOutcome;
+
+    /// <summary>Done; the result is at <paramref name="Result"/>.</summary>
+    public sealed record Succeeded(ResultLocation Result) : PollOutcome;
+
+    /// <summary>Definitely failed.</summary>
+    public sealed record Failed(JobError Error) : PollOutcome;
+
+    /// <summary>The poll itself failed (429, 5xx, timeout): not a job failure. Try again after <paramref name="After"/>.</summary>
+    public sealed record RetryLater(string Reason, TimeSpan? After = null) : PollOutcome;
+}
+
+/// <summary>The outcome of looking up a job whose submit was interrupted.</summary>
+public abstract record RecoveryOutcome
+{
+    private RecoveryOutcome() { }
+
+    /// <summary>The upstream has it.</summary>
+    public sealed record Found(string UpstreamId) : RecoveryOutcome;
+
+    /// <summary>The upstream definitely does not have it: safe to submit again.</summary>
+    public sealed record NotFound : RecoveryOutcome;
+
+    /// <summary>The provider cannot tell: the job fails with submit_outcome_unknown and its money stays held.</summary>
+    public sealed record Unknown : RecoveryOutcome;
+}

@@ -1,0 +1,126 @@
+namespace Reelay;
+
+/// <summary>
+/// Reelay's configuration, bound from the "Reelay" section (appsettings.json, or environment variables such as
+/// <c>Reelay__DataDirectory</c>). Validated at start-up; unknown keys are rejected. Every default is documented
+/// once, in docs/configuration.md.
+/// </summary>
+public sealed class ReelayOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string Section = "Reelay";
+
+    /// <summary>Folder for the SQLite database, result files and the generated admin key. Relative paths are relative to the working directory.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>The bootstrap admin API key. Also read from the REELAY_ADMIN_KEY environment variable. When unset, serve generates one.</summary>
+    public string? AdminKey { get; set; }
+
+    /// <summary>How long a job may take from submit to a terminal state before it fails with deadline_exceeded.</summary>
+    public TimeSpan JobDeadline { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>The catalog.</summary>
+    public CatalogOptions Catalog { get; set; } = new();
+
+    /// <summary>The job store.</summary>
+    public StoreOptions Store { get; set; } = new();
+
+    /// <summary>The sandbox provider.</summary>
+    public SandboxOptions Sandbox { get; set; } = new();
+
+    /// <summary>Request and upload limits.</summary>
+    public LimitsOptions Limits { get; set; } = new();
+
+    /// <summary>The engine's scheduling knobs.</summary>
+    public EngineOptions Engine { get; set; } = new();
+
+    /// <summary>The OpenAI-compatible dialect.</summary>
+    public OpenAIDialectOptions OpenAI { get; set; } = new();
+
+    /// <summary>The data directory as a full path.</summary>
+    public string DataPath => Path.GetFullPath(DataDirectory);
+}
+
+/// <summary>Catalog options.</summary>
+public sealed class CatalogOptions
+{
+    /// <summary>A JSON file in the shipped catalog's format whose models add to, replace or disable ("disabled": true) shipped ones.</summary>
+    public string? Path { get; set; }
+}
+
+/// <summary>Job store options.</summary>
+public sealed class StoreOptions
+{
+    /// <summary>"sqlite" (default, embedded).</summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>Connection string; for SQLite the default is a file reelay.db in the data directory.</summary>
+    public string? ConnectionString { get; set; }
+}
+
+/// <summary>The sandbox provider: a local ffmpeg renderer, free and offline, not AI.</summary>
+public sealed class SandboxOptions
+{
+    /// <summary>Whether the sandbox provider is registered at all.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The ffmpeg executable.</summary>
+    public string FfmpegPath { get; set; } = "ffmpeg";
+
+    /// <summary>The ffprobe executable.</summary>
+    public string FfprobePath { get; set; } = "ffprobe";
+
+    /// <summary>Renders at once; further jobs wait in the sandbox's queue.</summary>
+    public int MaxConcurrentRenders { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
+
+    /// <summary>Frames per second, 24-30.</summary>
+    public int Fps { get; set; } = 24;
+
+    /// <summary>x264 preset.</summary>
+    public string Preset { get; set; } = "veryfast";
+
+    /// <summary>
+    /// Other catalog models the sandbox renders when no deployment serves them. Explicit opt-in only: every job it
+    /// renders for one says so in its note. Use "*" for every model.
+    /// </summary>
+    public List<string> StandInFor { get; set; } = [];
+}
+
+/// <summary>Request and upload limits.</summary>
+public sealed class LimitsOptions
+{
+    /// <summary>Largest request body in bytes (JSON or multipart, including an uploaded image).</summary>
+    public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Largest input image in bytes.</summary>
+    public long MaxImageBytes { get; set; } = 50L * 1024 * 1024;
+
+    /// <summary>How long fetching a client's image URL may take.</summary>
+    public TimeSpan ImageFetchTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Hosts or CIDR ranges that client URLs may reach although they are private (e.g. "10.1.0.0/16"). Empty by default.</summary>
+    public List<string> AllowPrivateNetworks { get; set; } = [];
+}
+
+/// <summary>Engine knobs.</summary>
+public sealed class EngineOptions
+{
+    /// <summary>Poll calls in flight at once per provider instance.</summary>
+    public int MaxConcurrentPollsPerProvider { get; set; } = 64;
+
+    /// <summary>How long one upstream call (submit or poll) may take.</summary>
+    public TimeSpan UpstreamCallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Delay before a submit that got a retry-later outcome is tried again (doubles each time, with jitter).</summary>
+    public TimeSpan SubmitRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Submit attempts before a job fails with the last transient error.</summary>
+    public int MaxSubmitAttempts { get; set; } = 5;
+}
+
+/// <summary>The OpenAI-compatible /v1/videos dialect.</summary>
+public sealed class OpenAIDialectOptions
+{
+    /// <summary>The model used when a request names none (OpenAI's own default is sora-2).</summary>
+    public string DefaultModel { get; set; } = "sora-2";
+}
