@@ -30,6 +30,9 @@ public interface IVideoProvider
 
     /// <summary>How often to poll a running job of this provider.</summary>
     PollSchedule PollSchedule { get; }
+
+    /// <summary>Jobs this instance may have in flight (submitting or running) at once; more wait in Reelay's queue.</summary>
+    int MaxConcurrentJobs { get; }
 }
 
 /// <summary>The engine's view of a job for a provider call.</summary>
