@@ -1,0 +1,81 @@
+using System.Text.Json.Serialization;
+
+namespace Reelay.Server.Dialects.OpenAI;
+
+/// <summary>OpenAI's video object, plus Reelay's extension fields (omitted when null).</summary>
+internal sealed class OpenAIVideo
+{
+    public required string Id { get; init; }
+    public string Object => "video";
+    public required string Model { get; init; }
+    public required string Status { get; init; }
+    public int Progress { get; init; }
+    public long CreatedAt { get; init; }
+    public long? CompletedAt { get; init; }
+    public long? ExpiresAt { get; init; }
+    public required string Seconds { get; init; }
+    public required string Size { get; init; }
+    public string? Prompt { get; init; }
+    public string? RemixedFromVideoId { get; init; }
+    public OpenAIVideoError? Error { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? QueuePosition { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Note { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+}
+
+internal sealed record OpenAIVideoError(string Code, string Message);
+
+internal sealed class OpenAIVideoList
+{
+    public string Object => "list";
+    public required IReadOnlyList<OpenAIVideo> Data { get; init; }
+    public string? FirstId { get; init; }
+    public string? LastId { get; init; }
+    public bool HasMore { get; init; }
+}
+
+internal sealed record OpenAIDeleted(string Id, bool Deleted)
+{
+    public string Object => "video.deleted";
+}
+
+internal sealed record OpenAIErrorBody(string Message, string Type, string? Param, string? Code);
+
+internal sealed record OpenAIErrorEnvelope(OpenAIErrorBody Error);
+
+internal sealed class OpenAIModel
+{
+    public required string Id { get; init; }
+    public string Object => "model";
+    public long Created { get; init; }
+    public string OwnedBy => "reelay";
+    public string? Description { get; init; }
+    public required IReadOnlyList<string> Modes { get; init; }
+    public required string Durations { get; init; }
+    public int DefaultDuration { get; init; }
+    public required IReadOnlyList<string> Sizes { get; init; }
+    public IReadOnlyList<string>? Resolutions { get; init; }
+    public IReadOnlyList<string>? AspectRatios { get; init; }
+    public required IReadOnlyList<string> Options { get; init; }
+    public bool Seed { get; init; }
+}
+
+internal sealed class OpenAIModelList
+{
+    public string Object => "list";
+    public required IReadOnlyList<OpenAIModel> Data { get; init; }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(OpenAIVideo))]
+[JsonSerializable(typeof(OpenAIVideoList))]
+[JsonSerializable(typeof(OpenAIDeleted))]
+[JsonSerializable(typeof(OpenAIErrorEnvelope))]
+[JsonSerializable(typeof(OpenAIModelList))]
+internal sealed partial class OpenAIJsonContext : JsonSerializerContext;

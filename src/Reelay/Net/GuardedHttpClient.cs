@@ -1,0 +1,165 @@
+using System.Net;
+using System.Net.Sockets;
+using Reelay.Jobs;
+
+namespace Reelay.Net;
+
+/// <summary>
+/// The one HTTP client for every URL a client gives Reelay (first frames, webhooks). http and https only; every
+/// connection's resolved address is checked by <see cref="AddressPolicy"/> at connect time; redirects are followed by
+/// hand (at most 5) and re-checked; bodies are size-limited; the whole fetch is time-limited.
+/// </summary>
+public sealed class GuardedHttpClient : IDisposable
+{
+    private const int MaxRedirects = 5;
+    private readonly HttpClient _http;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates the client.</summary>
+    public GuardedHttpClient(AddressPolicy policy, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        _time = time;
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseProxy = false,
+            UseCookies = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            ConnectCallback = async (context, ct) =>
+            {
+                var host = context.DnsEndPoint.Host;
+                var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
+                    ? [literal]
+                    : await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false);
+                var allowed = addresses.Where(policy.IsAllowed).ToArray();
+                if (allowed.Length == 0)
+                {
+                    throw new BlockedAddressException(host);
+                }
+
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, ct).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd("Reelay/1.0 (+guarded-fetch)");
+    }
+
+    /// <summary>
+    /// GETs <paramref name="url"/> and returns at most <paramref name="maxBytes"/> of body. Failures are
+    /// <see cref="ReelayException"/>s naming <paramref name="param"/> with a clear, client-safe message.
+    /// </summary>
+    public async Task<byte[]> GetBytesAsync(Uri url, long maxBytes, TimeSpan timeout, string param, string errorCode, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        var current = url;
+        try
+        {
+            for (var hop = 0; ; hop++)
+            {
+                CheckScheme(current, param);
+                using var request = new HttpRequestMessage(HttpMethod.Get, current);
+                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token).ConfigureAwait(false);
+                if (IsRedirect(response.StatusCode))
+                {
+                    if (hop >= MaxRedirects || response.Headers.Location is null)
+                    {
+                        throw new ReelayException(errorCode, $"'{param}' redirected too many times or without a Location.", param);
+                    }
+
+                    current = response.Headers.Location.IsAbsoluteUri ? response.Headers.Location : new Uri(current, response.Headers.Location);
+                    continue;
+                }
+
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw new ReelayException(errorCode, $"Fetching '{param}' failed: the server answered HTTP {(int)response.StatusCode}.", param);
+                }
+
+                if (response.Content.Headers.ContentLength > maxBytes)
+                {
+                    throw new ReelayException(errorCode, $"'{param}' is {response.Content.Headers.ContentLength} bytes; at most {maxBytes} are allowed.", param);
+                }
+
+                await using var body = await response.Content.ReadAsStreamAsync(cts.Token).ConfigureAwait(false);
+                return await ReadLimitedAsync(body, maxBytes, param, errorCode, cts.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ReelayException(errorCode, $"Fetching '{param}' took longer than {timeout.TotalSeconds:0} s.", param);
+        }
+        catch (HttpRequestException ex) when (FindBlocked(ex) is { } blocked)
+        {
+            throw new ReelayException(errorCode, $"'{param}' points at {blocked.Host}, which resolves to a loopback, private, link-local, metadata or multicast address; Reelay does not fetch those.", param);
+        }
+        catch (HttpRequestException)
+        {
+            throw new ReelayException(errorCode, $"Fetching '{param}' failed: the host could not be reached.", param);
+        }
+    }
+
+    private static BlockedAddressException? FindBlocked(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is BlockedAddressException blocked)
+            {
+                return blocked;
+            }
+        }
+
+        return null;
+    }
+
+    private static void CheckScheme(Uri url, string param)
+    {
+        if (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)
+        {
+            throw ReelayException.Invalid(param, $"'{param}' uses the scheme '{url.Scheme}'; only http and https URLs are fetched.");
+        }
+    }
+
+    private static bool IsRedirect(HttpStatusCode status) => status is HttpStatusCode.MovedPermanently or HttpStatusCode.Found
+        or HttpStatusCode.SeeOther or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect;
+
+    private static async Task<byte[]> ReadLimitedAsync(Stream body, long maxBytes, string param, string errorCode, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await body.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                throw new ReelayException(errorCode, $"'{param}' is larger than the {maxBytes} bytes allowed.", param);
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _http.Dispose();
+
+    private sealed class BlockedAddressException(string host) : Exception($"{host} resolves only to blocked addresses.")
+    {
+        public string Host { get; } = host;
+    }
+}

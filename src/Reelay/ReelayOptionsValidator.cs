@@ -1,0 +1,69 @@
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Reelay;
+
+/// <summary>Start-up validation of <see cref="ReelayOptions"/>: values in range, and no unknown keys (a typo must not silently fall back to a default).</summary>
+public sealed class ReelayOptionsValidator(IConfiguration configuration) : IValidateOptions<ReelayOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, ReelayOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        UnknownKeys(configuration.GetSection(ReelayOptions.Section), typeof(ReelayOptions), ReelayOptions.Section, errors);
+
+        void Check(bool ok, string message)
+        {
+            if (!ok)
+            {
+                errors.Add(message);
+            }
+        }
+
+        Check(!string.IsNullOrWhiteSpace(options.DataDirectory), "Reelay:DataDirectory must not be empty.");
+        Check(options.JobDeadline > TimeSpan.Zero, $"Reelay:JobDeadline must be positive (got {options.JobDeadline}).");
+        Check(options.AdminKey is null || options.AdminKey.Length >= 16, "Reelay:AdminKey (or REELAY_ADMIN_KEY) must be at least 16 characters.");
+        Check(options.Store.Provider is "sqlite", $"Reelay:Store:Provider '{options.Store.Provider}' is not supported; allowed: sqlite.");
+        Check(options.Sandbox.Fps is >= 24 and <= 30, $"Reelay:Sandbox:Fps must be 24 to 30 (got {options.Sandbox.Fps}).");
+        Check(options.Sandbox.MaxConcurrentRenders is >= 1 and <= 64, $"Reelay:Sandbox:MaxConcurrentRenders must be 1 to 64 (got {options.Sandbox.MaxConcurrentRenders}).");
+        Check(options.Sandbox.Preset is "ultrafast" or "superfast" or "veryfast" or "faster" or "fast" or "medium", $"Reelay:Sandbox:Preset '{options.Sandbox.Preset}' is not allowed; use ultrafast, superfast, veryfast, faster, fast or medium.");
+        Check(options.Limits.MaxRequestBodyBytes >= 1024, "Reelay:Limits:MaxRequestBodyBytes must be at least 1024.");
+        Check(options.Limits.MaxImageBytes is > 0 and <= 50L * 1024 * 1024, "Reelay:Limits:MaxImageBytes must be 1 to 52428800 (50 MB, the upstream limit).");
+        Check(options.Limits.ImageFetchTimeout > TimeSpan.Zero, "Reelay:Limits:ImageFetchTimeout must be positive.");
+        foreach (var network in options.Limits.AllowPrivateNetworks)
+        {
+            Check(System.Net.IPNetwork.TryParse(network, out _) || System.Net.IPAddress.TryParse(network, out _), $"Reelay:Limits:AllowPrivateNetworks entry '{network}' is not an IP address or CIDR range.");
+        }
+
+        Check(options.Engine.MaxConcurrentPollsPerProvider is >= 1 and <= 4096, "Reelay:Engine:MaxConcurrentPollsPerProvider must be 1 to 4096.");
+        Check(options.Engine.UpstreamCallTimeout > TimeSpan.Zero, "Reelay:Engine:UpstreamCallTimeout must be positive.");
+        Check(options.Engine.MaxSubmitAttempts is >= 1 and <= 100, "Reelay:Engine:MaxSubmitAttempts must be 1 to 100.");
+        Check(options.Engine.SubmitRetryDelay > TimeSpan.Zero, "Reelay:Engine:SubmitRetryDelay must be positive.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void UnknownKeys(IConfigurationSection section, Type type, string path, List<string> errors)
+    {
+        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.CanWrite || IsComplex(p.PropertyType))
+            .ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
+        foreach (var child in section.GetChildren())
+        {
+            if (!properties.TryGetValue(child.Key, out var property))
+            {
+                var known = string.Join(", ", properties.Keys.Order(StringComparer.Ordinal));
+                errors.Add($"{path}:{child.Key} is not a known setting. Known settings under {path}: {known}.");
+                continue;
+            }
+
+            if (IsComplex(property.PropertyType))
+            {
+                UnknownKeys(child, property.PropertyType, $"{path}:{property.Name}", errors);
+            }
+        }
+    }
+
+    private static bool IsComplex(Type type) => type.IsClass && type != typeof(string) && !typeof(System.Collections.IEnumerable).IsAssignableFrom(type);
+}

@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Reelay.Catalog;
+using Reelay.Engine;
+using Reelay.Jobs;
+using Reelay.Net;
+using Reelay.Tests.TestSupport;
+
+namespace Reelay.Tests.Engine;
+
+/// <summary>The engine wired to fakes and a manual clock; <see cref="RestartAsync"/> simulates a process restart on the same store.</summary>
+public sealed class EngineHarness : IAsyncDisposable
+{
+    private readonly GuardedHttpClient _http;
+
+    private EngineHarness(ManualTimeProvider clock, InMemoryJobStore store, FakeProvider provider, ReelayOptions options)
+    {
+        Clock = clock;
+        Store = store;
+        Provider = provider;
+        Options = options;
+        _http = new GuardedHttpClient(new AddressPolicy(), clock);
+        Scheduler = null!;
+        Engine = null!;
+    }
+
+    public ManualTimeProvider Clock { get; }
+
+    public InMemoryJobStore Store { get; }
+
+    public InMemoryResultStore Results { get; } = new();
+
+    public FakeProvider Provider { get; }
+
+    public ReelayOptions Options { get; }
+
+    public JobScheduler Scheduler { get; private set; }
+
+    public JobEngine Engine { get; private set; }
+
+    public static async Task<EngineHarness> StartAsync(Action<FakeProvider>? setup = null, Action<ReelayOptions>? configure = null)
+    {
+        var clock = new ManualTimeProvider();
+        var options = new ReelayOptions { DataDirectory = Path.Combine(Path.GetTempPath(), "reelay-engine-" + Guid.NewGuid().ToString("N")) };
+        options.Engine.SubmitRetryDelay = TimeSpan.FromSeconds(2);
+        configure?.Invoke(options);
+        var provider = new FakeProvider(clock);
+        setup?.Invoke(provider);
+        var harness = new EngineHarness(clock, new InMemoryJobStore(), provider, options);
+        await harness.BootAsync();
+        return harness;
+    }
+
+    private async Task BootAsync()
+    {
+        var router = new SandboxOnlyRouter([Provider], Options);
+        Scheduler = new JobScheduler(Store, Results, router, new FakeMediaInspector(), Clock, Options, NullLogger<JobScheduler>.Instance);
+        Engine = new JobEngine(Store, Results, ModelCatalog.Load(), router, new InputImageLoader(_http, Options), Scheduler, Clock, Options);
+        await Scheduler.StartAsync(CancellationToken.None);
+    }
+
+    /// <summary>Stops the scheduler as a process exit would and starts a fresh one on the same store and provider.</summary>
+    public async Task RestartAsync()
+    {
+        await Scheduler.DisposeAsync();
+        await BootAsync();
+    }
+
+    public Task<Job> SubmitAsync(string prompt = "a red kite over hills", int seconds = 4) =>
+        Engine.SubmitAsync(new JobRequest { Model = "sandbox", Prompt = prompt, DurationSeconds = seconds, Size = "320x240", Owner = Caller.AdminKeyId }, CancellationToken.None);
+
+    public async Task<Job> GetAsync(string id) => (await Store.GetAsync(id, CancellationToken.None))!;
+
+    public Task WaitForAsync(string id, Func<Job, bool> condition, string what, TimeSpan? step = null) =>
+        Eventually.TrueAsync(async () => condition(await GetAsync(id)), what, Clock, step ?? TimeSpan.FromMilliseconds(250));
+
+    public async ValueTask DisposeAsync()
+    {
+        await Scheduler.DisposeAsync();
+        _http.Dispose();
+        try
+        {
+            Directory.Delete(Options.DataDirectory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+}
