@@ -1,0 +1,69 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Reelay.Catalog;
+using Reelay.Engine;
+using Reelay.Media;
+using Reelay.Net;
+using Reelay.Providers;
+using Reelay.Providers.Sandbox;
+using Reelay.Results;
+using Reelay.Storage;
+using Reelay.Storage.Sqlite;
+
+namespace Reelay;
+
+/// <summary>Registers Reelay's engine, store, result storage and providers.</summary>
+public static class ReelayServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds Reelay from the "Reelay" configuration section: options (validated at start-up), the catalog, the SQLite
+    /// store, local result storage, the sandbox provider, the router, the scheduler and the engine.
+    /// </summary>
+    public static IServiceCollection AddReelay(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<ReelayOptions>().Bind(configuration.GetSection(ReelayOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ReelayOptions>>(new ReelayOptionsValidator(configuration));
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<ReelayOptions>>().Value);
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddSingleton(sp => ModelCatalog.Load(sp.GetRequiredService<ReelayOptions>().Catalog.Path));
+        services.AddSingleton<IJobStore>(sp =>
+        {
+            var options = sp.GetRequiredService<ReelayOptions>();
+            Directory.CreateDirectory(options.DataPath);
+            var connection = options.Store.ConnectionString ?? $"Data Source={Path.Combine(options.DataPath, "reelay.db")}";
+            return new SqliteJobStore(connection, sp.GetRequiredService<TimeProvider>());
+        });
+        services.AddSingleton<IResultStore>(sp => new LocalResultStore(Path.Combine(sp.GetRequiredService<ReelayOptions>().DataPath, "files")));
+
+        services.AddSingleton(sp =>
+        {
+            var sandbox = sp.GetRequiredService<ReelayOptions>().Sandbox;
+            return new FfmpegRunner(sandbox.FfmpegPath, sandbox.FfprobePath, sp.GetRequiredService<ILogger<FfmpegRunner>>());
+        });
+        services.AddSingleton<MediaProbe>();
+        services.AddSingleton<MediaTransforms>();
+        services.AddSingleton<IMediaInspector, FfmpegMediaInspector>();
+
+        services.AddSingleton(sp => new AddressPolicy(sp.GetRequiredService<ReelayOptions>().Limits.AllowPrivateNetworks));
+        services.AddSingleton<GuardedHttpClient>();
+        services.AddSingleton<InputImageLoader>();
+
+        services.AddSingleton<IVideoProvider>(sp =>
+        {
+            var options = sp.GetRequiredService<ReelayOptions>();
+            return new SandboxProvider(options.Sandbox, options.DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SandboxProvider>>());
+        });
+        services.AddSingleton<IJobRouter>(sp => new SandboxOnlyRouter(
+            sp.GetRequiredService<ReelayOptions>().Sandbox.Enabled ? sp.GetServices<IVideoProvider>() : [],
+            sp.GetRequiredService<ReelayOptions>()));
+        services.AddSingleton<JobScheduler>();
+        services.AddSingleton<JobEngine>();
+        services.AddHostedService<EngineHostedService>();
+        return services;
+    }
+}
