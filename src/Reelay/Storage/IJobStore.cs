@@ -6,6 +6,7 @@ namespace Reelay.Storage;
 /// Durable job storage. Every write after the insert is a compare-and-set on <see cref="Job.Version"/>, so
 /// exactly one of two concurrent writers wins. Implementations: SQLite (embedded default), PostgreSQL.
 /// The contract is pinned by the store contract test suite, which every implementation runs unchanged.
+/// Dates are stored to the millisecond and read back in UTC; the jobs an insert or update returns already are.
 /// </summary>
 public interface IJobStore
 {
@@ -27,7 +28,7 @@ public interface IJobStore
     /// </summary>
     Task<Job?> TryUpdateAsync(Job job, CancellationToken cancellationToken);
 
-    /// <summary>Lists jobs that are not soft-deleted, newest or oldest first, with a cursor.</summary>
+    /// <summary>Lists jobs that are not soft-deleted in insertion order, newest or oldest first, with a cursor.</summary>
     Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken);
 
     /// <summary>All jobs in a non-terminal state (queued, submitting, running), oldest first. Used at start-up.</summary>
@@ -40,10 +41,14 @@ public sealed record JobQuery
     /// <summary>Only this owner's jobs; null lists every owner's (admin).</summary>
     public string? Owner { get; init; }
 
-    /// <summary>Return jobs after this id in the chosen order (cursor); null starts at the beginning.</summary>
+    /// <summary>
+    /// Return jobs after this id in the chosen order (cursor); null starts at the beginning. An id that does not exist,
+    /// or belongs to another owner than <see cref="Owner"/>, yields an empty page; a job soft-deleted since still
+    /// marks its place.
+    /// </summary>
     public string? After { get; init; }
 
-    /// <summary>Page size, 1-100.</summary>
+    /// <summary>Page size, 1-100; values outside are clamped.</summary>
     public int Limit { get; init; } = 20;
 
     /// <summary>True: oldest first. False: newest first.</summary>

@@ -1,0 +1,56 @@
+namespace Reelay.Storage.Sqlite;
+
+/// <summary>
+/// The SQLite schema, as an append-only list of migrations: never edit a shipped entry; add the next version.
+/// Dates are INTEGER unix milliseconds (UTC); enums are their wire strings; maps and the error are JSON text.
+/// </summary>
+internal static class SqliteMigrations
+{
+    public static readonly IReadOnlyList<Migration> All =
+    [
+        new(1, "jobs", """
+            CREATE TABLE jobs (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                id TEXT NOT NULL UNIQUE,
+                owner TEXT NOT NULL,
+                model TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                prompt TEXT,
+                duration_seconds INTEGER NOT NULL,
+                width INTEGER NOT NULL,
+                height INTEGER NOT NULL,
+                resolution TEXT,
+                aspect_ratio TEXT,
+                seed INTEGER,
+                options TEXT NOT NULL DEFAULT '{}',
+                input_image_key TEXT,
+                status TEXT NOT NULL,
+                progress INTEGER NOT NULL DEFAULT 0,
+                error TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                started_at INTEGER,
+                completed_at INTEGER,
+                expires_at INTEGER,
+                deadline INTEGER NOT NULL,
+                provider TEXT,
+                upstream_model TEXT,
+                upstream_id TEXT,
+                submit_attempts INTEGER NOT NULL DEFAULT 0,
+                result_key TEXT,
+                thumbnail_key TEXT,
+                result_bytes INTEGER,
+                result_duration_seconds REAL,
+                note TEXT,
+                webhook_url TEXT,
+                metadata TEXT NOT NULL DEFAULT '{}',
+                idempotency_key TEXT,
+                dialect TEXT,
+                deleted_at INTEGER,
+                version INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX ix_jobs_owner_seq ON jobs (owner, seq);
+            CREATE INDEX ix_jobs_active ON jobs (seq) WHERE status IN ('queued', 'submitting', 'running');
+            """),
+    ];
+}
