@@ -35,7 +35,7 @@ public static class ReelayServiceCollectionExtensions
         {
             var options = sp.GetRequiredService<ReelayOptions>();
             Directory.CreateDirectory(options.DataPath);
-            var connection = options.Store.ConnectionString ?? $"Data Source={Path.Combine(options.DataPath, "reelay.db")}";
+            var connection = options.Store.ConnectionString ?? SqliteJobStore.DefaultConnectionString(options.DataPath);
             return new SqliteJobStore(connection, sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton<IResultStore>(sp => new LocalResultStore(Path.Combine(sp.GetRequiredService<ReelayOptions>().DataPath, "files")));

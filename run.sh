@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs Reelay on its embedded default (SQLite and result files under ./data, the sandbox provider).
+#   ./run.sh                      serve on http://127.0.0.1:8080
+#   ./run.sh serve --urls URL     serve elsewhere
+#   ./run.sh demo                 render a sample image-to-video job end to end and print the MP4's path
+#   ./run.sh <any reelay command> e.g. ./run.sh models, ./run.sh generate --prompt "..."
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/prereqs.sh run
+dotnet build src/Reelay.Cli/Reelay.Cli.csproj -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+[ $# -gt 0 ] || set -- serve
+exec dotnet src/Reelay.Cli/bin/Release/net10.0/reelay.dll "$@"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the test prerequisites and runs every test: the .NET suites, then real clients (the openai npm package)
+# against a real Reelay. Ends with one summary line: "tests: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+scripts/prereqs.sh test || exit 1
+
+results="$(mktemp -d)"
+trap 'rm -rf "$results"' EXIT
+status=0
+
+dotnet build Reelay.slnx -c Release -nologo -v quiet -clp:ErrorsOnly || exit 1
+
+for project in tests/*/*.Tests.csproj; do
+  name="$(basename "$project" .csproj)"
+  dotnet test "$project" -c Release --no-build -nologo --logger "trx;LogFileName=$name.trx" --results-directory "$results" 2>&1 | tee "$results/$name.log" || status=1
+done
+
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error) || exit 1
+(cd tests/js && node --test --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination="$results/js.tap" ./*.test.mjs) || status=1
+
+passed=0; failed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  p=$(grep -o 'passed="[0-9]*"' "$trx" | head -1 | tr -dc 0-9); f=$(grep -o 'failed="[0-9]*"' "$trx" | head -1 | tr -dc 0-9)
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+done
+if [ -f "$results/js.tap" ]; then
+  p=$(grep -E '^# pass ' "$results/js.tap" | tail -1 | tr -dc 0-9); f=$(grep -E '^# fail ' "$results/js.tap" | tail -1 | tr -dc 0-9)
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+fi
+[ "$failed" -eq 0 ] || status=1
+echo "tests: $passed passed, $failed failed"
+exit $status
