@@ -1,0 +1,229 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+
+namespace Reelay.Results;
+
+/// <summary>
+/// The default result store: files under one root directory. Keys map to relative paths and are checked so
+/// that none escapes the root. Every write goes to a temporary file under the root's <c>.tmp</c> folder (which no
+/// key can name), is flushed to disk and then renamed over the key, so readers never see half an object.
+/// The content type is derived from the key's extension.
+/// </summary>
+public sealed partial class LocalResultStore : IResultStore
+{
+    private const int BufferSize = 128 * 1024;
+    private const int MaxKeyLength = 512;
+    private readonly string _tempDirectory;
+
+    /// <summary>Creates the store, creating <paramref name="rootPath"/> if needed.</summary>
+    /// <param name="rootPath">The root directory; relative paths are relative to the working directory.</param>
+    public LocalResultStore(string rootPath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(rootPath);
+        RootPath = Path.GetFullPath(rootPath);
+        _tempDirectory = Path.Combine(RootPath, ".tmp");
+        Directory.CreateDirectory(_tempDirectory);
+    }
+
+    /// <summary>The root directory, as a full path.</summary>
+    public string RootPath { get; }
+
+    /// <inheritdoc />
+    public async Task<StoredObject> PutAsync(string key, Stream content, string contentType, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var target = PathFor(key);
+        var temp = NewTempPath();
+        try
+        {
+            long length;
+            string sha256;
+            var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous);
+            await using (output.ConfigureAwait(false))
+            {
+                (length, sha256) = await CopyHashingAsync(content, output, cancellationToken).ConfigureAwait(false);
+                output.Flush(flushToDisk: true);
+            }
+
+            Commit(temp, target);
+            return new StoredObject(key, length, sha256);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<StoredObject> PutFileAsync(string key, string localPath, string contentType, bool move, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(localPath);
+        var target = PathFor(key);
+        if (!move)
+        {
+            var source = new FileStream(localPath, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            await using (source.ConfigureAwait(false))
+            {
+                return await PutAsync(key, source, contentType, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        // Move into the temp folder first: a rename on the same disk, a copy across disks (where File.Move copies
+        // and deletes). Either way the key only ever sees the final rename within the root.
+        var temp = NewTempPath();
+        try
+        {
+            File.Move(localPath, temp);
+            long length;
+            string sha256;
+            var file = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            await using (file.ConfigureAwait(false))
+            {
+                (length, sha256) = await CopyHashingAsync(file, null, cancellationToken).ConfigureAwait(false);
+                file.Flush(flushToDisk: true);
+            }
+
+            Commit(temp, target);
+            return new StoredObject(key, length, sha256);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<StoredContent?> OpenAsync(string key, CancellationToken cancellationToken)
+    {
+        var path = PathFor(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            return Task.FromResult<StoredContent?>(null);
+        }
+
+        return Task.FromResult<StoredContent?>(new StoredContent
+        {
+            PhysicalPath = path,
+            OpenRead = () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan),
+            Length = info.Length,
+            ContentType = ContentTypeFor(key),
+            LastModified = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero),
+        });
+    }
+
+    /// <inheritdoc />
+    public Task DeleteAsync(string key, CancellationToken cancellationToken)
+    {
+        var path = PathFor(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            File.Delete(path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Nothing there.
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The content type for a key, from its extension (application/octet-stream when unknown).</summary>
+    public static string ContentTypeFor(string key) => Path.GetExtension(key).ToLowerInvariant() switch
+    {
+        ".mp4" => "video/mp4",
+        ".webm" => "video/webm",
+        ".mov" => "video/quicktime",
+        ".jpg" or ".jpeg" => "image/jpeg",
+        ".png" => "image/png",
+        ".webp" => "image/webp",
+        ".gif" => "image/gif",
+        ".json" => "application/json",
+        _ => "application/octet-stream",
+    };
+
+    /// <summary>Whether <paramref name="key"/> is a valid key: <c>[a-z0-9_][a-z0-9_./-]*</c>, no empty, "." or ".." segment.</summary>
+    public static bool IsValidKey(string? key)
+    {
+        if (string.IsNullOrEmpty(key) || key.Length > MaxKeyLength || !KeyPattern().IsMatch(key))
+        {
+            return false;
+        }
+
+        foreach (var segment in key.Split('/'))
+        {
+            if (segment is "" or "." or "..")
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private string PathFor(string key)
+    {
+        if (!IsValidKey(key))
+        {
+            throw new ArgumentException($"'{key}' is not a valid storage key: use lower-case letters, digits, '_', '.', '-' and '/' separators, with no empty, '.' or '..' segment.", nameof(key));
+        }
+
+        var path = Path.GetFullPath(Path.Combine(RootPath, key));
+        // Belt and braces: the pattern already rules out escaping the root.
+        if (!path.StartsWith(RootPath + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{key}' is not a valid storage key.", nameof(key));
+        }
+
+        return path;
+    }
+
+    private string NewTempPath() => Path.Combine(_tempDirectory, Guid.NewGuid().ToString("N") + ".part");
+
+    private static void Commit(string temp, string target)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        File.Move(temp, target, overwrite: true);
+    }
+
+    private static async Task<(long Length, string Sha256)> CopyHashingAsync(Stream source, Stream? destination, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[BufferSize];
+        long length = 0;
+        int read;
+        while ((read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            if (destination is not null)
+            {
+                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+            }
+
+            length += read;
+        }
+
+        return (length, Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    [GeneratedRegex(@"^[a-z0-9_][a-z0-9_./-]*\z", RegexOptions.CultureInvariant)]
+    private static partial Regex KeyPattern();
+}
