@@ -9,4 +9,4 @@ cd "$(dirname "$0")"
 scripts/prereqs.sh run
 dotnet build src/Reelay.Cli/Reelay.Cli.csproj -c Release -nologo -v quiet -clp:ErrorsOnly >&2
 [ $# -gt 0 ] || set -- serve
-exec dotnet src/Reelay.Cli/bin/Release/net10.0/reelay.dll "$@"
+exec dotnet src/Reelay.Cli/bin/Release/net10.0/Reelay.Cli.dll "$@"

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const defaultCli = resolve(here, '../../src/Reelay.Cli/bin/Release/net10.0/reelay.dll');
+const defaultCli = resolve(here, '../../src/Reelay.Cli/bin/Release/net10.0/Reelay.Cli.dll');
 
 export async function startReelay() {
   const dataDir = mkdtempSync(join(tmpdir(), 'reelay-js-'));

@@ -143,7 +143,7 @@ public static class OpenAIEndpoints
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
             {
-                return Results.Empty;
+                return TypedResults.Empty;
             }
             catch (Exception ex)
             {

@@ -1,0 +1,104 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Reelay.Server;
+
+namespace Reelay.Server.Tests.Support;
+
+/// <summary>A real Reelay gateway on 127.0.0.1 with a run-time port, a private data folder and a random admin key.</summary>
+public sealed class ReelayTestServer : IAsyncDisposable
+{
+    private readonly bool _ownsData;
+
+    private ReelayTestServer(WebApplication app, string dataDirectory, string apiKey, bool ownsData)
+    {
+        App = app;
+        DataDirectory = dataDirectory;
+        ApiKey = apiKey;
+        _ownsData = ownsData;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address);
+        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+    }
+
+    public WebApplication App { get; }
+
+    public string DataDirectory { get; }
+
+    public string ApiKey { get; }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>An HttpClient authenticated with the admin key.</summary>
+    public HttpClient Http { get; }
+
+    public static async Task<ReelayTestServer> StartAsync(Dictionary<string, string?>? settings = null, string? dataDirectory = null, string? apiKey = null)
+    {
+        var ownsData = dataDirectory is null;
+        dataDirectory ??= Path.Combine(Path.GetTempPath(), "reelay-server-" + Guid.NewGuid().ToString("N"));
+        apiKey ??= "rk_test_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var config = new Dictionary<string, string?>
+        {
+            ["Reelay:DataDirectory"] = dataDirectory,
+            ["Reelay:AdminKey"] = apiKey,
+            ["Reelay:Sandbox:MaxConcurrentRenders"] = "2",
+            ["Reelay:Sandbox:Preset"] = "ultrafast",
+        };
+        foreach (var (key, value) in settings ?? [])
+        {
+            config[key] = value;
+        }
+
+        var app = ReelayServer.Build(["--urls", "http://127.0.0.1:0"], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(config);
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        });
+        await app.StartAsync();
+        return new ReelayTestServer(app, dataDirectory, apiKey, ownsData);
+    }
+
+    /// <summary>Stops the server as a shutdown would, leaving the data folder for a restart.</summary>
+    public async Task StopAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        if (_ownsData)
+        {
+            TryDeleteDirectory(DataDirectory);
+        }
+    }
+
+    public static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
