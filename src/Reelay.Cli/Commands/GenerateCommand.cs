@@ -1,0 +1,113 @@
+using System.CommandLine;
+using Reelay.Cli.Infrastructure;
+using Reelay.Client;
+
+namespace Reelay.Cli.Commands;
+
+/// <summary><c>reelay generate</c>: submit a job, show its progress, download the video.</summary>
+internal static class GenerateCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var prompt = new Option<string?>("--prompt", "-p") { Description = "What to generate.", HelpName = "TEXT" };
+        var model = new Option<string>("--model", "-m") { Description = "Model name (see: reelay models).", HelpName = "MODEL", DefaultValueFactory = _ => "sandbox" };
+        var seconds = new Option<int?>("--seconds", "-s") { Description = "Duration in seconds (default: the model's).", HelpName = "N" };
+        var size = new Option<string?>("--size") { Description = "Output size WIDTHxHEIGHT, e.g. 1280x720 (default: the model's).", HelpName = "WxH" };
+        var image = new Option<string?>("--image", "-i") { Description = "First frame: a local image file, or an http(s):// or data: URL.", HelpName = "PATH|URL" };
+        var seed = new Option<long?>("--seed") { Description = "Seed, for models that take one.", HelpName = "N" };
+        var output = new Option<string?>("--output", "-o") { Description = "Where to save the MP4 (default: <id>.mp4).", HelpName = "PATH" };
+        var data = new Option<string?>("--data")
+        {
+            Description = "Data directory of the in-process gateway (only without --url / REELAY_URL).",
+            HelpName = "DIR",
+        };
+        var connection = new ConnectionOptions(context, "Gateway address (default: $REELAY_URL; with neither, an in-process gateway is started).");
+
+        seconds.CustomParser = OptionParsers.PositiveInt;
+        size.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && !IsSize(value))
+            {
+                result.AddError($"--size '{value}' is not WIDTHxHEIGHT, e.g. 1280x720.");
+            }
+        });
+        image.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && !IsUrl(value) && !File.Exists(value))
+            {
+                result.AddError($"--image '{value}' is neither an existing file nor an http(s):// or data: URL.");
+            }
+        });
+
+        var command = new Command("generate", "Generate a video, show its progress, and save it.")
+        {
+            prompt, model, seconds, size, image, seed, output, data,
+        };
+        connection.AddTo(command);
+        command.Validators.Add(result =>
+        {
+            if (string.IsNullOrWhiteSpace(result.GetValue(prompt)) && string.IsNullOrWhiteSpace(result.GetValue(image)))
+            {
+                result.AddError("Give --prompt (text-to-video), --image (image-to-video), or both.");
+            }
+        });
+
+        command.SetHandler(context, async (parseResult, cancellationToken) =>
+        {
+            var request = new CreateVideoRequest
+            {
+                Model = parseResult.GetValue(model),
+                Prompt = parseResult.GetValue(prompt),
+                Seconds = parseResult.GetValue(seconds),
+                Size = parseResult.GetValue(size),
+                Seed = parseResult.GetValue(seed),
+            };
+            if (parseResult.GetValue(image) is { } imageValue)
+            {
+                if (IsUrl(imageValue))
+                {
+                    request.ImageUrl = imageValue;
+                }
+                else
+                {
+                    request.ImageFile = imageValue;
+                }
+            }
+
+            var outputPath = parseResult.GetValue(output);
+            string OutputFor(Video video) => outputPath ?? $"{video.Id}.mp4";
+
+            var url = connection.ResolveUrlOrNull(parseResult);
+            var dataDirectory = parseResult.GetValue(data);
+            if (url is not null)
+            {
+                if (dataDirectory is not null)
+                {
+                    throw new UsageException("--data applies only to the in-process gateway; drop --url (and REELAY_URL) to use it.");
+                }
+
+                var client = connection.CreateClient(url, connection.ResolveKey(parseResult));
+                return await VideoJobRunner.RunAsync(context, client, request, OutputFor, cancellationToken).ConfigureAwait(false);
+            }
+
+            var gateway = await EmbeddedGateway.StartAsync(context, dataDirectory, cancellationToken).ConfigureAwait(false);
+            await using (gateway.ConfigureAwait(false))
+            {
+                var client = connection.CreateClient(gateway.Address, gateway.ApiKey);
+                return await VideoJobRunner.RunAsync(context, client, request, OutputFor, cancellationToken).ConfigureAwait(false);
+            }
+        });
+        return command;
+    }
+
+    internal static bool IsUrl(string value) =>
+        value.StartsWith("data:", StringComparison.OrdinalIgnoreCase)
+        || ((value.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || value.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            && Uri.TryCreate(value, UriKind.Absolute, out _));
+
+    internal static bool IsSize(string value)
+    {
+        var parts = value.Split('x');
+        return parts.Length == 2 && parts.All(p => p.Length is > 0 and <= 5 && p.All(char.IsAsciiDigit) && int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) > 0);
+    }
+}

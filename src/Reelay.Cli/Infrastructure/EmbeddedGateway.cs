@@ -1,0 +1,131 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Reelay.Server;
+
+namespace Reelay.Cli.Infrastructure;
+
+/// <summary>
+/// A Reelay gateway inside the CLI process, on a free loopback port, for commands run without --url. The CLI
+/// talks to it over HTTP through the SDK, exactly as it would to a remote gateway.
+/// </summary>
+internal sealed class EmbeddedGateway : IAsyncDisposable
+{
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly WebApplication _app;
+
+    private EmbeddedGateway(WebApplication app, Uri address, string apiKey)
+    {
+        _app = app;
+        Address = address;
+        ApiKey = apiKey;
+    }
+
+    /// <summary>The bound address, e.g. http://127.0.0.1:41234/.</summary>
+    public Uri Address { get; }
+
+    /// <summary>The admin key the gateway was started with.</summary>
+    public string ApiKey { get; }
+
+    /// <summary>The gateway's configuration (appsettings.json, Reelay__ variables and our overrides).</summary>
+    public IConfiguration Configuration => _app.Configuration;
+
+    /// <summary>
+    /// Builds and starts the gateway on 127.0.0.1 with a port the OS picks, with an admin key for this run;
+    /// <paramref name="dataDirectory"/> (if given) overrides Reelay:DataDirectory.
+    /// </summary>
+    public static async Task<EmbeddedGateway> StartAsync(CliContext context, string? dataDirectory, CancellationToken cancellationToken)
+    {
+        var adminKey = ChooseAdminKey(context);
+        var app = ReelayServer.Build(["--urls", "http://127.0.0.1:0"], builder =>
+        {
+            var settings = new Dictionary<string, string?>
+            {
+                [$"{ReelayOptions.Section}:{nameof(ReelayOptions.AdminKey)}"] = adminKey,
+
+                // The CLI owns the terminal; the gateway speaks up only when something is wrong.
+                ["Logging:LogLevel:Default"] = "Warning",
+                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+            };
+            if (dataDirectory is not null)
+            {
+                settings[$"{ReelayOptions.Section}:{nameof(ReelayOptions.DataDirectory)}"] = dataDirectory;
+            }
+
+            builder.Configuration.AddInMemoryCollection(settings);
+
+            // Ctrl+C belongs to the CLI, which stops the gateway itself; the host must not react to it on its own.
+            builder.Services.AddSingleton<IHostLifetime, CliHostLifetime>();
+            context.ConfigureEmbeddedGateway?.Invoke(builder);
+        });
+
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            var address = FindBoundAddress(app)
+                ?? throw new CliFailureException("The embedded gateway started but reported no bound http address.");
+            return new EmbeddedGateway(app, address, adminKey);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>A key for one run: the operator's REELAY_ADMIN_KEY if set (the server may prefer it), else a random one.</summary>
+    private static string ChooseAdminKey(CliContext context)
+    {
+        var configured = context.GetEnvironmentVariable(ConnectionOptions.AdminKeyVariable);
+        return string.IsNullOrWhiteSpace(configured)
+            ? "rl-cli-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24))
+            : configured;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using (var stopping = new CancellationTokenSource(StopTimeout))
+        {
+            try
+            {
+                await _app.StopAsync(stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Timed out stopping: disposing below tears down what is left.
+            }
+        }
+
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Kestrel replaces port 0 with the real port in IServerAddressesFeature once it is listening.</summary>
+    private static Uri? FindBoundAddress(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses
+            ?? (ICollection<string>)app.Urls;
+        foreach (var address in addresses)
+        {
+            if (Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp && uri.Port > 0)
+            {
+                // A wildcard host is not something to connect to; loopback is where we asked it to listen.
+                var host = uri.Host is "0.0.0.0" or "[::]" or "::" or "+" or "*" ? "127.0.0.1" : uri.Host;
+                return new UriBuilder(uri) { Host = host, Path = "/" }.Uri;
+            }
+        }
+
+        return null;
+    }
+
+    private sealed class CliHostLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

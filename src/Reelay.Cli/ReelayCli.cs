@@ -1,0 +1,72 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using Reelay.Cli.Commands;
+
+namespace Reelay.Cli;
+
+/// <summary>Builds and runs the <c>reelay</c> root command.</summary>
+internal static class ReelayCli
+{
+    /// <summary>Success.</summary>
+    public const int ExitOk = 0;
+
+    /// <summary>The command ran and failed (API error, failed job, unreachable server).</summary>
+    public const int ExitFailure = 1;
+
+    /// <summary>The command line was wrong.</summary>
+    public const int ExitUsage = 2;
+
+    /// <summary>Interrupted (Ctrl+C).</summary>
+    public const int ExitInterrupted = 130;
+
+    public static RootCommand CreateRootCommand(CliContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var root = new RootCommand("reelay: a self-hosted gateway for async AI video generation, and a client for it.")
+        {
+            ServeCommand.Create(context),
+            DemoCommand.Create(context),
+            GenerateCommand.Create(context),
+            StatusCommand.Create(context),
+            ListCommand.Create(context),
+            CancelCommand.Create(context),
+            DownloadCommand.Create(context),
+            ModelsCommand.Create(context),
+        };
+        return root;
+    }
+
+    /// <summary>Parses and runs <paramref name="args"/>; usage errors exit with <see cref="ExitUsage"/>.</summary>
+    public static async Task<int> InvokeAsync(RootCommand root, IReadOnlyList<string> args, CliContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(context);
+        var parseResult = root.Parse(args);
+        if (parseResult.Action is ParseErrorAction)
+        {
+            foreach (var error in parseResult.Errors)
+            {
+                await context.Error.WriteLineAsync($"error: {error.Message}").ConfigureAwait(false);
+            }
+
+            var command = parseResult.CommandResult.Command;
+            var path = command is RootCommand ? "reelay" : "reelay " + command.Name;
+            await context.Error.WriteLineAsync($"Run '{path} --help' for usage.").ConfigureAwait(false);
+            return ExitUsage;
+        }
+
+        var configuration = new InvocationConfiguration
+        {
+            Output = context.Output,
+            Error = context.Error,
+        };
+
+        // serve hands Ctrl+C and SIGTERM to the ASP.NET host, which shuts down gracefully in its own time.
+        if (parseResult.CommandResult.Command.Name == ServeCommand.Name)
+        {
+            configuration.ProcessTerminationTimeout = null;
+        }
+
+        return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
+}
