@@ -7,6 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/prereqs.sh run
-dotnet build src/Reelay.Cli/Reelay.Cli.csproj -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+dotnet build src/Reelay.Cli/Reelay.Cli.csproj -c Release -nologo -v quiet -tl:off "-clp:ErrorsOnly;NoSummary" >&2
 [ $# -gt 0 ] || set -- serve
 exec dotnet src/Reelay.Cli/bin/Release/net10.0/Reelay.Cli.dll "$@"

@@ -9,7 +9,7 @@ results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 status=0
 
-dotnet build Reelay.slnx -c Release -nologo -v quiet -clp:ErrorsOnly || exit 1
+dotnet build Reelay.slnx -c Release -nologo -v quiet -tl:off "-clp:ErrorsOnly;NoSummary" || exit 1
 
 for project in tests/*/*.Tests.csproj; do
   name="$(basename "$project" .csproj)"

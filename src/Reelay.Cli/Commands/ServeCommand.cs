@@ -39,6 +39,7 @@ internal static class ServeCommand
         {
             var dataDirectory = parseResult.GetValue(data);
             var app = ReelayServer.Build(BuildServerArgs(parseResult), builder => ConfigureHost(builder, dataDirectory));
+            ReelayServer.AnnounceWhenReady(app);
             await using (app.ConfigureAwait(false))
             {
                 await ((IHost)app).RunAsync(cancellationToken).ConfigureAwait(false);

@@ -157,7 +157,11 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
             _renders.TryAdd(id, Render.Cancelled(id));
         }
 
-        TryDelete(PartPath(id));
+        foreach (var part in PartPaths(id))
+        {
+            TryDelete(part);
+        }
+
         TryDelete(OutputPath(id));
         TryDeleteDirectory(FolderPath(id));
         LogCancelled(_logger, id);
@@ -236,7 +240,8 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
         var id = render.JobId;
         var cancellationToken = render.CancellationToken;
         var folder = FolderPath(id);
-        var part = PartPath(id);
+        // A fresh name per render: after a hard kill, an orphaned ffmpeg may still be writing the previous attempt's file.
+        var part = Path.Combine(WorkDirectory, $"{id}.{Guid.NewGuid():N}.mp4.part");
         var acquired = false;
         try
         {
@@ -351,7 +356,8 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
 
     private string OutputPath(string id) => Path.Combine(WorkDirectory, id + ".mp4");
 
-    private string PartPath(string id) => Path.Combine(WorkDirectory, id + ".mp4.part");
+    private IEnumerable<string> PartPaths(string id) =>
+        Directory.Exists(WorkDirectory) ? Directory.EnumerateFiles(WorkDirectory, id + ".*.mp4.part") : [];
 
     private string FolderPath(string id) => Path.Combine(WorkDirectory, id + ".tmp");
 
