@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Reelay.Server.Tests.Support;
+
+namespace Reelay.Server.Tests.Hosting;
+
+/// <summary>The gateway as its own process (`reelay serve`), killed without warning and started again.</summary>
+public sealed partial class CrashRecoveryTests
+{
+    private sealed class ServeProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+
+        private ServeProcess(Process process, Uri baseAddress, string key)
+        {
+            _process = process;
+            Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        public HttpClient Http { get; }
+
+        public static async Task<ServeProcess> StartAsync(string data, string key)
+        {
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Reelay.Cli.dll"), "serve", "--urls", "http://127.0.0.1:0", "--data", data })
+            {
+                psi.ArgumentList.Add(arg);
+            }
+
+            psi.Environment["REELAY_ADMIN_KEY"] = key;
+            psi.Environment["Reelay__Sandbox__MaxConcurrentRenders"] = "1";
+            psi.Environment["Logging__LogLevel__Default"] = "Warning";
+            var process = Process.Start(psi)!;
+            var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var output = new StringBuilder();
+            process.OutputDataReceived += (_, e) =>
+            {
+                lock (output)
+                {
+                    output.AppendLine(e.Data);
+                }
+
+                if (e.Data is not null && ReadyLine().Match(e.Data) is { Success: true } m)
+                {
+                    ready.TrySetResult(new Uri(m.Groups[1].Value));
+                }
+            };
+            process.ErrorDataReceived += (_, e) =>
+            {
+                lock (output)
+                {
+                    output.AppendLine(e.Data);
+                }
+            };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            try
+            {
+                var address = await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
+                return new ServeProcess(process, address, key);
+            }
+            catch (TimeoutException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new InvalidOperationException("reelay serve did not get ready: " + output);
+            }
+        }
+
+        /// <summary>SIGKILL the gateway only, as a crash would (its ffmpeg child is orphaned, not stopped).</summary>
+        public void Crash()
+        {
+            _process.Kill(entireProcessTree: false);
+            _process.WaitForExit();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Http.Dispose();
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+
+            _process.Dispose();
+        }
+    }
+
+    [GeneratedRegex(@"Reelay is ready on (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex ReadyLine();
+
+    [Fact]
+    public async Task Serve_KilledMidRender_JobsContinueAfterRestartAndFinishPlayable()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "reelay-crash-" + Guid.NewGuid().ToString("N"));
+        var key = "rk_test_" + Guid.NewGuid().ToString("N");
+        try
+        {
+            var ids = new List<string>();
+            await using (var first = await ServeProcess.StartAsync(data, key))
+            {
+                for (var i = 0; i < 2; i++)
+                {
+                    using var response = await first.Http.PostAsync("/v1/videos", new StringContent($$"""{"model":"sandbox","prompt":"crash {{i}}","seconds":"6","size":"1280x720"}""", Encoding.UTF8, "application/json"));
+                    Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+                    ids.Add(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!);
+                }
+
+                var until = DateTime.UtcNow.AddSeconds(60);
+                while ((await first.Http.GetFromJsonAsync<JsonElement>($"/v1/videos/{ids[0]}")).GetProperty("status").GetString() != "in_progress")
+                {
+                    Assert.True(DateTime.UtcNow < until, "the first job never started");
+                    await Task.Delay(50);
+                }
+
+                first.Crash();
+            }
+
+            await using var second = await ServeProcess.StartAsync(data, key);
+            foreach (var id in ids)
+            {
+                var until = DateTime.UtcNow.AddSeconds(120);
+                JsonElement video;
+                while ((video = await second.Http.GetFromJsonAsync<JsonElement>($"/v1/videos/{id}")).GetProperty("status").GetString() is not ("completed" or "failed"))
+                {
+                    Assert.True(DateTime.UtcNow < until, $"{id} did not finish after the restart");
+                    await Task.Delay(100);
+                }
+
+                Assert.Equal("completed", video.GetProperty("status").GetString());
+                var path = Path.Combine(data, id + ".check.mp4");
+                await File.WriteAllBytesAsync(path, await second.Http.GetByteArrayAsync($"/v1/videos/{id}/content"));
+                var probe = await TestFiles.FfprobeAsync(path, "stream=width,height:format=duration");
+                Assert.Contains("width=1280", probe, StringComparison.Ordinal);
+                Assert.Contains("duration=6.0", probe, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            ReelayTestServer.TryDeleteDirectory(data);
+        }
+    }
+}
