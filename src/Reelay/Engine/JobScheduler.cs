@@ -209,31 +209,7 @@ public sealed class JobScheduler : IAsyncDisposable
         }
 
         EngineLog.JobCancelled(_log, jobId);
-        var lane = updated.Provider is null ? null : LaneOf(updated.Provider);
-        if (lane is not null)
-        {
-            bool heldSlot;
-            lock (_gate)
-            {
-                if (lane.Nodes.Remove(jobId, out var node))
-                {
-                    lane.Queue.Remove(node);
-                }
-
-                heldSlot = lane.Holders.Contains(jobId);
-            }
-
-            if (heldSlot && updated.UpstreamId is not null)
-            {
-                var job = updated;
-                Spawn(jobId, () => CancelUpstreamAsync(lane, job));
-            }
-            else
-            {
-                Release(lane, jobId);
-            }
-        }
-
+        LeaveLane(updated);
         return updated;
     }
 
@@ -631,7 +607,16 @@ public sealed class JobScheduler : IAsyncDisposable
         }
 
         EngineLog.DeadlineExceeded(_log, jobId);
-        var lane = failed.Provider is null ? null : LaneOf(failed.Provider);
+        LeaveLane(failed);
+    }
+
+    /// <summary>
+    /// For a job that just became terminal outside the normal flow (cancel, deadline): takes it out of its provider queue,
+    /// and frees its slot, after cancelling it upstream (in the background) when the upstream had accepted it.
+    /// </summary>
+    private void LeaveLane(Job ended)
+    {
+        var lane = ended.Provider is null ? null : LaneOf(ended.Provider);
         if (lane is null)
         {
             return;
@@ -640,21 +625,21 @@ public sealed class JobScheduler : IAsyncDisposable
         bool held;
         lock (_gate)
         {
-            if (lane.Nodes.Remove(jobId, out var node))
+            if (lane.Nodes.Remove(ended.Id, out var node))
             {
                 lane.Queue.Remove(node);
             }
 
-            held = lane.Holders.Contains(jobId);
+            held = lane.Holders.Contains(ended.Id);
         }
 
-        if (held && failed.UpstreamId is not null)
+        if (held && ended.UpstreamId is not null)
         {
-            await CancelUpstreamAsync(lane, failed).ConfigureAwait(false);
+            Spawn(ended.Id, () => CancelUpstreamAsync(lane, ended));
         }
         else
         {
-            Release(lane, jobId);
+            Release(lane, ended.Id);
         }
     }
 
