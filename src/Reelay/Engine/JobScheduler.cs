@@ -708,7 +708,7 @@ public sealed class JobScheduler : IAsyncDisposable
             Job = job,
             UpstreamModel = job.UpstreamModel ?? job.Model,
             OpenFirstFrame = open,
-            StandIn = job.Note?.Contains("standing in", StringComparison.Ordinal) == true,
+            StandIn = job.UpstreamModel == SandboxOnlyRouter.SandboxModel && job.Model != SandboxOnlyRouter.SandboxModel,
         };
     }
 
