@@ -7,6 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/prereqs.sh run
-dotnet build src/Reelay.Cli/Reelay.Cli.csproj -c Release -nologo -v quiet -tl:off "-clp:ErrorsOnly;NoSummary" >&2
+build_log="$(mktemp)"
+if ! dotnet build src/Reelay.Cli/Reelay.Cli.csproj -c Release -nologo -v quiet -tl:off >"$build_log" 2>&1; then
+  cat "$build_log" >&2; rm -f "$build_log"; exit 1
+fi
+rm -f "$build_log"
 [ $# -gt 0 ] || set -- serve
 exec dotnet src/Reelay.Cli/bin/Release/net10.0/Reelay.Cli.dll "$@"
