@@ -1,0 +1,151 @@
+using System.Globalization;
+
+namespace Reelay.Bench;
+
+/// <summary>
+/// Reelay's benchmarks. Each prints its measurements, then one "RESULT |" line per target with the ratio against a
+/// baseline measured in the same run and PASS or FAIL. The exit code is 0 whatever the results (a measurement, not a
+/// test); 2 for bad arguments.
+/// </summary>
+internal static class Program
+{
+    private const string Usage = """
+        usage: Reelay.Bench [status|submit|memory|all] [options]
+          status    GET /v1/videos/{id} throughput on a real gateway vs a bare Kestrel endpoint (and nginx if installed), with wrk
+          submit    JobEngine.SubmitAsync vs SqliteJobStore.InsertAsync alone (p50/p99), plus HTTP POST /v1/videos for context
+          memory    engine memory per queued and per running job
+          all       all three (the default)
+        options:
+          --duration <s>      wrk seconds per measured round (10)
+          --warmup <s>        wrk warm-up seconds per target (3)
+          --rounds <n>        measured rounds per target, alternating targets (2)
+          --threads <n>       wrk threads (2)
+          --connections <n>   wrk connections (32)
+          --submits <n>       measured submits and inserts each (3000)
+          --submit-warmup <n> discarded submits and inserts each (300)
+          --http-posts <n>    measured HTTP POSTs (1000; 0 skips them)
+          --jobs <n>          jobs for the memory benchmark (100000)
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args is ["--help"] or ["-h"])
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+
+        BenchOptions options;
+        string command;
+        try
+        {
+            (command, options) = BenchOptions.Parse(args);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message + Environment.NewLine + Usage);
+            return 2;
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+
+        var benchmarks = new List<(string Name, Func<BenchOptions, CancellationToken, Task> Run)>();
+        if (command is "status" or "all")
+        {
+            benchmarks.Add(("Status read throughput", StatusReadBenchmark.RunAsync));
+        }
+
+        if (command is "submit" or "all")
+        {
+            benchmarks.Add(("Submit overhead", SubmitOverheadBenchmark.RunAsync));
+        }
+
+        if (command is "memory" or "all")
+        {
+            benchmarks.Add(("Engine memory per job", EngineMemoryBenchmark.RunAsync));
+        }
+
+        foreach (var (name, run) in benchmarks)
+        {
+            try
+            {
+                await run(options, cancel.Token);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancel.IsCancellationRequested)
+            {
+                // One broken benchmark must not hide the others' numbers; the summary shows it as ERROR.
+                Report.Error(name, ex);
+            }
+        }
+
+        return 0;
+    }
+}
+
+/// <summary>Knobs shared by the benchmarks; the defaults keep bench/run.sh near two minutes on two cores.</summary>
+internal sealed record BenchOptions
+{
+    public int DurationSeconds { get; init; } = 10;
+
+    public int WarmupSeconds { get; init; } = 3;
+
+    public int Rounds { get; init; } = 2;
+
+    public int Threads { get; init; } = 2;
+
+    public int Connections { get; init; } = 32;
+
+    public int Submits { get; init; } = 3000;
+
+    public int SubmitWarmup { get; init; } = 300;
+
+    public int HttpPosts { get; init; } = 1000;
+
+    public int Jobs { get; init; } = 100_000;
+
+    public static (string Command, BenchOptions Options) Parse(string[] args)
+    {
+        var command = "all";
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                command = arg is "status" or "submit" or "memory" or "all"
+                    ? arg
+                    : throw new ArgumentException($"Unknown benchmark '{arg}'.");
+                continue;
+            }
+
+            if (i + 1 >= args.Length || !int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+            {
+                throw new ArgumentException($"{arg} needs a whole number.");
+            }
+
+            i++;
+            options = arg switch
+            {
+                "--duration" => options with { DurationSeconds = Positive(arg, value) },
+                "--warmup" => options with { WarmupSeconds = value },
+                "--rounds" => options with { Rounds = Positive(arg, value) },
+                "--threads" => options with { Threads = Positive(arg, value) },
+                "--connections" => options with { Connections = Positive(arg, value) },
+                "--submits" => options with { Submits = Positive(arg, value) },
+                "--submit-warmup" => options with { SubmitWarmup = value },
+                "--http-posts" => options with { HttpPosts = value },
+                "--jobs" => options with { Jobs = Positive(arg, value) },
+                _ => throw new ArgumentException($"Unknown option '{arg}'."),
+            };
+        }
+
+        return (command, options);
+    }
+
+    private static int Positive(string name, int value) => value > 0 ? value : throw new ArgumentException($"{name} must be at least 1.");
+}

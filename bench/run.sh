@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Reelay's benchmarks, each a ratio against a baseline measured in the same run (see docs/benchmarks.md):
+#   1. status read   GET /v1/videos/{id} on a real gateway vs a bare Kestrel endpoint (and nginx when installed), with wrk
+#   2. submit        JobEngine.SubmitAsync vs SqliteJobStore.InsertAsync alone, at p99
+#   3. memory        engine memory per queued and per running job
+# Installs wrk (and ffmpeg, for the sandbox job the status read needs) when missing, builds Release, runs each
+# benchmark in its own process (about two minutes on two cores) and ends with a summary table.
+# Exits 0 whether the targets are met or not: it is a measurement, not a test. Only a failed build exits 1.
+#   bench/run.sh                                    all three
+#   bench/run.sh status|submit|memory [options]     one of them; options: --duration, --rounds, --submits, --jobs, ...
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/prereqs.sh run || exit 1
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "Installing: wrk"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  { "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends wrk >/dev/null; } \
+    || echo "Could not install wrk; the status read benchmark will be skipped." >&2
+fi
+
+dotnet build bench/Reelay.Bench/Reelay.Bench.csproj -c Release -nologo -v quiet -clp:ErrorsOnly || exit 1
+bench=(dotnet bench/Reelay.Bench/bin/Release/net10.0/Reelay.Bench.dll)
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
+cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//')"
+memory="$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)"
+echo "Machine: $(nproc) cores${cpu:+ ($cpu)}, ${memory:-? GiB} RAM, $(uname -sr), .NET $(dotnet --version)"
+command -v wrk >/dev/null 2>&1 && echo "wrk: $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
+nginx="$(PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" command -v nginx)"
+if [ -n "$nginx" ]; then echo "nginx: $("$nginx" -v 2>&1 | cut -d/ -f2) (its baseline is included)"; else echo "nginx: not installed (its baseline is left out)"; fi
+
+started=$SECONDS
+if [ $# -gt 0 ]; then
+  "${bench[@]}" "$@" 2>&1 | tee -a "$log"
+else
+  for benchmark in status submit memory; do
+    "${bench[@]}" "$benchmark" 2>&1 | tee -a "$log"
+  done
+fi
+
+echo
+echo "== Summary ($((SECONDS - started)) s) =="
+echo "| benchmark | measured | baseline | ratio | target | result |"
+echo "|---|---|---|---|---|---|"
+grep '^RESULT |' "$log" | sed 's/^RESULT |/|/; s/$/ |/'
+exit 0
