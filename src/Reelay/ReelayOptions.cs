@@ -56,6 +56,9 @@ public sealed class StoreOptions
 
     /// <summary>Connection string; for SQLite the default is a file reelay.db in the data directory.</summary>
     public string? ConnectionString { get; set; }
+
+    /// <summary>Jobs kept in memory so status reads skip the database (write-through; 0 turns it off).</summary>
+    public int CacheCapacity { get; set; } = 20_000;
 }
 
 /// <summary>The sandbox provider: a local ffmpeg renderer, free and offline, not AI.</summary>

@@ -26,6 +26,7 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         Check(options.JobDeadline > TimeSpan.Zero, $"Reelay:JobDeadline must be positive (got {options.JobDeadline}).");
         Check(options.AdminKey is null || options.AdminKey.Length >= 16, "Reelay:AdminKey (or REELAY_ADMIN_KEY) must be at least 16 characters.");
         Check(options.Store.Provider is "sqlite", $"Reelay:Store:Provider '{options.Store.Provider}' is not supported; allowed: sqlite.");
+        Check(options.Store.CacheCapacity is >= 0 and <= 10_000_000, $"Reelay:Store:CacheCapacity must be 0 to 10000000 (got {options.Store.CacheCapacity}).");
         Check(options.Sandbox.Fps is >= 24 and <= 30, $"Reelay:Sandbox:Fps must be 24 to 30 (got {options.Sandbox.Fps}).");
         Check(options.Sandbox.MaxConcurrentRenders is >= 1 and <= 64, $"Reelay:Sandbox:MaxConcurrentRenders must be 1 to 64 (got {options.Sandbox.MaxConcurrentRenders}).");
         Check(options.Sandbox.Preset is "ultrafast" or "superfast" or "veryfast" or "faster" or "fast" or "medium", $"Reelay:Sandbox:Preset '{options.Sandbox.Preset}' is not allowed; use ultrafast, superfast, veryfast, faster, fast or medium.");

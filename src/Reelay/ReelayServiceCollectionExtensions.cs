@@ -36,7 +36,8 @@ public static class ReelayServiceCollectionExtensions
             var options = sp.GetRequiredService<ReelayOptions>();
             Directory.CreateDirectory(options.DataPath);
             var connection = options.Store.ConnectionString ?? SqliteJobStore.DefaultConnectionString(options.DataPath);
-            return new SqliteJobStore(connection, sp.GetRequiredService<TimeProvider>());
+            IJobStore store = new SqliteJobStore(connection, sp.GetRequiredService<TimeProvider>());
+            return options.Store.CacheCapacity > 0 ? new CachingJobStore(store, options.Store.CacheCapacity) : store;
         });
         services.AddSingleton<IResultStore>(sp => new LocalResultStore(Path.Combine(sp.GetRequiredService<ReelayOptions>().DataPath, "files")));
 

@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using Reelay.Jobs;
+
+namespace Reelay.Storage;
+
+/// <summary>
+/// A write-through snapshot of recently used jobs in front of a store, so a status read is a dictionary lookup.
+/// Correct while this process is the only writer (the embedded default): every write passes through here, and an entry
+/// is only ever replaced by a higher <see cref="Job.Version"/>. A lost compare-and-set evicts the entry, so a writer
+/// elsewhere is noticed at the next write. Lists always go to the store.
+/// </summary>
+public sealed class CachingJobStore : IJobStore, IAsyncDisposable
+{
+    private readonly IJobStore _inner;
+    private readonly int _capacity;
+    private readonly ConcurrentDictionary<string, Job> _jobs = new(StringComparer.Ordinal);
+    private int _additions;
+
+    /// <summary>Wraps <paramref name="inner"/>, keeping at most about <paramref name="capacity"/> jobs.</summary>
+    public CachingJobStore(IJobStore inner, int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _inner = inner;
+        _capacity = capacity;
+    }
+
+    /// <summary>Jobs held now.</summary>
+    public int Count => _jobs.Count;
+
+    /// <inheritdoc />
+    public Task InitializeAsync(CancellationToken cancellationToken) => _inner.InitializeAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<Job> InsertAsync(Job job, CancellationToken cancellationToken)
+    {
+        var stored = await _inner.InsertAsync(job, cancellationToken).ConfigureAwait(false);
+        Remember(stored);
+        return stored;
+    }
+
+    /// <inheritdoc />
+    public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        if (_jobs.TryGetValue(id, out var cached))
+        {
+            return cached;
+        }
+
+        var stored = await _inner.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (stored is not null)
+        {
+            Remember(stored);
+        }
+
+        return stored;
+    }
+
+    /// <inheritdoc />
+    public async Task<Job?> TryUpdateAsync(Job job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var stored = await _inner.TryUpdateAsync(job, cancellationToken).ConfigureAwait(false);
+        if (stored is not null)
+        {
+            Remember(stored);
+        }
+        else if (_jobs.TryGetValue(job.Id, out var cached) && cached.Version <= job.Version)
+        {
+            // Someone else wrote it (or it is gone): forget what we had, the next read goes to the store.
+            _jobs.TryRemove(new KeyValuePair<string, Job>(job.Id, cached));
+        }
+
+        return stored;
+    }
+
+    /// <inheritdoc />
+    public Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken) => _inner.ListAsync(query, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<Job>> ListActiveAsync(CancellationToken cancellationToken) => _inner.ListActiveAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _jobs.Clear();
+        if (_inner is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    internal void Remember(Job job)
+    {
+        // Writers finish out of order; only a newer version may replace an entry.
+        _jobs.AddOrUpdate(job.Id, static (_, candidate) => candidate, static (_, existing, candidate) => candidate.Version > existing.Version ? candidate : existing, job);
+        if (Interlocked.Increment(ref _additions) % 256 == 0 && _jobs.Count > _capacity)
+        {
+            Trim();
+        }
+    }
+
+    private void Trim()
+    {
+        // Finished jobs first: they are read least and never written by the engine again.
+        var target = _capacity * 9 / 10;
+        foreach (var pass in new[] { true, false })
+        {
+            foreach (var (id, job) in _jobs)
+            {
+                if (_jobs.Count <= target)
+                {
+                    return;
+                }
+
+                if (!pass || job.Status.IsTerminal())
+                {
+                    _jobs.TryRemove(new KeyValuePair<string, Job>(id, job));
+                }
+            }
+        }
+    }
+}
