@@ -74,13 +74,32 @@ public static class ReelayServer
         app.Lifetime.ApplicationStarted.Register(() => AnnounceReady(app));
     }
 
+    /// <summary>
+    /// The http address a started app listens on, with the real port when it was asked for port 0, and a connectable
+    /// host (127.0.0.1) in place of a wildcard; null when there is none.
+    /// </summary>
+    public static Uri? BoundAddress(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? (ICollection<string>)app.Urls;
+        foreach (var address in addresses)
+        {
+            if (Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp && uri.Port > 0)
+            {
+                var host = uri.Host is "0.0.0.0" or "[::]" or "::" or "+" or "*" ? "127.0.0.1" : uri.Host;
+                return new UriBuilder(uri) { Host = host, Path = "/" }.Uri;
+            }
+        }
+
+        return null;
+    }
+
     private static void AnnounceReady(WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<ReelayOptions>>().Value;
         var adminKey = app.Services.GetRequiredService<AdminKey>();
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        var first = addresses.FirstOrDefault() ?? DefaultUrl;
-        ServerLog.Listening(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Reelay"), string.Join(", ", addresses), options.DataPath);
+        var first = BoundAddress(app)?.ToString().TrimEnd('/') ?? DefaultUrl;
+        ServerLog.Listening(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Reelay"), first, options.DataPath);
         if (adminKey.GeneratedKey is { } generated)
         {
             // Printed once, to the console only (never to the log): only its hash is stored.

@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+
+using Reelay.Server;
 
 namespace Reelay.Bench.Support;
 
@@ -22,7 +22,7 @@ internal sealed class BareKestrel : IAsyncDisposable
     {
         _app = app;
         _root = root;
-        BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        BaseAddress = ReelayServer.BoundAddress(app)!;
     }
 
     public Uri BaseAddress { get; }

@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -67,7 +65,7 @@ internal sealed class EmbeddedGateway : IAsyncDisposable
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            var address = FindBoundAddress(app)
+            var address = ReelayServer.BoundAddress(app)
                 ?? throw new CliFailureException("The embedded gateway started but reported no bound http address.");
             return new EmbeddedGateway(app, address, adminKey);
         }
@@ -102,24 +100,6 @@ internal sealed class EmbeddedGateway : IAsyncDisposable
         }
 
         await _app.DisposeAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>Kestrel replaces port 0 with the real port in IServerAddressesFeature once it is listening.</summary>
-    private static Uri? FindBoundAddress(WebApplication app)
-    {
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses
-            ?? (ICollection<string>)app.Urls;
-        foreach (var address in addresses)
-        {
-            if (Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp && uri.Port > 0)
-            {
-                // A wildcard host is not something to connect to; loopback is where we asked it to listen.
-                var host = uri.Host is "0.0.0.0" or "[::]" or "::" or "+" or "*" ? "127.0.0.1" : uri.Host;
-                return new UriBuilder(uri) { Host = host, Path = "/" }.Uri;
-            }
-        }
-
-        return null;
     }
 
     private sealed class CliHostLifetime : IHostLifetime
