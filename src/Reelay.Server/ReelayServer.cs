@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Reelay.Server.Auth;
+using Reelay.Server.Content;
 using Reelay.Server.Dialects.OpenAI;
 using Reelay.Server.Hosting;
 
@@ -56,9 +57,12 @@ public static class ReelayServer
         builder.Services.AddReelay(builder.Configuration);
         builder.Services.AddSingleton(sp => AdminKey.Resolve(sp.GetRequiredService<ReelayOptions>().AdminKey, sp.GetRequiredService<ReelayOptions>().DataPath));
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
+        builder.Services.AddSingleton(sp => ContentUrlSigner.FromDataFolder(
+            sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayOptions>().ContentUrlLifetime));
 
         var app = builder.Build();
         app.MapOpenAIDialect();
+        app.MapSignedContent();
         app.MapGet("/healthz", () => TypedResults.Text("{\"status\":\"ok\"}", "application/json"));
         return app;
     }

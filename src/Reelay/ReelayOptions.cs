@@ -19,6 +19,9 @@ public sealed class ReelayOptions
     /// <summary>How long a job may take from submit to a terminal state before it fails with deadline_exceeded.</summary>
     public TimeSpan JobDeadline { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>How long a signed content URL (handed out by dialects whose clients download without a key) stays valid.</summary>
+    public TimeSpan ContentUrlLifetime { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>The catalog.</summary>
     public CatalogOptions Catalog { get; set; } = new();
 

@@ -23,6 +23,7 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         }
 
         Check(!string.IsNullOrWhiteSpace(options.DataDirectory), "Reelay:DataDirectory must not be empty.");
+        Check(options.ContentUrlLifetime >= TimeSpan.FromMinutes(1) && options.ContentUrlLifetime <= TimeSpan.FromDays(30), $"Reelay:ContentUrlLifetime must be 1 minute to 30 days (got {options.ContentUrlLifetime}).");
         Check(options.JobDeadline > TimeSpan.Zero, $"Reelay:JobDeadline must be positive (got {options.JobDeadline}).");
         Check(options.AdminKey is null || options.AdminKey.Length >= 16, "Reelay:AdminKey (or REELAY_ADMIN_KEY) must be at least 16 characters.");
         Check(options.Store.Provider is "sqlite", $"Reelay:Store:Provider '{options.Store.Provider}' is not supported; allowed: sqlite.");

@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Reelay.Engine;
+using Reelay.Jobs;
+
+namespace Reelay.Server.Content;
+
+/// <summary>Serves content through signed URLs (no API key: the signature is the permission).</summary>
+public static class ContentEndpoints
+{
+    /// <summary>Maps <c>GET /content/{id}/{variant}</c>.</summary>
+    public static IEndpointRouteBuilder MapSignedContent(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/content/{id}/{variant}", Serve);
+        return app;
+    }
+
+    private static async Task<IResult> Serve(string id, string variant, string? expires, string? signature, ContentUrlSigner signer, JobEngine engine, HttpContext context)
+    {
+        if (variant is not ("video" or "thumbnail") || !signer.Verify(id, variant, expires, signature))
+        {
+            return Problem(403, "This content link is invalid or has expired; read the task again for a fresh link.");
+        }
+
+        try
+        {
+            var which = variant == "thumbnail" ? ContentVariant.Thumbnail : ContentVariant.Video;
+            var content = await engine.OpenContentAsync(id, Caller.Admin, which, context.RequestAborted).ConfigureAwait(false);
+            var fileName = $"{id}.{(which == ContentVariant.Video ? "mp4" : "jpg")}";
+            return content.PhysicalPath is { } path
+                ? TypedResults.PhysicalFile(path, content.ContentType, fileName, content.LastModified, enableRangeProcessing: true)
+                : TypedResults.Stream(content.OpenRead(), content.ContentType, fileName, content.LastModified, enableRangeProcessing: true);
+        }
+        catch (ReelayException ex)
+        {
+            return Problem(ex.HttpStatus, ex.Error.Message);
+        }
+    }
+
+    private static IResult Problem(int status, string message) =>
+        TypedResults.Text($"{{\"error\":{{\"message\":{System.Text.Json.JsonSerializer.Serialize(message, ContentJson.Default.String)}}}}}", "application/json", statusCode: status);
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class ContentJson : System.Text.Json.Serialization.JsonSerializerContext;
