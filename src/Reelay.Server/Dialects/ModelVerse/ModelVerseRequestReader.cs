@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Reelay.Jobs;
+
+namespace Reelay.Server.Dialects.ModelVerse;
+
+/// <summary>Parses POST /v1/tasks/submit (<c>{model, input, parameters}</c>) into a canonical <see cref="JobRequest"/>.</summary>
+internal static class ModelVerseRequestReader
+{
+    private static readonly string[] TopFields = ["model", "input", "parameters"];
+    private static readonly string[] InputFields = ["prompt", "first_frame_url"];
+    private static readonly string[] ParameterFields = ["size", "resolution", "duration", "seed", "movement_amplitude", "bgm", "vidu_type"];
+
+    public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, CancellationToken ct)
+    {
+        if (!request.HasJsonContentType())
+        {
+            throw ReelayException.Invalid("Content-Type", $"Content-Type '{request.ContentType}' is not supported; send application/json.");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, default, ct).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            throw ReelayException.Invalid("body", $"The request body is not valid JSON: {ex.Message}");
+        }
+
+        using (document)
+        {
+            var root = Object(document.RootElement, "body", TopFields, "");
+            var modelName = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()!
+                : throw ReelayException.Invalid("model", $"'model' is required and must be a string; one of: {string.Join(", ", ModelVerseModels.All)}.");
+            var model = ModelVerseModels.Find(modelName)
+                ?? throw new ReelayException(ErrorCodes.UnsupportedModel, $"Model '{modelName}' is not offered; available: {string.Join(", ", ModelVerseModels.All)}.", "model");
+
+            var input = root.TryGetProperty("input", out var i) && i.ValueKind != JsonValueKind.Null ? Object(i, "input", InputFields, "input.") : default;
+            var parameters = root.TryGetProperty("parameters", out var p) && p.ValueKind != JsonValueKind.Null ? Object(p, "parameters", ParameterFields, "parameters.") : default;
+
+            var frameText = String(input, "first_frame_url", "input.");
+            var image = frameText is null ? null : InputImage.Parse(frameText, "first_frame");
+            var mode = model.Mode ?? (image is null ? VideoMode.TextToVideo : VideoMode.ImageToVideo);
+            if (model.Mode == VideoMode.TextToVideo && image is not null)
+            {
+                throw ReelayException.Invalid("first_frame", $"Model '{modelName}' is text-to-video and takes no input.first_frame_url; use the image-to-video model.");
+            }
+
+            var viduType = String(parameters, "vidu_type", "parameters.");
+            if (model.Vidu && viduType != "img2video")
+            {
+                throw ReelayException.Invalid("vidu_type", viduType is null
+                    ? $"parameters.vidu_type is required for model '{modelName}'; allowed: img2video."
+                    : $"parameters.vidu_type '{viduType}' is not offered; allowed: img2video.");
+            }
+
+            if (!model.Vidu && viduType is not null)
+            {
+                throw ReelayException.Invalid("vidu_type", $"parameters.vidu_type is only for Vidu models, not '{modelName}'.");
+            }
+
+            var options = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (String(parameters, "movement_amplitude", "parameters.") is { } amplitude)
+            {
+                options["movement_amplitude"] = amplitude;
+            }
+
+            if (parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("bgm", out var bgm) && bgm.ValueKind != JsonValueKind.Null)
+            {
+                options["bgm"] = bgm.ValueKind is JsonValueKind.True or JsonValueKind.False
+                    ? (bgm.GetBoolean() ? "true" : "false")
+                    : throw ReelayException.Invalid("bgm", "parameters.bgm must be a boolean (true or false).");
+            }
+
+            var seed = Integer(parameters, "seed");
+            return new JobRequest
+            {
+                Model = model.CatalogModel,
+                Mode = mode,
+                Prompt = String(input, "prompt", "input."),
+                FirstFrame = image,
+                DurationSeconds = (int?)Integer(parameters, "duration"),
+                Size = String(parameters, "size", "parameters."),
+                Resolution = String(parameters, "resolution", "parameters."),
+                // ModelVerse's seed 0 means "random": no seed.
+                Seed = seed is 0 ? null : seed,
+                Options = options.Count > 0 ? options : null,
+                Owner = owner,
+                Dialect = "modelverse",
+            };
+        }
+    }
+
+    private static JsonElement Object(JsonElement element, string name, string[] allowed, string prefix)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            throw ReelayException.Invalid(name, name == "body" ? "The request body must be a JSON object." : $"'{name}' must be an object.");
+        }
+
+        foreach (var property in element.EnumerateObject())
+        {
+            if (!allowed.Contains(property.Name))
+            {
+                throw ReelayException.Invalid(prefix + property.Name, $"'{prefix}{property.Name}' is not recognised; allowed: {string.Join(", ", allowed.Select(a => prefix + a))}.");
+            }
+        }
+
+        return element;
+    }
+
+    private static string? String(JsonElement parent, string name, string prefix)
+    {
+        if (parent.ValueKind != JsonValueKind.Object || !parent.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw ReelayException.Invalid(name, $"'{prefix}{name}' must be a string.");
+    }
+
+    private static long? Integer(JsonElement parameters, string name)
+    {
+        if (parameters.ValueKind != JsonValueKind.Object || !parameters.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) && n is >= int.MinValue and <= int.MaxValue)
+        {
+            return n;
+        }
+
+        throw ReelayException.Invalid(name, $"'parameters.{name}' must be an integer (got {value.GetRawText()}).");
+    }
+
+    /// <summary>The ModelVerse spelling of a canonical field name, for messages.</summary>
+    public static string FieldPath(string? canonical) => canonical switch
+    {
+        null => "",
+        "first_frame" => "input.first_frame_url",
+        "prompt" => "input.prompt",
+        "duration" or "size" or "resolution" or "seed" or "movement_amplitude" or "bgm" or "vidu_type" or "aspect_ratio" => "parameters." + canonical,
+        _ => canonical,
+    };
+
+    internal static string Format(long value) => value.ToString(CultureInfo.InvariantCulture);
+}
