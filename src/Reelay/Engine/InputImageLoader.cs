@@ -39,7 +39,7 @@ public sealed class InputImageLoader
 
         if (bytes.Length > _limits.MaxImageBytes)
         {
-            throw new ReelayException(ErrorCodes.ImageInvalid, $"'{param}' is {bytes.Length} bytes; images may be at most {_limits.MaxImageBytes} bytes.", param);
+            throw new ReelayException(ErrorCodes.ImageInvalid, $"'{param}' is {bytes.Length} bytes; at most {_limits.MaxImageBytes} bytes are allowed.", param);
         }
 
         var info = ImageInfo.Sniff(bytes.Span)

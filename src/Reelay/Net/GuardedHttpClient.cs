@@ -92,7 +92,7 @@ public sealed class GuardedHttpClient : IDisposable
 
                 if (response.Content.Headers.ContentLength > maxBytes)
                 {
-                    throw new ReelayException(errorCode, $"'{param}' is {response.Content.Headers.ContentLength} bytes; at most {maxBytes} are allowed.", param);
+                    throw new ReelayException(errorCode, $"'{param}' is {response.Content.Headers.ContentLength} bytes; at most {maxBytes} bytes are allowed.", param);
                 }
 
                 await using var body = await response.Content.ReadAsStreamAsync(cts.Token).ConfigureAwait(false);
@@ -146,7 +146,7 @@ public sealed class GuardedHttpClient : IDisposable
         {
             if (buffer.Length + read > maxBytes)
             {
-                throw new ReelayException(errorCode, $"'{param}' is larger than the {maxBytes} bytes allowed.", param);
+                throw new ReelayException(errorCode, $"'{param}' is larger than allowed: at most {maxBytes} bytes are allowed.", param);
             }
 
             buffer.Write(chunk, 0, read);

@@ -156,6 +156,24 @@ public sealed class ModelVerseDialectTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Submit_OversizedImage_ParamErrorNamingFirstFrameUrl()
+    {
+        await using var small = await ReelayTestServer.StartAsync(new()
+        {
+            ["Reelay:Sandbox:StandInFor:0"] = "*",
+            ["Reelay:Limits:AllowPrivateNetworks:0"] = "127.0.0.1",
+            ["Reelay:Limits:MaxImageBytes"] = "2048",
+        });
+        var (status, body) = await Curl.RunAsync("--location", $"{small.BaseAddress}v1/tasks/submit", "--header", $"Authorization: {small.ApiKey}", "--header", "Content-Type: application/json",
+            "--data", $$$"""{"model":"viduq2-turbo","input":{"first_frame_url":"{{{ImageUrl}}}"},"parameters":{"vidu_type":"img2video"}}""");
+        Assert.Equal(400, status);
+        var error = body.GetProperty("error");
+        Assert.Equal("param_error", error.GetProperty("code").GetString());
+        Assert.Contains("input.first_frame_url", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("at most 2048 bytes are allowed", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Status_UnknownTaskAndWrongKey_ModelVerseEnvelope()
     {
         var (status, body) = await Status("video_00000000000000000000000000000000");

@@ -41,7 +41,7 @@ internal static class ModelVerseRequestReader
             var parameters = root.TryGetProperty("parameters", out var p) && p.ValueKind != JsonValueKind.Null ? Object(p, "parameters", ParameterFields, "parameters.") : default;
 
             var frameText = String(input, "first_frame_url", "input.");
-            var image = frameText is null ? null : InputImage.Parse(frameText, "first_frame");
+            var image = frameText is null ? null : InputImage.Parse(frameText, "input.first_frame_url");
             var mode = model.Mode ?? (image is null ? VideoMode.TextToVideo : VideoMode.ImageToVideo);
             if (model.Mode == VideoMode.TextToVideo && image is not null)
             {

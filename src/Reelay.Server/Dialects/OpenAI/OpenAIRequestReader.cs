@@ -156,7 +156,7 @@ internal static class OpenAIRequestReader
         {
             if (file.Length > maxImageBytes)
             {
-                throw new ReelayException(ErrorCodes.ImageInvalid, $"'input_reference' is {file.Length} bytes; images may be at most {maxImageBytes} bytes.", "input_reference");
+                throw new ReelayException(ErrorCodes.ImageInvalid, $"'input_reference' is {file.Length} bytes; at most {maxImageBytes} bytes are allowed.", "input_reference");
             }
 
             var bytes = new byte[file.Length];
