@@ -27,10 +27,7 @@ public static class ContentEndpoints
         {
             var which = variant == "thumbnail" ? ContentVariant.Thumbnail : ContentVariant.Video;
             var content = await engine.OpenContentAsync(id, Caller.Admin, which, context.RequestAborted).ConfigureAwait(false);
-            var fileName = $"{id}.{(which == ContentVariant.Video ? "mp4" : "jpg")}";
-            return content.PhysicalPath is { } path
-                ? TypedResults.PhysicalFile(path, content.ContentType, fileName, content.LastModified, enableRangeProcessing: true)
-                : TypedResults.Stream(content.OpenRead(), content.ContentType, fileName, content.LastModified, enableRangeProcessing: true);
+            return ContentResults.Serve(content, $"{id}.{(which == ContentVariant.Video ? "mp4" : "jpg")}");
         }
         catch (ReelayException ex)
         {

@@ -1,11 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Reelay.Engine;
 using Reelay.Jobs;
-using Reelay.Server.Auth;
 using Reelay.Server.Content;
 
 namespace Reelay.Server.Dialects.ModelVerse;
@@ -13,14 +10,13 @@ namespace Reelay.Server.Dialects.ModelVerse;
 /// <summary>UCloud ModelVerse's task API: POST /v1/tasks/submit and GET /v1/tasks/status?task_id=.</summary>
 public static class ModelVerseEndpoints
 {
-    private const string CallerKey = "reelay.modelverse.caller";
     private const string RequestIdKey = "reelay.modelverse.request_id";
 
     /// <summary>Maps the dialect's routes.</summary>
     public static IEndpointRouteBuilder MapModelVerseDialect(this IEndpointRouteBuilder app)
     {
         var tasks = app.MapGroup("/v1/tasks");
-        tasks.AddEndpointFilter(new ModelVerseFilter());
+        tasks.AddEndpointFilter(new DialectFilter("ModelVerse", Error, "Validate Certification failed: send 'Authorization: <key>'."));
         tasks.MapPost("/submit", Submit);
         tasks.MapGet("/status", Status);
         return app;
@@ -28,7 +24,7 @@ public static class ModelVerseEndpoints
 
     private static async Task<IResult> Submit(HttpContext context, JobEngine engine)
     {
-        var caller = (Caller)context.Items[CallerKey]!;
+        var caller = DialectFilter.CallerOf(context);
         var request = await ModelVerseRequestReader.ReadAsync(context.Request, caller.KeyId, context.RequestAborted).ConfigureAwait(false);
         var job = await engine.SubmitAsync(request, context.RequestAborted).ConfigureAwait(false);
         return TypedResults.Json(new ModelVerseSubmitResponse(new ModelVerseSubmitOutput(job.Id), RequestId(context)), ModelVerseJsonContext.Default.ModelVerseSubmitResponse);
@@ -41,7 +37,7 @@ public static class ModelVerseEndpoints
             throw ReelayException.Invalid("task_id", "The query parameter task_id is required.");
         }
 
-        var job = await engine.GetAsync(task_id, (Caller)context.Items[CallerKey]!, context.RequestAborted).ConfigureAwait(false);
+        var job = await engine.GetAsync(task_id, DialectFilter.CallerOf(context), context.RequestAborted).ConfigureAwait(false);
         var finished = job.Status.IsTerminal();
         var output = new ModelVerseTaskOutput
         {
@@ -107,45 +103,5 @@ public static class ModelVerseEndpoints
         var field = ModelVerseRequestReader.FieldPath(error.Param);
         var message = error.Code is ErrorCodes.InvalidRequest or ErrorCodes.ImageInvalid && field.Length > 0 ? $"Invalid param {field}: {error.Message}" : error.Message;
         return TypedResults.Json(new ModelVerseErrorEnvelope(new ModelVerseErrorBody(message, type, RequestId(context), code)), ModelVerseJsonContext.Default.ModelVerseErrorEnvelope, statusCode: status);
-    }
-
-    private sealed class ModelVerseFilter : IEndpointFilter
-    {
-        public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
-        {
-            var context = invocation.HttpContext;
-            var caller = context.RequestServices.GetRequiredService<ApiKeyAuthenticator>().Authenticate(context);
-            if (caller is null)
-            {
-                return Error(context, new JobError(ErrorCodes.Unauthorized, "Validate Certification failed: send 'Authorization: <key>'."), 401);
-            }
-
-            context.Items[CallerKey] = caller;
-            try
-            {
-                return await next(invocation).ConfigureAwait(false);
-            }
-            catch (ReelayException ex)
-            {
-                return Error(context, ex.Error, ex.HttpStatus);
-            }
-            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-            {
-                return Error(context, new JobError(ErrorCodes.PayloadTooLarge, "The request body is larger than this gateway allows."), 413);
-            }
-            catch (BadHttpRequestException ex)
-            {
-                return Error(context, new JobError(ErrorCodes.InvalidRequest, $"The request could not be read: {ex.Message}"), ex.StatusCode);
-            }
-            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-            {
-                return TypedResults.Empty;
-            }
-            catch (Exception ex)
-            {
-                Hosting.ServerLog.Unhandled(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Reelay.Server.Dialects.ModelVerse"), ex, context.Request.Method, context.Request.Path);
-                return Error(context, new JobError(ErrorCodes.Internal, "Internal Server Error; the error was logged."), 500);
-            }
-        }
     }
 }

@@ -23,6 +23,6 @@ internal static class ModelVerseModels
 
     public static Entry? Find(string name) => Names.GetValueOrDefault(name);
 
-    /// <summary>The ModelVerse name for a job, for messages.</summary>
+    /// <summary>Whether a catalog model is one of the Sora models (ModelVerse reports their usage.duration as run time).</summary>
     public static bool IsSora(string catalogModel) => catalogModel.StartsWith("sora-", StringComparison.Ordinal);
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Reelay.Jobs;
@@ -145,6 +144,4 @@ internal static class ModelVerseRequestReader
         "duration" or "size" or "resolution" or "seed" or "movement_amplitude" or "bgm" or "vidu_type" or "aspect_ratio" => "parameters." + canonical,
         _ => canonical,
     };
-
-    internal static string Format(long value) => value.ToString(CultureInfo.InvariantCulture);
 }

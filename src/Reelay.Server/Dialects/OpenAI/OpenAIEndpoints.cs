@@ -2,11 +2,9 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Reelay.Engine;
 using Reelay.Jobs;
-using Reelay.Server.Auth;
+using Reelay.Server.Content;
 
 namespace Reelay.Server.Dialects.OpenAI;
 
@@ -17,7 +15,7 @@ public static class OpenAIEndpoints
     public static IEndpointRouteBuilder MapOpenAIDialect(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1");
-        v1.AddEndpointFilter(new OpenAIFilter());
+        v1.AddEndpointFilter(new DialectFilter("OpenAI", WriteError, "Incorrect or missing API key. Send 'Authorization: Bearer <key>'.", "Bearer"));
         v1.MapPost("/videos", Create);
         v1.MapGet("/videos", List);
         v1.MapGet("/videos/{id}", Retrieve);
@@ -28,7 +26,7 @@ public static class OpenAIEndpoints
         return app;
     }
 
-    private static Caller CallerOf(HttpContext context) => (Caller)context.Items[OpenAIFilter.CallerKey]!;
+    private static Caller CallerOf(HttpContext context) => DialectFilter.CallerOf(context);
 
     private static async Task<IResult> Create(HttpContext context, JobEngine engine, ReelayOptions options)
     {
@@ -84,75 +82,14 @@ public static class OpenAIEndpoints
             _ => throw ReelayException.Invalid("variant", $"variant '{variant}' is not available; allowed: video, thumbnail."),
         };
         var content = await engine.OpenContentAsync(id, CallerOf(context), which, context.RequestAborted).ConfigureAwait(false);
-        var fileName = $"{id}.{(which == ContentVariant.Video ? "mp4" : "jpg")}";
-        if (content.PhysicalPath is { } path)
-        {
-            return TypedResults.PhysicalFile(path, content.ContentType, fileName, content.LastModified, enableRangeProcessing: true);
-        }
-
-        return TypedResults.Stream(content.OpenRead(), content.ContentType, fileName, content.LastModified, enableRangeProcessing: true);
+        return ContentResults.Serve(content, $"{id}.{(which == ContentVariant.Video ? "mp4" : "jpg")}");
     }
 
     private static IResult Models(JobEngine engine) => TypedResults.Json(
         new OpenAIModelList { Data = engine.Catalog.Models.OrderBy(m => m.Name, StringComparer.Ordinal).Select(OpenAIMapper.Model).ToList() },
         OpenAIJsonContext.Default.OpenAIModelList);
 
-    /// <summary>Writes an error in OpenAI's envelope.</summary>
-    internal static Task WriteErrorAsync(HttpContext context, JobError error, int status)
-    {
-        context.Response.StatusCode = status;
-        return context.Response.WriteAsJsonAsync(OpenAIMapper.Error(error), OpenAIJsonContext.Default.OpenAIErrorEnvelope, cancellationToken: context.RequestAborted);
-    }
-
-    /// <summary>Authentication and error rendering for every route of the dialect.</summary>
-    private sealed class OpenAIFilter : IEndpointFilter
-    {
-        public const string CallerKey = "reelay.openai.caller";
-
-        public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
-        {
-            var context = invocation.HttpContext;
-            var caller = context.RequestServices.GetRequiredService<ApiKeyAuthenticator>().Authenticate(context);
-            if (caller is null)
-            {
-                context.Response.Headers.WWWAuthenticate = "Bearer";
-                return Error(new JobError(ErrorCodes.Unauthorized, "Incorrect or missing API key. Send 'Authorization: Bearer <key>'."), 401);
-            }
-
-            context.Items[CallerKey] = caller;
-            try
-            {
-                return await next(invocation).ConfigureAwait(false);
-            }
-            catch (ReelayException ex)
-            {
-                if (ex.RetryAfter is { } retry)
-                {
-                    context.Response.Headers.RetryAfter = Math.Ceiling(retry.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-                }
-
-                return Error(ex.Error, ex.HttpStatus);
-            }
-            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-            {
-                return Error(new JobError(ErrorCodes.PayloadTooLarge, "The request body is larger than this gateway allows (Reelay:Limits:MaxRequestBodyBytes)."), 413);
-            }
-            catch (BadHttpRequestException ex)
-            {
-                return Error(new JobError(ErrorCodes.InvalidRequest, $"The request could not be read: {ex.Message}"), ex.StatusCode);
-            }
-            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-            {
-                return TypedResults.Empty;
-            }
-            catch (Exception ex)
-            {
-                Hosting.ServerLog.Unhandled(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Reelay.Server.Dialects.OpenAI"), ex, context.Request.Method, context.Request.Path);
-                return Error(new JobError(ErrorCodes.Internal, "Something went wrong inside Reelay; the error was logged."), 500);
-            }
-        }
-
-        private static IResult Error(JobError error, int status) =>
-            TypedResults.Json(OpenAIMapper.Error(error), OpenAIJsonContext.Default.OpenAIErrorEnvelope, statusCode: status);
-    }
+    /// <summary>Renders an error in OpenAI's envelope.</summary>
+    private static IResult WriteError(HttpContext context, JobError error, int status) =>
+        TypedResults.Json(OpenAIMapper.Error(error), OpenAIJsonContext.Default.OpenAIErrorEnvelope, statusCode: status);
 }
