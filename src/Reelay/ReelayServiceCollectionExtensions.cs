@@ -62,6 +62,7 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton<IJobRouter>(sp => new SandboxOnlyRouter(
             sp.GetRequiredService<ReelayOptions>().Sandbox.Enabled ? sp.GetServices<IVideoProvider>() : [],
             sp.GetRequiredService<ReelayOptions>()));
+        services.AddSingleton<JobObservers>();
         services.AddSingleton<JobScheduler>();
         services.AddSingleton<JobEngine>();
         services.AddHostedService<EngineHostedService>();

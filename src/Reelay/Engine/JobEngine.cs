@@ -18,10 +18,12 @@ public sealed class JobEngine
     private readonly JobScheduler _scheduler;
     private readonly TimeProvider _time;
     private readonly ReelayOptions _options;
+    private readonly JobObservers _observers;
 
     /// <summary>Creates the engine.</summary>
-    public JobEngine(IJobStore store, IResultStore results, ModelCatalog catalog, IJobRouter router, InputImageLoader images, JobScheduler scheduler, TimeProvider time, ReelayOptions options)
+    public JobEngine(IJobStore store, IResultStore results, ModelCatalog catalog, IJobRouter router, InputImageLoader images, JobScheduler scheduler, TimeProvider time, ReelayOptions options, JobObservers? observers = null)
     {
+        _observers = observers ?? JobObservers.None;
         _store = store;
         _results = results;
         Catalog = catalog;
@@ -94,6 +96,7 @@ public sealed class JobEngine
             throw;
         }
 
+        _observers.Changed(null, job);
         _scheduler.Admit(job);
         return job;
     }
@@ -165,6 +168,7 @@ public sealed class JobEngine
             var deleted = await _store.TryUpdateAsync(current with { DeletedAt = _time.GetUtcNow(), UpdatedAt = _time.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
             if (deleted is not null)
             {
+                _observers.Changed(current, deleted);
                 foreach (var key in new[] { deleted.ResultKey, deleted.ThumbnailKey, deleted.InputImageKey })
                 {
                     if (key is not null)

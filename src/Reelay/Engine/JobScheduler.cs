@@ -23,6 +23,7 @@ public sealed class JobScheduler : IAsyncDisposable
     private readonly ILogger _log;
     private readonly EngineOptions _options;
     private readonly string _tempDirectory;
+    private readonly JobObservers _observers;
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
@@ -34,7 +35,7 @@ public sealed class JobScheduler : IAsyncDisposable
     private Task? _loop;
 
     /// <summary>Creates the scheduler.</summary>
-    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger)
+    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobObservers? observers = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(router);
@@ -46,6 +47,7 @@ public sealed class JobScheduler : IAsyncDisposable
         _log = logger;
         _options = options.Engine;
         _tempDirectory = Path.Combine(options.DataPath, "tmp");
+        _observers = observers ?? JobObservers.None;
         foreach (var provider in router.Providers)
         {
             _lanes[provider.Name] = new Lane(provider, _options.MaxConcurrentPollsPerProvider);
@@ -683,6 +685,7 @@ public sealed class JobScheduler : IAsyncDisposable
             var stored = await _store.TryUpdateAsync(next, ct).ConfigureAwait(false);
             if (stored is not null)
             {
+                _observers.Changed(current, stored);
                 return (stored, stored);
             }
         }

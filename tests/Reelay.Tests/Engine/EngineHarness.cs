@@ -37,6 +37,9 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public JobEngine Engine { get; private set; }
 
+    /// <summary>Every change the engine reported, in order.</summary>
+    public RecordingObserver Observer { get; } = new();
+
     public static async Task<EngineHarness> StartAsync(Action<FakeProvider>? setup = null, Action<ReelayOptions>? configure = null)
     {
         var clock = new ManualTimeProvider();
@@ -53,8 +56,8 @@ public sealed class EngineHarness : IAsyncDisposable
     private async Task BootAsync()
     {
         var router = new SandboxOnlyRouter([Provider], Options);
-        Scheduler = new JobScheduler(Store, Results, router, new FakeMediaInspector(), Clock, Options, NullLogger<JobScheduler>.Instance);
-        Engine = new JobEngine(Store, Results, ModelCatalog.Load(), router, new InputImageLoader(_http, Options), Scheduler, Clock, Options);
+        Scheduler = new JobScheduler(Store, Results, router, new FakeMediaInspector(), Clock, Options, NullLogger<JobScheduler>.Instance, new JobObservers([Observer]));
+        Engine = new JobEngine(Store, Results, ModelCatalog.Load(), router, new InputImageLoader(_http, Options), Scheduler, Clock, Options, new JobObservers([Observer, new ThrowingObserver()]));
         await Scheduler.StartAsync(CancellationToken.None);
     }
 
@@ -85,4 +88,36 @@ public sealed class EngineHarness : IAsyncDisposable
         {
         }
     }
+}
+
+/// <summary>Records every reported change.</summary>
+public sealed class RecordingObserver : IJobObserver
+{
+    private readonly Lock _gate = new();
+    private readonly List<(Job? Previous, Job Current)> _changes = [];
+
+    public IReadOnlyList<(Job? Previous, Job Current)> Changes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _changes];
+            }
+        }
+    }
+
+    public void OnJobChanged(Job? previous, Job current)
+    {
+        lock (_gate)
+        {
+            _changes.Add((previous, current));
+        }
+    }
+}
+
+/// <summary>An observer that always throws: the engine must not notice.</summary>
+public sealed class ThrowingObserver : IJobObserver
+{
+    public void OnJobChanged(Job? previous, Job current) => throw new InvalidOperationException("observer failure (test)");
 }

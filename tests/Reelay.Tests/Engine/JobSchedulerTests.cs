@@ -29,6 +29,25 @@ public sealed class JobSchedulerTests
     }
 
     [Fact]
+    public async Task Observers_JobRunsToSuccess_SeeEveryStoredStateInOrderDespiteAThrowingObserver()
+    {
+        await using var h = await EngineHarness.StartAsync();
+        var job = await h.SubmitAsync();
+        await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "job succeeds");
+
+        var changes = h.Observer.Changes.Where(c => c.Current.Id == job.Id).ToList();
+        Assert.Null(changes[0].Previous);
+        Assert.Equal(JobStatus.Queued, changes[0].Current.Status);
+        var statuses = changes.Select(c => c.Current.Status).Distinct().ToList();
+        Assert.Equal([JobStatus.Queued, JobStatus.Submitting, JobStatus.Running, JobStatus.Succeeded], statuses);
+        for (var i = 1; i < changes.Count; i++)
+        {
+            Assert.Equal(changes[i - 1].Current.Version, changes[i].Previous!.Version);
+            Assert.True(changes[i].Current.Version > changes[i].Previous!.Version);
+        }
+    }
+
+    [Fact]
     public async Task Submit_MoreJobsThanConcurrencyLimit_ExtraJobsWaitWithQueuePositions()
     {
         await using var h = await EngineHarness.StartAsync(p =>
