@@ -40,6 +40,12 @@ public sealed class ReelayOptions
     /// <summary>The OpenAI-compatible dialect.</summary>
     public OpenAIDialectOptions OpenAI { get; set; } = new();
 
+    /// <summary>Upstream provider instances by name (Reelay:Providers:&lt;name&gt;). The sandbox is configured under <see cref="Sandbox"/>.</summary>
+    public Dictionary<string, Providers.ProviderInstanceOptions> Providers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Per public model, the ordered deployments to try (Reelay:Routes:&lt;model&gt;:0:Provider, ...).</summary>
+    public Dictionary<string, List<Providers.DeploymentOptions>> Routes { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>The data directory as a full path.</summary>
     public string DataPath => Path.GetFullPath(DataDirectory);
 }

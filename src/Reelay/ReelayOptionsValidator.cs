@@ -64,7 +64,37 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
             {
                 UnknownKeys(child, property.PropertyType, $"{path}:{property.Name}", errors);
             }
+            else if (ItemType(property.PropertyType) is { } item)
+            {
+                // A dictionary or list of settings objects: check every entry against the item type.
+                foreach (var entry in child.GetChildren())
+                {
+                    if (IsComplex(item))
+                    {
+                        UnknownKeys(entry, item, $"{path}:{property.Name}:{entry.Key}", errors);
+                    }
+                    else if (ItemType(item) is { } inner && IsComplex(inner))
+                    {
+                        foreach (var element in entry.GetChildren())
+                        {
+                            UnknownKeys(element, inner, $"{path}:{property.Name}:{entry.Key}:{element.Key}", errors);
+                        }
+                    }
+                }
+            }
         }
+    }
+
+    private static Type? ItemType(Type type)
+    {
+        if (!type.IsGenericType)
+        {
+            return null;
+        }
+
+        var definition = type.GetGenericTypeDefinition();
+        var arguments = type.GetGenericArguments();
+        return definition == typeof(Dictionary<,>) ? arguments[1] : definition == typeof(List<>) ? arguments[0] : null;
     }
 
     private static bool IsComplex(Type type) => type.IsClass && type != typeof(string) && !typeof(System.Collections.IEnumerable).IsAssignableFrom(type);

@@ -10,6 +10,7 @@ using Reelay.Net;
 using Reelay.Providers;
 using Reelay.Providers.Sandbox;
 using Reelay.Results;
+using Reelay.Routing;
 using Reelay.Storage;
 using Reelay.Storage.Sqlite;
 
@@ -54,18 +55,39 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton<GuardedHttpClient>();
         services.AddSingleton<InputImageLoader>();
 
+        services.AddSingleton(sp => new FirstFrames(sp.GetRequiredService<MediaTransforms>(), Path.Combine(sp.GetRequiredService<ReelayOptions>().DataPath, "tmp")));
         services.AddSingleton<IVideoProvider>(sp =>
         {
             var options = sp.GetRequiredService<ReelayOptions>();
             return new SandboxProvider(options.Sandbox, options.DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SandboxProvider>>());
         });
-        services.AddSingleton<IJobRouter>(sp => new SandboxOnlyRouter(
-            sp.GetRequiredService<ReelayOptions>().Sandbox.Enabled ? sp.GetServices<IVideoProvider>() : [],
-            sp.GetRequiredService<ReelayOptions>()));
+
+        // One line per upstream provider type.
+        AddProviderTypes(services);
+
+        services.AddSingleton(sp => new ProviderRegistry(
+            sp.GetRequiredService<ReelayOptions>(),
+            sp.GetServices<IProviderFactory>(),
+            sp.GetRequiredService<ModelCatalog>(),
+            sp.GetRequiredService<FirstFrames>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<ReelayOptions>().Sandbox.Enabled ? sp.GetServices<IVideoProvider>() : []));
+        services.AddSingleton<IJobRouter>(sp =>
+        {
+            var registry = sp.GetRequiredService<ProviderRegistry>();
+            return new DeploymentRouter(registry.Providers, registry.Routes, sp.GetRequiredService<ReelayOptions>().Sandbox.StandInFor);
+        });
         services.AddSingleton<JobObservers>();
         services.AddSingleton<JobScheduler>();
         services.AddSingleton<JobEngine>();
         services.AddHostedService<EngineHostedService>();
         return services;
+    }
+
+    /// <summary>Registers every upstream provider type's factory (one line each).</summary>
+    private static void AddProviderTypes(IServiceCollection services)
+    {
+        _ = services;
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Reelay.Catalog;
 using Reelay.Engine;
+using Reelay.Routing;
 using Reelay.Jobs;
 using Reelay.Net;
 using Reelay.Providers;
@@ -11,7 +12,7 @@ namespace Reelay.Bench.Support;
 
 /// <summary>
 /// The real engine pieces, wired by hand around a given store and provider: the shipped catalog, local result storage,
-/// <see cref="SandboxOnlyRouter"/>, a started <see cref="JobScheduler"/> and <see cref="JobEngine"/>. Logging is off
+/// <see cref="DeploymentRouter"/>, a started <see cref="JobScheduler"/> and <see cref="JobEngine"/>. Logging is off
 /// (a NullLogger), so the figures do not depend on where logs go. Stops the scheduler on dispose.
 /// </summary>
 internal sealed class BenchEngine : IAsyncDisposable
@@ -32,7 +33,7 @@ internal sealed class BenchEngine : IAsyncDisposable
     /// <summary>A text-to-video request for the sandbox model, as a dialect would pass it to the engine.</summary>
     public static JobRequest TextToVideoRequest { get; } = new()
     {
-        Model = SandboxOnlyRouter.SandboxModel,
+        Model = DeploymentRouter.SandboxModel,
         Mode = VideoMode.TextToVideo,
         Prompt = "A lighthouse on a cliff at dawn, waves rolling in, slow aerial push-in, warm light",
         DurationSeconds = 4,
@@ -49,7 +50,7 @@ internal sealed class BenchEngine : IAsyncDisposable
     {
         var options = new ReelayOptions { DataDirectory = dataDirectory };
         var results = new LocalResultStore(Path.Combine(options.DataPath, "files"));
-        var router = new SandboxOnlyRouter([provider], options);
+        var router = DeploymentRouter.SandboxOnly([provider], options);
         var scheduler = new JobScheduler(store, results, router, new UnusedMediaInspector(), TimeProvider.System, options, NullLogger<JobScheduler>.Instance);
         var http = new GuardedHttpClient(new AddressPolicy(), TimeProvider.System);
         var engine = new JobEngine(store, results, ModelCatalog.Load(), router, new InputImageLoader(http, options), scheduler, TimeProvider.System, options);

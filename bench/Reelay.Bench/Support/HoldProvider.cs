@@ -13,6 +13,10 @@ internal sealed class HoldProvider : IVideoProvider
 
     public int MaxConcurrentJobs => 0;
 
+    public string? CheckSupport(Job job, string upstreamModel) => null;
+
+    public Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken) => Task.FromResult(new ProbeResult(true, "benchmark provider"));
+
     public PollSchedule PollSchedule { get; } = new(TimeSpan.FromHours(1), TimeSpan.FromHours(1));
 
     public Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken) => throw Dispatched();

@@ -15,6 +15,10 @@ internal sealed class InstantProvider(int maxConcurrentJobs) : IVideoProvider
 
     public int MaxConcurrentJobs { get; } = maxConcurrentJobs;
 
+    public string? CheckSupport(Job job, string upstreamModel) => null;
+
+    public Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken) => Task.FromResult(new ProbeResult(true, "benchmark provider"));
+
     public PollSchedule PollSchedule { get; } = new(TimeSpan.FromHours(1), TimeSpan.FromHours(1), Growth: 1, Jitter: 0);
 
     public int Submits => Volatile.Read(ref _submits);

@@ -42,4 +42,7 @@ internal static partial class EngineLog
 
     [LoggerMessage(1012, LogLevel.Warning, "Job {JobId} missed its deadline")]
     public static partial void DeadlineExceeded(ILogger logger, string jobId);
+
+    [LoggerMessage(1013, LogLevel.Warning, "Job {JobId}: provider {From} did not accept it ({Code}); failing over to {To}")]
+    public static partial void FailedOver(ILogger logger, string jobId, string from, string to, string code);
 }

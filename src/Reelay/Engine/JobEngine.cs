@@ -1,6 +1,7 @@
 using Reelay.Catalog;
 using Reelay.Jobs;
 using Reelay.Results;
+using Reelay.Routing;
 using Reelay.Storage;
 
 namespace Reelay.Engine;
@@ -43,7 +44,6 @@ public sealed class JobEngine
         ArgumentNullException.ThrowIfNull(request);
         var image = request.FirstFrame is { } frame ? await _images.LoadAsync(frame, cancellationToken).ConfigureAwait(false) : null;
         var spec = Catalog.Validate(request, image?.Info);
-        var route = _router.Resolve(spec);
         var now = _time.GetUtcNow();
         var id = Job.NewId();
         string? imageKey = null;
@@ -73,15 +73,15 @@ public sealed class JobEngine
             CreatedAt = now,
             UpdatedAt = now,
             Deadline = now + _options.JobDeadline,
-            Provider = route.Provider.Name,
-            UpstreamModel = route.UpstreamModel,
-            Note = route.Note,
             WebhookUrl = request.WebhookUrl,
             Metadata = request.Metadata ?? new Dictionary<string, string>(),
             IdempotencyKey = request.IdempotencyKey,
             Dialect = request.Dialect,
         };
 
+        // Nothing is stored unless some deployment can serve the job exactly; the plan is recomputed on failover.
+        var route = _router.Plan(job)[0];
+        job = job with { Provider = route.Provider.Name, UpstreamModel = route.UpstreamModel, Note = route.Note };
         try
         {
             job = await _store.InsertAsync(job, cancellationToken).ConfigureAwait(false);

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Reelay.Jobs;
 using Reelay.Providers;
+using Reelay.Providers.Http;
+using Reelay.Routing;
 using Reelay.Results;
 using Reelay.Storage;
 
@@ -331,6 +333,9 @@ public sealed class JobScheduler : IAsyncDisposable
             case SubmitOutcome.Accepted accepted:
                 await OnAcceptedAsync(job, lane, accepted.UpstreamId).ConfigureAwait(false);
                 break;
+            case SubmitOutcome.Rejected rejected when UpstreamErrors.IsDeploymentSpecific(rejected.Error.Code) && job.SubmitAttempts < _options.MaxSubmitAttempts && _router.NextAfter(job) is { } next:
+                await FailOverAsync(job, lane, next, rejected.Error, ct).ConfigureAwait(false);
+                break;
             case SubmitOutcome.Rejected rejected:
                 await FailAsync(jobId, rejected.Error, ct).ConfigureAwait(false);
                 Release(lane, jobId);
@@ -339,13 +344,38 @@ public sealed class JobScheduler : IAsyncDisposable
                 await FailAsync(jobId, retry.Reason, ct).ConfigureAwait(false);
                 Release(lane, jobId);
                 break;
+            case SubmitOutcome.RetryLater retry when _router.NextAfter(job) is { } next:
+                await FailOverAsync(job, lane, next, retry.Reason, ct).ConfigureAwait(false);
+                break;
             case SubmitOutcome.RetryLater retry:
+                // Every deployment was tried (or there is one): back off, then start again from the first.
                 var delay = retry.After ?? Backoff(_options.SubmitRetryDelay, job.SubmitAttempts - 1, TimeSpan.FromMinutes(2));
                 EngineLog.SubmitRetry(_log, jobId, lane.Provider.Name, delay, retry.Reason.Message);
-                await TransitionAsync(jobId, j => j.Status == JobStatus.Submitting, j => j with { Status = JobStatus.Queued }, ct).ConfigureAwait(false);
+                var first = _router.First(job);
+                await TransitionAsync(
+                    jobId,
+                    j => j.Status == JobStatus.Submitting,
+                    j => first is null ? j with { Status = JobStatus.Queued } : j with { Status = JobStatus.Queued, Provider = first.Provider.Name, UpstreamModel = first.UpstreamModel, Note = first.Note },
+                    ct).ConfigureAwait(false);
                 Release(lane, jobId);
                 AddTimer(new TimerItem(jobId, TimerKind.Resubmit, 0), _time.GetUtcNow() + delay);
                 break;
+        }
+    }
+
+    /// <summary>The upstream did not accept the job: move it, still queued, to the next deployment's lane at once.</summary>
+    private async Task FailOverAsync(Job job, Lane lane, JobRoute next, JobError reason, CancellationToken ct)
+    {
+        EngineLog.FailedOver(_log, job.Id, lane.Provider.Name, next.Provider.Name, reason.Code);
+        var (moved, _) = await TransitionAsync(
+            job.Id,
+            j => j.Status == JobStatus.Submitting,
+            j => j with { Status = JobStatus.Queued, Provider = next.Provider.Name, UpstreamModel = next.UpstreamModel, Note = next.Note },
+            ct).ConfigureAwait(false);
+        Release(lane, job.Id);
+        if (moved is not null)
+        {
+            Enqueue(moved, front: true);
         }
     }
 
@@ -711,7 +741,7 @@ public sealed class JobScheduler : IAsyncDisposable
             Job = job,
             UpstreamModel = job.UpstreamModel ?? job.Model,
             OpenFirstFrame = open,
-            StandIn = job.UpstreamModel == SandboxOnlyRouter.SandboxModel && job.Model != SandboxOnlyRouter.SandboxModel,
+            StandIn = job.UpstreamModel == DeploymentRouter.SandboxModel && job.Model != DeploymentRouter.SandboxModel,
         };
     }
 

@@ -11,6 +11,15 @@ public interface IVideoProvider
     /// <summary>The instance name from configuration (e.g. "sandbox", "modelverse-main").</summary>
     string Name { get; }
 
+    /// <summary>
+    /// Null when this instance can serve <paramref name="job"/> exactly as <paramref name="upstreamModel"/> (its mode,
+    /// duration, size and options); otherwise the reason it cannot, in words, so routing skips it instead of adjusting the job.
+    /// </summary>
+    string? CheckSupport(Job job, string upstreamModel);
+
+    /// <summary>Checks that the instance is reachable and accepts its credential, without starting a job.</summary>
+    Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken);
+
     /// <summary>Starts the job upstream.</summary>
     Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken);
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Reelay.Catalog;
 using Reelay.Engine;
+using Reelay.Routing;
 using Reelay.Jobs;
 using Reelay.Net;
 using Reelay.Tests.TestSupport;
@@ -55,7 +56,7 @@ public sealed class EngineHarness : IAsyncDisposable
 
     private async Task BootAsync()
     {
-        var router = new SandboxOnlyRouter([Provider], Options);
+        var router = DeploymentRouter.SandboxOnly([Provider], Options);
         Scheduler = new JobScheduler(Store, Results, router, new FakeMediaInspector(), Clock, Options, NullLogger<JobScheduler>.Instance, new JobObservers([Observer]));
         Engine = new JobEngine(Store, Results, ModelCatalog.Load(), router, new InputImageLoader(_http, Options), Scheduler, Clock, Options, new JobObservers([Observer, new ThrowingObserver()]));
         await Scheduler.StartAsync(CancellationToken.None);

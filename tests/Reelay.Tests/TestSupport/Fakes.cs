@@ -152,6 +152,12 @@ public sealed class FakeProvider(TimeProvider clock, string name = "sandbox") : 
 
     public int MaxConcurrentJobs { get; set; } = 4;
 
+    public Func<Job, string, string?> Support { get; set; } = (_, _) => null;
+
+    public string? CheckSupport(Job job, string upstreamModel) => Support(job, upstreamModel);
+
+    public Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken) => Task.FromResult(new ProbeResult(true, "fake provider"));
+
     public PollSchedule PollSchedule { get; set; } = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(8), 2, 0);
 
     public Func<ProviderJob, SubmitOutcome> OnSubmit { get; set; } = j => new SubmitOutcome.Accepted("up-" + j.Job.Id);

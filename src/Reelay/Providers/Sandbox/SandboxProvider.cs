@@ -79,6 +79,31 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
     /// <inheritdoc />
     public int MaxConcurrentJobs => _options.MaxConcurrentRenders;
 
+    /// <inheritdoc />
+    public string? CheckSupport(Job job, string upstreamModel) => null;
+
+    /// <inheritdoc />
+    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo(_options.FfmpegPath, "-hide_banner -version") { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = System.Diagnostics.Process.Start(psi);
+            if (process is null)
+            {
+                return new ProbeResult(false, $"could not start {_options.FfmpegPath}");
+            }
+
+            var first = (await process.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false)).Split('\n')[0];
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            return process.ExitCode == 0 ? new ProbeResult(true, first.Trim()) : new ProbeResult(false, $"{_options.FfmpegPath} -version exited with {process.ExitCode}");
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            return new ProbeResult(false, $"ffmpeg not found ({ex.Message}); install it (apt-get install -y ffmpeg) or set Reelay:Sandbox:FfmpegPath");
+        }
+    }
+
     /// <summary>The folder renders are written to.</summary>
     public string WorkDirectory { get; }
 
