@@ -88,6 +88,6 @@ public static class ReelayServiceCollectionExtensions
     /// <summary>Registers every upstream provider type's factory (one line each).</summary>
     private static void AddProviderTypes(IServiceCollection services)
     {
-        _ = services;
+        services.AddSingleton<IProviderFactory, Providers.ModelVerse.ModelVerseProviderFactory>();
     }
 }

@@ -1,0 +1,18 @@
+using Reelay.Emulators.Kernel;
+using Reelay.Emulators.ModelVerse;
+
+namespace Reelay.Emulators;
+
+/// <summary>The emulators by provider type, for tests and `reelay emulate`.</summary>
+public static class Emulators
+{
+    /// <summary>Provider types that have an emulator.</summary>
+    public static IReadOnlyList<string> Kinds { get; } = ["modelverse"];
+
+    /// <summary>A new, unstarted emulator of <paramref name="kind"/>, or null when there is none.</summary>
+    public static UpstreamEmulator? Create(string kind, EmulatorOptions? options = null) => kind.ToUpperInvariant() switch
+    {
+        "MODELVERSE" => new ModelVerseEmulator(options),
+        _ => null,
+    };
+}
