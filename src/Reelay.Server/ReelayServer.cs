@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Reelay.Server.Auth;
 using Reelay.Server.Content;
+using Reelay.Server.Dialects.AimlApi;
 using Reelay.Server.Dialects.ModelVerse;
 using Reelay.Server.Dialects.OpenAI;
 using Reelay.Server.Hosting;
@@ -64,6 +65,7 @@ public static class ReelayServer
         var app = builder.Build();
         app.MapOpenAIDialect();
         app.MapModelVerseDialect();
+        app.MapAimlApiDialect();
         app.MapSignedContent();
         app.MapGet("/healthz", () => TypedResults.Text("{\"status\":\"ok\"}", "application/json"));
         return app;

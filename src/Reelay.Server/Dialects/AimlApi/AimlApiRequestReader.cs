@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Reelay.Catalog;
+using Reelay.Jobs;
+
+namespace Reelay.Server.Dialects.AimlApi;
+
+/// <summary>
+/// Parses POST /v2/video/generations (<c>{model, prompt, image_url, resolution, aspect_ratio, duration}</c>) into a
+/// canonical <see cref="JobRequest"/>, checking AI/ML API's documented schema for its own model ids (required fields,
+/// types, enums, defaults). Messages carry the detail only; the envelope adds "Body validation error! field:".
+/// </summary>
+internal static class AimlApiRequestReader
+{
+    private static readonly string[] Fields = ["model", "prompt", "image_url", "resolution", "aspect_ratio", "duration"];
+
+    public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, ModelCatalog catalog, CancellationToken ct)
+    {
+        if (!request.HasJsonContentType())
+        {
+            throw ReelayException.Invalid("Content-Type", $"Content-Type '{request.ContentType}' is not supported; send application/json.");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, default, ct).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            throw ReelayException.Invalid("body", $"The request body is not valid JSON: {ex.Message}");
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw ReelayException.Invalid("body", $"Expected object, received {Kind(root)}.");
+            }
+
+            foreach (var property in root.EnumerateObject())
+            {
+                if (!Fields.Contains(property.Name))
+                {
+                    throw ReelayException.Invalid(property.Name, $"Unrecognized key '{property.Name}'; allowed keys: {string.Join(", ", Fields)}.");
+                }
+            }
+
+            var modelName = String(root, "model") ?? throw ReelayException.Invalid("model", $"Required; expected {ModelChoices(catalog)}.");
+            var model = AimlApiModels.Find(modelName, catalog)
+                ?? throw new ReelayException(ErrorCodes.UnsupportedModel, $"Invalid enum value. Expected {ModelChoices(catalog)}, received '{modelName}'.", "model");
+            var schema = model.Schema;
+
+            var prompt = String(root, "prompt");
+            if (schema is not null && prompt is null)
+            {
+                throw ReelayException.Invalid("prompt", $"Required: model '{modelName}' needs a text description of the video.");
+            }
+
+            var imageText = String(root, "image_url");
+            if (model.Mode == VideoMode.TextToVideo && imageText is not null)
+            {
+                var i2v = modelName.Replace("-t2v", "-i2v", StringComparison.Ordinal);
+                throw ReelayException.Invalid("image_url", $"Model '{modelName}' is text-to-video and takes no image_url; send the image to '{i2v}' instead.");
+            }
+
+            if (model.Mode == VideoMode.ImageToVideo && imageText is null)
+            {
+                throw ReelayException.Invalid("image_url", $"Required: model '{modelName}' makes video from an image; give an http(s) URL or a Base64-encoded image.");
+            }
+
+            var image = imageText is null ? null : InputImage.Parse(imageText, "image_url");
+            var resolution = String(root, "resolution");
+            var aspectRatio = String(root, "aspect_ratio");
+            var duration = Duration(root);
+            if (schema is not null)
+            {
+                resolution = Enum("resolution", resolution, schema.Resolutions) ?? schema.DefaultResolution;
+                aspectRatio = Enum("aspect_ratio", aspectRatio, AimlApiModels.AspectRatios) ?? AimlApiModels.AspectRatios[0];
+                if (duration is { } d && !AimlApiModels.Durations.Contains(d))
+                {
+                    throw ReelayException.Invalid("duration", $"Invalid enum value. Expected {string.Join(" | ", AimlApiModels.Durations)}, received {d}.");
+                }
+
+                duration ??= AimlApiModels.DefaultDuration;
+            }
+
+            return new JobRequest
+            {
+                Model = model.CatalogModel,
+                Mode = model.Mode ?? (image is null ? VideoMode.TextToVideo : VideoMode.ImageToVideo),
+                Prompt = prompt,
+                FirstFrame = image,
+                DurationSeconds = duration,
+                Resolution = resolution,
+                AspectRatio = aspectRatio,
+                Owner = owner,
+                Dialect = "aimlapi",
+            };
+        }
+    }
+
+    private static string ModelChoices(ModelCatalog catalog) =>
+        string.Join(" | ", AimlApiModels.AimlNames.Select(n => $"'{n}'"))
+        + $" (or a Reelay catalog model: {string.Join(", ", catalog.Models.Select(m => m.Name).Order(StringComparer.Ordinal))})";
+
+    private static string? Enum(string field, string? value, string[] allowed) =>
+        value is null || allowed.Contains(value)
+            ? value
+            : throw ReelayException.Invalid(field, $"Invalid enum value. Expected {string.Join(" | ", allowed.Select(a => $"'{a}'"))}, received '{value}'.");
+
+    private static string? String(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw ReelayException.Invalid(name, $"Expected string, received {Kind(value)}.");
+    }
+
+    /// <summary>
+    /// An integer, or a string of digits: the documents' schema shows the default as the string "4", so clients generated
+    /// from it may send one. Anything else is refused.
+    /// </summary>
+    private static int? Duration(JsonElement root)
+    {
+        if (!root.TryGetProperty("duration", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number) && number == Math.Floor(number) && number is >= int.MinValue and <= int.MaxValue)
+        {
+            return (int)number;
+        }
+
+        if (value.ValueKind == JsonValueKind.String && int.TryParse(value.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+        {
+            return parsed;
+        }
+
+        throw ReelayException.Invalid("duration", $"Expected integer, received {Kind(value)} {value.GetRawText()}; give whole seconds, e.g. 4.");
+    }
+
+    private static string Kind(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Number => "number",
+        JsonValueKind.True or JsonValueKind.False => "boolean",
+        JsonValueKind.Array => "array",
+        JsonValueKind.Object => "object",
+        JsonValueKind.String => "string",
+        _ => "null",
+    };
+}
