@@ -28,6 +28,7 @@ public static class ReelayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<ReelayOptions>().Bind(configuration.GetSection(ReelayOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ReelayOptions>>(new ReelayOptionsValidator(configuration));
+        services.AddSingleton<IValidateOptions<ReelayOptions>, ProviderOptionsValidator>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ReelayOptions>>().Value);
         services.TryAddSingleton(TimeProvider.System);
 

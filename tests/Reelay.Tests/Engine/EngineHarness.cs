@@ -32,6 +32,12 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public FakeProvider Provider { get; }
 
+    /// <summary>More provider instances, routed to by <see cref="Routes"/>.</summary>
+    public List<FakeProvider> Others { get; } = [];
+
+    /// <summary>Deployments per public model (empty: the sandbox only).</summary>
+    public Dictionary<string, IReadOnlyList<Deployment>> Routes { get; } = new(StringComparer.Ordinal);
+
     public ReelayOptions Options { get; }
 
     public JobScheduler Scheduler { get; private set; }
@@ -40,6 +46,23 @@ public sealed class EngineHarness : IAsyncDisposable
 
     /// <summary>Every change the engine reported, in order.</summary>
     public RecordingObserver Observer { get; } = new();
+
+    /// <summary>Starts with the sandbox-named fake plus <paramref name="others"/>, and <paramref name="routes"/> for public models.</summary>
+    public static async Task<EngineHarness> StartRoutedAsync(ManualTimeProvider clock, IEnumerable<FakeProvider> others, Dictionary<string, IReadOnlyList<Deployment>> routes, Action<ReelayOptions>? configure = null)
+    {
+        var options = new ReelayOptions { DataDirectory = Path.Combine(Path.GetTempPath(), "reelay-engine-" + Guid.NewGuid().ToString("N")) };
+        options.Engine.SubmitRetryDelay = TimeSpan.FromSeconds(2);
+        configure?.Invoke(options);
+        var harness = new EngineHarness(clock, new InMemoryJobStore(), new FakeProvider(clock), options);
+        harness.Others.AddRange(others);
+        foreach (var (model, deployments) in routes)
+        {
+            harness.Routes[model] = deployments;
+        }
+
+        await harness.BootAsync();
+        return harness;
+    }
 
     public static async Task<EngineHarness> StartAsync(Action<FakeProvider>? setup = null, Action<ReelayOptions>? configure = null)
     {
@@ -56,7 +79,7 @@ public sealed class EngineHarness : IAsyncDisposable
 
     private async Task BootAsync()
     {
-        var router = DeploymentRouter.SandboxOnly([Provider], Options);
+        var router = new DeploymentRouter([Provider, .. Others], Routes, Options.Sandbox.StandInFor);
         Scheduler = new JobScheduler(Store, Results, router, new FakeMediaInspector(), Clock, Options, NullLogger<JobScheduler>.Instance, new JobObservers([Observer]));
         Engine = new JobEngine(Store, Results, ModelCatalog.Load(), router, new InputImageLoader(_http, Options), Scheduler, Clock, Options, new JobObservers([Observer, new ThrowingObserver()]));
         await Scheduler.StartAsync(CancellationToken.None);
@@ -68,6 +91,9 @@ public sealed class EngineHarness : IAsyncDisposable
         await Scheduler.DisposeAsync();
         await BootAsync();
     }
+
+    public Task<Job> SubmitModelAsync(string model, int seconds = 4, string size = "1280x720") =>
+        Engine.SubmitAsync(new JobRequest { Model = model, Prompt = "a red kite over hills", DurationSeconds = seconds, Size = size, Owner = Caller.AdminKeyId }, CancellationToken.None);
 
     public Task<Job> SubmitAsync(string prompt = "a red kite over hills", int seconds = 4) =>
         Engine.SubmitAsync(new JobRequest { Model = "sandbox", Prompt = prompt, DurationSeconds = seconds, Size = "320x240", Owner = Caller.AdminKeyId }, CancellationToken.None);

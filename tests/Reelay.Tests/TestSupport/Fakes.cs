@@ -16,6 +16,17 @@ public sealed class InMemoryJobStore : IJobStore
 
     public Task InitializeAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _rows.Count;
+            }
+        }
+    }
+
     public Task<Job> InsertAsync(Job job, CancellationToken cancellationToken)
     {
         lock (_gate)
@@ -149,6 +160,8 @@ public sealed class FakeMediaInspector : IMediaInspector
 public sealed class FakeProvider(TimeProvider clock, string name = "sandbox") : IVideoProvider
 {
     public string Name { get; } = name;
+
+    public TimeProvider Clock => clock;
 
     public int MaxConcurrentJobs { get; set; } = 4;
 
