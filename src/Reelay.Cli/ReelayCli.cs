@@ -32,6 +32,8 @@ internal static class ReelayCli
             CancelCommand.Create(context),
             DownloadCommand.Create(context),
             ModelsCommand.Create(context),
+            ProvidersCommand.Create(context),
+            EmulateCommand.Create(context),
         };
         return root;
     }

@@ -1,0 +1,84 @@
+using Reelay.Emulators.Kernel;
+using Reelay.Emulators.ModelVerse;
+
+namespace Reelay.Server.Tests.Cli;
+
+public sealed class ProvidersCommandTests : IDisposable
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "reelay-cli-providers-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_data))
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ProvidersCheck_ValidConfigurationAndProbe_ListsInstancesAndRoutesWithoutTheKey()
+    {
+        await using var emulator = new ModelVerseEmulator(new EmulatorOptions { ApiKey = "mv-cli-secret-0123456" });
+        await emulator.StartAsync();
+
+        var result = await CliRunner.RunAsync(
+        [
+            "providers", "check", "--probe",
+            $"--Reelay:DataDirectory={_data}",
+            "--Reelay:Providers:mv:Type=modelverse",
+            $"--Reelay:Providers:mv:BaseUrl={emulator.BaseUrl}",
+            "--Reelay:Providers:mv:ApiKey=mv-cli-secret-0123456",
+            "--Reelay:Routes:sora-2:0:Provider=mv",
+        ]);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("reachable and the API key was accepted", result.Output, StringComparison.Ordinal);
+        Assert.Contains("openai/sora-2/text-to-video", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("mv-cli-secret-0123456", result.Output + result.Error, StringComparison.Ordinal);
+        Assert.Contains(emulator.Requests, r => r.AuthorizationForm == "raw:ok");
+    }
+
+    [Fact]
+    public async Task ProvidersCheck_ProbeWithWrongKey_ExitsOneSayingTheKeyWasRefused()
+    {
+        await using var emulator = new ModelVerseEmulator(new EmulatorOptions { ApiKey = "right-key-0123456789" });
+        await emulator.StartAsync();
+
+        var result = await CliRunner.RunAsync(
+        [
+            "providers", "check", "--probe",
+            $"--Reelay:DataDirectory={_data}",
+            "--Reelay:Providers:mv:Type=modelverse",
+            $"--Reelay:Providers:mv:BaseUrl={emulator.BaseUrl}",
+            "--Reelay:Providers:mv:ApiKey=wrong-key-0123456789",
+        ]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("the API key was refused", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProvidersCheck_InvalidConfiguration_ExitsOneListingEveryProblem()
+    {
+        var result = await CliRunner.RunAsync(
+        [
+            "providers", "check",
+            $"--Reelay:DataDirectory={_data}",
+            "--Reelay:Providers:mv:Type=modelverze",
+            "--Reelay:Routes:sora-2:0:Provider=mv",
+        ]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("Reelay:Providers:mv:Type 'modelverze' is not a provider type; allowed: ", result.Error, StringComparison.Ordinal);
+        Assert.Contains("Reelay:Providers:mv:ApiKey is required", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Emulate_UnknownProvider_UsageErrorListingTheEmulators()
+    {
+        var result = await CliRunner.RunAsync(["emulate", "kling"]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("'kling' is not an emulated provider; allowed: modelverse", result.Error, StringComparison.Ordinal);
+    }
+}
