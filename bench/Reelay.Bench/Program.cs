@@ -10,11 +10,12 @@ namespace Reelay.Bench;
 internal static class Program
 {
     private const string Usage = """
-        usage: Reelay.Bench [status|submit|memory|all] [options]
+        usage: Reelay.Bench [status|submit|memory|upstream|all] [options]
           status    GET /v1/videos/{id} throughput on a real gateway vs a bare Kestrel endpoint (and nginx if installed), with wrk
           submit    JobEngine.SubmitAsync vs SqliteJobStore.InsertAsync alone (p50/p99), plus HTTP POST /v1/videos for context
           memory    engine memory per queued and per running job
-          all       all three (the default)
+          upstream  1,000 jobs running at once against the ModelVerse EMULATOR: completion, poll lateness, request rate
+          all       all four (the default)
         options:
           --duration <s>      wrk seconds per measured round (10)
           --warmup <s>        wrk warm-up seconds per target (3)
@@ -25,6 +26,9 @@ internal static class Program
           --submit-warmup <n> discarded submits and inserts each (300)
           --http-posts <n>    measured HTTP POSTs (1000; 0 skips them)
           --jobs <n>          jobs for the memory benchmark (100000)
+          --upstream-jobs <n> jobs for the upstream benchmark (1000)
+          --upstream-rate <n> the emulated instance's request limit per second (400)
+          --upstream-run <s>  seconds each emulated task runs (30)
         """;
 
     public static async Task<int> Main(string[] args)
@@ -70,6 +74,11 @@ internal static class Program
             benchmarks.Add(("Engine memory per job", EngineMemoryBenchmark.RunAsync));
         }
 
+        if (command is "upstream" or "all")
+        {
+            benchmarks.Add(("Upstream polling", UpstreamPollingBenchmark.RunAsync));
+        }
+
         foreach (var (name, run) in benchmarks)
         {
             try
@@ -108,6 +117,12 @@ internal sealed record BenchOptions
 
     public int Jobs { get; init; } = 100_000;
 
+    public int UpstreamJobs { get; init; } = 1000;
+
+    public int UpstreamRate { get; init; } = 400;
+
+    public int UpstreamRunSeconds { get; init; } = 30;
+
     public static (string Command, BenchOptions Options) Parse(string[] args)
     {
         var command = "all";
@@ -117,7 +132,7 @@ internal sealed record BenchOptions
             var arg = args[i];
             if (!arg.StartsWith("--", StringComparison.Ordinal))
             {
-                command = arg is "status" or "submit" or "memory" or "all"
+                command = arg is "status" or "submit" or "memory" or "upstream" or "all"
                     ? arg
                     : throw new ArgumentException($"Unknown benchmark '{arg}'.");
                 continue;
@@ -140,6 +155,9 @@ internal sealed record BenchOptions
                 "--submit-warmup" => options with { SubmitWarmup = value },
                 "--http-posts" => options with { HttpPosts = value },
                 "--jobs" => options with { Jobs = Positive(arg, value) },
+                "--upstream-jobs" => options with { UpstreamJobs = Positive(arg, value) },
+                "--upstream-rate" => options with { UpstreamRate = Positive(arg, value) },
+                "--upstream-run" => options with { UpstreamRunSeconds = Positive(arg, value) },
                 _ => throw new ArgumentException($"Unknown option '{arg}'."),
             };
         }

@@ -30,6 +30,9 @@ internal sealed class ReelayGateway : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The gateway's services (engine, scheduler, registry).</summary>
+    public IServiceProvider Services => _app.Services;
+
     public string ApiKey { get; }
 
     /// <summary>A client authenticated with the admin key.</summary>

@@ -439,11 +439,11 @@ public sealed class JobScheduler : IAsyncDisposable
         }
     }
 
-    private async Task PollOrRescheduleAsync(TimerItem item)
+    private async Task PollOrRescheduleAsync(TimerItem item, DateTimeOffset due)
     {
         try
         {
-            await PollAsync(item).ConfigureAwait(false);
+            await PollAsync(item, due).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
         {
@@ -453,7 +453,7 @@ public sealed class JobScheduler : IAsyncDisposable
         }
     }
 
-    private async Task PollAsync(TimerItem item)
+    private async Task PollAsync(TimerItem item, DateTimeOffset due)
     {
         var ct = _stopping.Token;
         var job = await _store.GetAsync(item.JobId, ct).ConfigureAwait(false);
@@ -498,6 +498,7 @@ public sealed class JobScheduler : IAsyncDisposable
             lane.PollGate.Release();
         }
 
+        EngineMetrics.PollAnswered(lane.Provider.Name, (_time.GetUtcNow() - due).TotalMilliseconds);
         var schedule = lane.Provider.PollSchedule;
         switch (outcome)
         {
@@ -805,7 +806,7 @@ public sealed class JobScheduler : IAsyncDisposable
 
     private async Task TimerLoopAsync(CancellationToken ct)
     {
-        var due = new List<TimerItem>();
+        var due = new List<(TimerItem Item, DateTimeOffset At)>();
         while (!ct.IsCancellationRequested)
         {
             TaskCompletionSource wake;
@@ -822,18 +823,18 @@ public sealed class JobScheduler : IAsyncDisposable
                 while (_timers.TryPeek(out var item, out var at) && at <= now)
                 {
                     _timers.Dequeue();
-                    due.Add(item);
+                    due.Add((item, at));
                 }
 
                 _nextWake = _timers.TryPeek(out _, out var next) ? next : DateTimeOffset.MaxValue;
                 wait = _nextWake == DateTimeOffset.MaxValue ? Timeout.InfiniteTimeSpan : _nextWake - now;
             }
 
-            foreach (var item in due)
+            foreach (var (item, at) in due)
             {
                 Spawn(item.JobId, item.Kind switch
                 {
-                    TimerKind.Poll => () => PollOrRescheduleAsync(item),
+                    TimerKind.Poll => () => PollOrRescheduleAsync(item, at),
                     TimerKind.Deadline => () => OnDeadlineAsync(item.JobId),
                     _ => () => OnResubmitAsync(item.JobId),
                 });

@@ -176,9 +176,11 @@ public sealed class UpstreamHttpClient : IDisposable
 
     private static TokenBucketRateLimiter CreateLimiter(double perSecond)
     {
-        // Integer tokens per period: at 10/s and above refill every 100 ms, below that one token every 1/rate seconds.
-        var (period, tokens) = perSecond >= 10
-            ? (TimeSpan.FromMilliseconds(100), Math.Max(1, (int)Math.Floor(perSecond / 10)))
+        // Any one-second window sees the bucket's capacity plus the refills inside it. At 11/s and above: capacity r and
+        // r per 100 ms with 11r <= the limit, so no second ever exceeds it (sustained: 10r, at least ~83 % of the limit).
+        // Below that: one token every 1/limit seconds (a second can then see one more than the limit, at most).
+        var (period, tokens) = perSecond >= 11
+            ? (TimeSpan.FromMilliseconds(100), (int)Math.Floor(perSecond / 11))
             : (TimeSpan.FromSeconds(1 / perSecond), 1);
         return new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
