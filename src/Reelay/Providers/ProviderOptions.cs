@@ -45,7 +45,7 @@ public sealed class DeploymentOptions
     /// <summary>The provider instance name (a key of Reelay:Providers).</summary>
     public string Provider { get; set; } = "";
 
-    /// <summary>The upstream's model id; when unset, the adapter's default for the public model and mode.</summary>
+    /// <summary>The upstream's model id, for both modes unless <see cref="ImageModel"/> is set; when unset, the provider type's default for the public model and each mode.</summary>
     public string? Model { get; set; }
 
     /// <summary>The upstream's model id for image-to-video, when the upstream names it differently from <see cref="Model"/>.</summary>

@@ -51,7 +51,7 @@ public sealed partial class ProviderRegistry : IDisposable
                 return new Deployment(
                     d.Provider,
                     d.Model ?? factory.DefaultUpstreamModel(model, VideoMode.TextToVideo),
-                    d.ImageModel ?? factory.DefaultUpstreamModel(model, VideoMode.ImageToVideo) ?? d.Model,
+                    d.ImageModel ?? d.Model ?? factory.DefaultUpstreamModel(model, VideoMode.ImageToVideo),
                     d.Weight);
             }).ToList();
         }
@@ -159,7 +159,7 @@ public sealed partial class ProviderRegistry : IDisposable
                 foreach (var mode in definition.Modes.Select(VideoModeExtensions.ParseWire))
                 {
                     var upstream = mode == VideoMode.ImageToVideo
-                        ? d.ImageModel ?? factory.DefaultUpstreamModel(model, mode) ?? d.Model
+                        ? d.ImageModel ?? d.Model ?? factory.DefaultUpstreamModel(model, mode)
                         : d.Model ?? factory.DefaultUpstreamModel(model, mode);
                     if (upstream is null)
                     {
