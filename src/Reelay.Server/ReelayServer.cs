@@ -13,6 +13,7 @@ using Reelay.Server.Auth;
 using Reelay.Server.Content;
 using Reelay.Server.Dialects.ModelVerse;
 using Reelay.Server.Dialects.OpenAI;
+using Reelay.Server.Dialects.SoraRelay;
 using Reelay.Server.Hosting;
 
 namespace Reelay.Server;
@@ -60,10 +61,12 @@ public static class ReelayServer
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton(sp => ContentUrlSigner.FromDataFolder(
             sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayOptions>().ContentUrlLifetime));
+        builder.Services.AddSoraRelayDialect();
 
         var app = builder.Build();
         app.MapOpenAIDialect();
         app.MapModelVerseDialect();
+        app.MapSoraRelayDialect();
         app.MapSignedContent();
         app.MapGet("/healthz", () => TypedResults.Text("{\"status\":\"ok\"}", "application/json"));
         return app;
