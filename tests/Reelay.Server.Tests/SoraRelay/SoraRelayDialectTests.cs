@@ -347,17 +347,15 @@ public sealed partial class SoraRelayDialectTests : IAsyncLifetime
         var (accepted, created) = await SeedCurl(host, strict.ApiKey, $$"""{"prompt":"x","model":"sandbox","duration":"1","notify_hook":"http://localhost:{{_receiver.BaseAddress.Port}}/hooks"}""");
         Assert.Equal(200, accepted);
         var taskId = created.GetProperty("task_id").GetString()!;
-        for (var i = 0; i < 300; i++)
+        var finished = false;
+        for (var i = 0; i < 300 && !finished; i++)
         {
             var (_, task) = await Curl.RunAsync($"{host}/v2/videos/generations/{taskId}", "--header", $"Authorization: Bearer {strict.ApiKey}");
-            if (task.GetProperty("status").GetString() == "SUCCESS")
-            {
-                break;
-            }
-
+            finished = task.GetProperty("status").GetString() == "SUCCESS";
             await Task.Delay(100);
         }
 
+        Assert.True(finished, taskId);
         await Task.Delay(1000);
         Assert.Empty(_receiver.Received);
     }
