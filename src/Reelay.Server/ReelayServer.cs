@@ -14,6 +14,7 @@ using Reelay.Server.Content;
 using Reelay.Server.Dialects.AimlApi;
 using Reelay.Server.Dialects.ModelVerse;
 using Reelay.Server.Dialects.OpenAI;
+using Reelay.Server.Dialects.SoraRelay;
 using Reelay.Server.Hosting;
 
 namespace Reelay.Server;
@@ -61,11 +62,13 @@ public static class ReelayServer
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton(sp => ContentUrlSigner.FromDataFolder(
             sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayOptions>().ContentUrlLifetime));
+        builder.Services.AddSoraRelayDialect();
 
         var app = builder.Build();
         app.MapOpenAIDialect();
         app.MapModelVerseDialect();
         app.MapAimlApiDialect();
+        app.MapSoraRelayDialect();
         app.MapSignedContent();
         app.MapGet("/healthz", () => TypedResults.Text("{\"status\":\"ok\"}", "application/json"));
         return app;

@@ -43,6 +43,12 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         Check(options.Engine.UpstreamCallTimeout > TimeSpan.Zero, "Reelay:Engine:UpstreamCallTimeout must be positive.");
         Check(options.Engine.MaxSubmitAttempts is >= 1 and <= 100, "Reelay:Engine:MaxSubmitAttempts must be 1 to 100.");
         Check(options.Engine.SubmitRetryDelay > TimeSpan.Zero, "Reelay:Engine:SubmitRetryDelay must be positive.");
+        var hook = options.SoraRelay.NotifyHook;
+        Check(hook.MaxAttempts is >= 1 and <= 20, $"Reelay:SoraRelay:NotifyHook:MaxAttempts must be 1 to 20 (got {hook.MaxAttempts}).");
+        Check(hook.FirstRetryDelay > TimeSpan.Zero && hook.FirstRetryDelay <= hook.MaxRetryDelay, "Reelay:SoraRelay:NotifyHook:FirstRetryDelay must be positive and at most MaxRetryDelay.");
+        Check(hook.MaxRetryDelay <= TimeSpan.FromHours(1), "Reelay:SoraRelay:NotifyHook:MaxRetryDelay must be at most 1 hour.");
+        Check(hook.Timeout > TimeSpan.Zero && hook.Timeout <= TimeSpan.FromMinutes(2), "Reelay:SoraRelay:NotifyHook:Timeout must be positive and at most 2 minutes.");
+        Check(hook.MaxConcurrentDeliveries is >= 1 and <= 1024, "Reelay:SoraRelay:NotifyHook:MaxConcurrentDeliveries must be 1 to 1024.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -94,6 +94,14 @@ public sealed class ModelCatalog
             throw new InvalidOperationException($"{Where()}: give sizes, anySize or tiers.");
         }
 
+        foreach (var tier in m.ResolutionDurations.Keys)
+        {
+            if (!m.Resolutions.ContainsKey(tier) && !m.Tiers.ContainsKey(tier))
+            {
+                throw new InvalidOperationException($"{Where()}: resolutionDurations names '{tier}', which is not one of its resolutions.");
+            }
+        }
+
         foreach (var size in m.Sizes.Concat(m.Resolutions.Values.SelectMany(r => r.Values)))
         {
             if (TryParseSize(size) is null)
@@ -154,6 +162,12 @@ public sealed class ModelCatalog
         }
 
         var (width, height, resolution, aspect) = ResolveSize(model, request, firstFrame);
+        var tier = resolution ?? TierOfSize(model, width, height);
+        if (tier is not null && model.ResolutionDurations.TryGetValue(tier, out var tierDurations) && !tierDurations.Allows(duration))
+        {
+            throw ReelayException.Invalid("duration", $"duration {duration} s is not offered by model '{model.Name}' at {tier} ({width}x{height}); allowed at {tier}: {tierDurations.Describe()} seconds.");
+        }
+
         var options = ValidateOptions(model, request.Options);
         return new JobSpec(model, mode, prompt, duration, width, height, resolution, aspect, request.Seed, options);
     }
@@ -254,6 +268,13 @@ public sealed class ModelCatalog
         }
 
         throw ReelayException.Invalid("resolution", $"Model '{model.Name}' takes an explicit size; allowed: {DescribeSizes(model)}.");
+    }
+
+    /// <summary>The tier whose fixed sizes include WxH (sora-2-pro's 1792x1024 is 1080p), or null.</summary>
+    private static string? TierOfSize(ModelDefinition model, int width, int height)
+    {
+        var size = $"{width}x{height}";
+        return model.Resolutions.FirstOrDefault(r => r.Value.ContainsValue(size)).Key;
     }
 
     private static int Even(double value) => Math.Max(2, (int)Math.Round(value / 2.0, MidpointRounding.AwayFromZero) * 2);

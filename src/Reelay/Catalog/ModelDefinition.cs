@@ -33,6 +33,12 @@ public sealed class ModelDefinition
     /// <summary>Resolution tier → aspect ratio → exact size, for models with fixed sizes per tier.</summary>
     public Dictionary<string, Dictionary<string, string>> Resolutions { get; set; } = [];
 
+    /// <summary>
+    /// Resolution tier → the durations that tier allows, for models whose tiers offer fewer lengths than
+    /// <see cref="Durations"/> (sora-2-pro renders 25 s at 720p only). A tier not listed allows every duration.
+    /// </summary>
+    public Dictionary<string, DurationRule> ResolutionDurations { get; set; } = [];
+
     /// <summary>Resolution tier → short side in pixels, for models whose shape follows the image or aspect ratio.</summary>
     public Dictionary<string, int> Tiers { get; set; } = [];
 

@@ -113,6 +113,51 @@ public sealed class GuardedHttpClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// POSTs <paramref name="body"/> to a client-given URL (a webhook). Redirects are not followed (a 3xx is reported as
+    /// such); the connected address is checked like every other; the call, up to the response headers, is limited by
+    /// <paramref name="timeout"/>. Never throws for HTTP, network or address failures: the outcome says what happened.
+    /// </summary>
+    public async Task<GuardedPostOutcome> PostAsync(Uri url, ReadOnlyMemory<byte> body, string contentType, IEnumerable<KeyValuePair<string, string>> headers, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        ArgumentNullException.ThrowIfNull(headers);
+        if (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)
+        {
+            return new GuardedPostOutcome(GuardedPostFailure.SchemeNotAllowed, null, null);
+        }
+
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ReadOnlyMemoryContent(body) };
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            foreach (var (name, value) in headers)
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token).ConfigureAwait(false);
+            var retryAfter = response.Headers.RetryAfter is { } ra
+                ? ra.Delta ?? (ra.Date is { } date ? date - _time.GetUtcNow() : null)
+                : null;
+            return new GuardedPostOutcome(GuardedPostFailure.None, (int)response.StatusCode, retryAfter);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new GuardedPostOutcome(GuardedPostFailure.Timeout, null, null);
+        }
+        catch (HttpRequestException ex) when (FindBlocked(ex) is not null)
+        {
+            return new GuardedPostOutcome(GuardedPostFailure.BlockedAddress, null, null);
+        }
+        catch (HttpRequestException)
+        {
+            return new GuardedPostOutcome(GuardedPostFailure.Unreachable, null, null);
+        }
+    }
+
     private static BlockedAddressException? FindBlocked(Exception? ex)
     {
         for (; ex is not null; ex = ex.InnerException)
@@ -162,4 +207,29 @@ public sealed class GuardedHttpClient : IDisposable
     {
         public string Host { get; } = host;
     }
+}
+
+/// <summary>Why a guarded POST got no HTTP answer.</summary>
+public enum GuardedPostFailure
+{
+    /// <summary>The server answered; see <see cref="GuardedPostOutcome.StatusCode"/>.</summary>
+    None = 0,
+    /// <summary>The host resolves only to addresses the <see cref="AddressPolicy"/> refuses.</summary>
+    BlockedAddress = 1,
+    /// <summary>The host could not be resolved or connected to, or the connection broke.</summary>
+    Unreachable = 2,
+    /// <summary>No response headers within the time limit.</summary>
+    Timeout = 3,
+    /// <summary>The URL is not http or https.</summary>
+    SchemeNotAllowed = 4,
+}
+
+/// <summary>The outcome of <see cref="GuardedHttpClient.PostAsync"/>.</summary>
+/// <param name="Failure">Why there is no answer, or <see cref="GuardedPostFailure.None"/>.</param>
+/// <param name="StatusCode">The HTTP status when the server answered.</param>
+/// <param name="RetryAfter">The server's Retry-After, if it sent one.</param>
+public sealed record GuardedPostOutcome(GuardedPostFailure Failure, int? StatusCode, TimeSpan? RetryAfter)
+{
+    /// <summary>Whether the server answered 2xx.</summary>
+    public bool Succeeded => StatusCode is >= 200 and < 300;
 }

@@ -139,7 +139,7 @@ public sealed class ModelVerseDialectTests : IAsyncLifetime
     [InlineData("{\"model\":\"openai/sora-3\",\"input\":{\"prompt\":\"x\"}}", 400, "model_error", "openai/sora-2/text-to-video")]
     [InlineData("{\"model\":\"viduq2-pro\",\"input\":{\"first_frame_url\":\"data:image/png;base64,aGVsbG8=\"},\"parameters\":{\"vidu_type\":\"text2video\"}}", 400, "param_error", "parameters.vidu_type")]
     [InlineData("{\"model\":\"openai/sora-2/text-to-video\",\"input\":{\"prompt\":\"x\"},\"parameters\":{\"duration\":\"4\"}}", 400, "param_error", "parameters.duration")]
-    [InlineData("{\"model\":\"openai/sora-2/text-to-video\",\"input\":{\"prompt\":\"x\"},\"parameters\":{\"duration\":5}}", 400, "param_error", "4, 8 or 12")]
+    [InlineData("{\"model\":\"openai/sora-2/text-to-video\",\"input\":{\"prompt\":\"x\"},\"parameters\":{\"duration\":5}}", 400, "param_error", "4, 8, 10, 12 or 15")]
     [InlineData("{\"model\":\"openai/sora-2/text-to-video\",\"input\":{\"prompt\":\"x\"},\"parameters\":{\"size\":\"1792x1024\"}}", 400, "param_error", "parameters.size")]
     [InlineData("{\"model\":\"openai/sora-2/image-to-video\",\"input\":{\"prompt\":\"x\"}}", 400, "param_error", "input.first_frame_url")]
     [InlineData("{\"model\":\"openai/sora-2/text-to-video\",\"input\":{\"prompt\":\"x\",\"negative\":\"y\"}}", 400, "param_error", "input.negative")]

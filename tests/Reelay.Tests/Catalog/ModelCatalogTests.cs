@@ -83,7 +83,9 @@ public sealed class ModelCatalogTests
     }
 
     [Theory]
-    [InlineData("sora-2", 5, "duration", "4, 8 or 12")]
+    [InlineData("sora-2", 5, "duration", "4, 8, 10, 12 or 15")]
+    [InlineData("sora-2", 25, "duration", "4, 8, 10, 12 or 15")]
+    [InlineData("sora-2-pro", 20, "duration", "4, 8, 10, 12, 15 or 25")]
     [InlineData("viduq2-pro", 11, "duration", "1 to 10")]
     [InlineData("sandbox", 0, "duration", "1 to 20")]
     public void Validate_DurationNotOffered_NamesFieldAndAllowed(string model, int seconds, string param, string allowed)
@@ -92,6 +94,64 @@ public sealed class ModelCatalogTests
         Assert.Equal((ErrorCodes.InvalidRequest, param), (ex.Error.Code, ex.Error.Param));
         Assert.Contains(allowed, ex.Error.Message, StringComparison.Ordinal);
         Assert.Contains(seconds.ToString(System.Globalization.CultureInfo.InvariantCulture), ex.Error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("sora-2", 10)]
+    [InlineData("sora-2", 15)]
+    [InlineData("sora-2-pro", 10)]
+    [InlineData("sora-2-pro", 15)]
+    [InlineData("sora-2-pro", 25)]
+    [InlineData("sora-2-pro", 12)]
+    public void Validate_SoraAppLengthsAt720p_Allowed(string model, int seconds)
+    {
+        var spec = Catalog.Validate(Request(model, seconds: seconds, resolution: "720p", aspect: "16:9"), null);
+        Assert.Equal((seconds, 1280, 720), (spec.DurationSeconds, spec.Width, spec.Height));
+    }
+
+    [Theory]
+    [InlineData(15, 1792, 1024)]
+    [InlineData(10, 1024, 1792)]
+    public void Validate_Sora2ProAt1080pUpTo15Seconds_Allowed(int seconds, int width, int height)
+    {
+        var spec = Catalog.Validate(Request("sora-2-pro", seconds: seconds, resolution: "1080p", aspect: width > height ? "16:9" : "9:16"), null);
+        Assert.Equal((seconds, width, height, "1080p"), (spec.DurationSeconds, spec.Width, spec.Height, spec.Resolution));
+    }
+
+    [Fact]
+    public void Validate_Sora2Pro25SecondsAt1080p_RefusedNamingDurationAndWhatThe1080pTierAllows()
+    {
+        var byTier = Invalid(Request("sora-2-pro", seconds: 25, resolution: "1080p"));
+        Assert.Equal((ErrorCodes.InvalidRequest, "duration"), (byTier.Error.Code, byTier.Error.Param));
+        Assert.Contains("duration 25 s is not offered by model 'sora-2-pro' at 1080p", byTier.Error.Message, StringComparison.Ordinal);
+        Assert.Contains("allowed at 1080p: 4, 8, 10, 12 or 15 seconds", byTier.Error.Message, StringComparison.Ordinal);
+
+        // The same rule holds when the 1080p tier is named by its exact size, as OpenAI's dialect does.
+        var bySize = Invalid(Request("sora-2-pro", seconds: 25, size: "1792x1024"));
+        Assert.Equal("duration", bySize.Error.Param);
+        Assert.Contains("at 1080p", bySize.Error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_SoraWatermarkAndPrivate_DefaultFalseAndNormalized()
+    {
+        var defaults = Catalog.Validate(Request("sora-2"), null);
+        Assert.Equal(("false", "false"), (defaults.Options["watermark"], defaults.Options["private"]));
+
+        var given = Catalog.Validate(Request("sora-2-pro", options: new() { ["watermark"] = "True", ["private"] = "true" }), null);
+        Assert.Equal(("true", "true"), (given.Options["watermark"], given.Options["private"]));
+
+        var bad = Invalid(Request("sora-2", options: new() { ["private"] = "maybe" }));
+        Assert.Equal("private", bad.Error.Param);
+        Assert.Contains("true or false", bad.Error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_Sora2At1080p_RefusedNamingResolution()
+    {
+        var ex = Invalid(Request("sora-2", resolution: "1080p"));
+        Assert.Equal("resolution", ex.Error.Param);
+        Assert.Contains("allowed: 720p", ex.Error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -139,6 +199,23 @@ public sealed class ModelCatalogTests
             Assert.NotNull(catalog.Find("house-model"));
             Assert.Equal(2, catalog.Validate(Request("sandbox"), null).DurationSeconds);
             Assert.Throws<ReelayException>(() => catalog.Validate(Request("sandbox", image: true), new ImageInfo("png", 10, 10)));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Load_OperatorFileWithResolutionDurationsForUnknownTier_FailsNamingModelAndTier()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, """{"models":{"odd":{"modes":["t2v"],"durations":{"values":[4]},"defaultDuration":4,"sizes":["64x64"],"defaultSize":"64x64","resolutionDurations":{"4k":{"values":[4]}}}}}""");
+            var ex = Assert.Throws<InvalidOperationException>(() => ModelCatalog.Load(path));
+            Assert.Contains("'odd'", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("'4k'", ex.Message, StringComparison.Ordinal);
         }
         finally
         {
