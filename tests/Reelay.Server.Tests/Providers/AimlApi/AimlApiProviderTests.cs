@@ -151,6 +151,15 @@ public sealed class AimlApiProviderTests : IAsyncLifetime
         Assert.Contains("Body validation error! resolution: Invalid enum value", outcome.Error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Submit_2xxWithStatusErrorAndModerationMessage_RejectedAsModerationNotAccepted()
+    {
+        await using var stub = StubAdapter.Create(HttpStatusCode.OK, """{"id":"g1","status":"error","error":{"name":"ModerationError","message":"The prompt was blocked by content moderation"}}""");
+        var outcome = Assert.IsType<SubmitOutcome.Rejected>(await stub.Provider.SubmitAsync(Text(), CancellationToken.None));
+        Assert.Equal(ErrorCodes.ModerationBlocked, outcome.Error.Code);
+        Assert.Equal("prompt", outcome.Error.Stage);
+    }
+
     [Theory]
     [InlineData("rate_limit")]
     [InlineData("server_error")]
