@@ -1,5 +1,7 @@
+using Reelay.Emulators.AimlApi;
 using Reelay.Emulators.Kernel;
 using Reelay.Emulators.ModelVerse;
+using Reelay.Emulators.SoraRelay;
 
 namespace Reelay.Emulators;
 
@@ -7,12 +9,14 @@ namespace Reelay.Emulators;
 public static class Emulators
 {
     /// <summary>Provider types that have an emulator.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = ["modelverse"];
+    public static IReadOnlyList<string> Kinds { get; } = ["modelverse", "aimlapi", "sora-relay"];
 
     /// <summary>A new, unstarted emulator of <paramref name="kind"/>, or null when there is none.</summary>
     public static UpstreamEmulator? Create(string kind, EmulatorOptions? options = null) => kind.ToUpperInvariant() switch
     {
         "MODELVERSE" => new ModelVerseEmulator(options),
+        "AIMLAPI" => new AimlApiEmulator(options),
+        "SORA-RELAY" => new SoraRelayEmulator(options),
         _ => null,
     };
 }

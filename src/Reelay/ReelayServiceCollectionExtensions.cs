@@ -90,5 +90,7 @@ public static class ReelayServiceCollectionExtensions
     private static void AddProviderTypes(IServiceCollection services)
     {
         services.AddSingleton<IProviderFactory, Providers.ModelVerse.ModelVerseProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.AimlApi.AimlApiProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.SoraRelay.SoraRelayProviderFactory>();
     }
 }

@@ -224,7 +224,8 @@ public abstract class UpstreamEmulator : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(task);
         var expires = (Faults.ExpiredResultUrls ? Now.AddMinutes(-1) : Now + Options.ResultUrlLifetime).ToUnixTimeSeconds();
-        return new Uri(BaseUrl, $"_emulator/videos/{task.Id}.mp4?expires={expires}&sig={Sign(task.Id, expires)}").AbsoluteUri;
+        // Escaped: some APIs' ids carry ':' and '/' (AI/ML's "video_…:openai/sora-2-t2v").
+        return new Uri(BaseUrl, $"_emulator/videos/{Uri.EscapeDataString(task.Id)}.mp4?expires={expires}&sig={Sign(task.Id, expires)}").AbsoluteUri;
     }
 
     /// <summary>Decodes a first frame given as a data URI or raw Base64, or null when it is neither (e.g. a URL).</summary>
@@ -263,8 +264,9 @@ public abstract class UpstreamEmulator : IAsyncDisposable
 
     private void MapControl(WebApplication app)
     {
-        app.MapGet("/_emulator/videos/{file}", async (HttpContext context, string file, long expires, string sig) =>
+        app.MapGet("/_emulator/videos/{**file}", async (HttpContext context, string file, long expires, string sig) =>
         {
+            file = Uri.UnescapeDataString(file);
             var id = file.EndsWith(".mp4", StringComparison.Ordinal) ? file[..^4] : file;
             if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(sig), Encoding.ASCII.GetBytes(Sign(id, expires))) || Tasks.Find(id) is not { } task)
             {

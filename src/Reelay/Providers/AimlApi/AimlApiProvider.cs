@@ -1,0 +1,242 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Reelay.Jobs;
+using Reelay.Providers.Http;
+
+namespace Reelay.Providers.AimlApi;
+
+/// <summary>
+/// AI/ML API's video generation API for Sora 2 (provider-apis.md §2): POST /v2/video/generations,
+/// GET /v2/video/generations?generation_id=, "Authorization: Bearer &lt;key&gt;", statuses queued/generating/completed/error
+/// (waiting and active tolerated), the {message, statusCode, …} error body, and no cancel or lookup by reference.
+/// </summary>
+public sealed partial class AimlApiProvider : IVideoProvider
+{
+    private static readonly int[] Durations = [4, 8, 12];
+    private static readonly string[] Sizes = ["720x1280", "1280x720"];
+    private static readonly string[] ProSizes = ["720x1280", "1280x720", "1024x1792", "1792x1024"];
+
+    private readonly ProviderInstanceOptions _options;
+    private readonly UpstreamHttpClient _http;
+    private readonly FirstFrames _frames;
+    private readonly ILogger _log;
+
+    /// <summary>Creates the adapter.</summary>
+    public AimlApiProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(services);
+        Name = name;
+        _options = options;
+        _http = services.Http;
+        _frames = services.FirstFrames;
+        _log = services.LoggerFactory.CreateLogger<AimlApiProvider>();
+        PollSchedule = new PollSchedule(options.PollInterval, options.MaxPollInterval);
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public PollSchedule PollSchedule { get; }
+
+    /// <inheritdoc />
+    public int MaxConcurrentJobs => _options.MaxConcurrentJobs;
+
+    /// <inheritdoc />
+    public string? CheckSupport(Job job, string upstreamModel)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(upstreamModel);
+        if (ModeOf(upstreamModel) is { } mode && mode != job.Mode)
+        {
+            return $"{upstreamModel} is {(mode == VideoMode.ImageToVideo ? "image" : "text")}-to-video only";
+        }
+
+        if (!Durations.Contains(job.DurationSeconds))
+        {
+            return $"duration {job.DurationSeconds} s is not offered (4, 8 or 12)";
+        }
+
+        // 720p is the only resolution the non-pro models take; pro adds 1080p (1792x1024 / 1024x1792).
+        var sizes = IsPro(upstreamModel) ? ProSizes : Sizes;
+        if (!sizes.Contains(job.Size))
+        {
+            return $"size {job.Size} is not offered ({string.Join(", ", sizes)})";
+        }
+
+        foreach (var (key, value) in job.Options)
+        {
+            if (value is not ("false" or "" or "auto"))
+            {
+                return $"option {key}={value} is not offered";
+            }
+        }
+
+        return null;
+    }
+
+    /// <inheritdoc />
+    public async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var j = job.Job;
+        string? image = null;
+        if (j.Mode == VideoMode.ImageToVideo)
+        {
+            // "The image dimensions must match the selected video resolution and aspect ratio": fit it here.
+            var frame = await _frames.ReadAsync(job, j.Width, j.Height, _options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+            image = frame.DataUri;
+        }
+
+        var body = new AimlApiCreate
+        {
+            Model = job.UpstreamModel,
+            Prompt = j.Prompt,
+            ImageUrl = image,
+            Resolution = Math.Max(j.Width, j.Height) > 1280 ? "1080p" : "720p",
+            AspectRatio = j.Width >= j.Height ? "16:9" : "9:16",
+            Duration = j.DurationSeconds,
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, _http.Url("v2/video/generations"))
+        {
+            Content = JsonContent.Create(body, AimlApiJsonContext.Default.AimlApiCreate),
+        };
+        Authorize(request.Headers);
+        UpstreamReply reply;
+        try
+        {
+            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return UpstreamErrors.SubmitTransport(Name, ex);
+        }
+
+        using var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            return UpstreamErrors.Submit(Name, reply, Message(json), Code(json));
+        }
+
+        if (json is not null && UpstreamJson.Str(json.RootElement, "status") is { } status && status.Equals("error", StringComparison.OrdinalIgnoreCase))
+        {
+            // Refused at creation with the task's own error (e.g. prompt moderation): a definite failure.
+            return new SubmitOutcome.Rejected(UpstreamErrors.TaskFailed(Name, UpstreamJson.Str(json.RootElement, "error", "message"), UpstreamJson.Str(json.RootElement, "error", "name")));
+        }
+
+        if (json is not null && UpstreamJson.Str(json.RootElement, "id") is { Length: > 0 } id)
+        {
+            return new SubmitOutcome.Accepted(id);
+        }
+
+        // A 2xx whose body names no generation: the upstream may have started (and will bill) a job Reelay cannot track.
+        Log.UnreadableSubmit(_log, Name, j.Id);
+        return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable generation id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+    }
+
+    /// <inheritdoc />
+    public async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        // Ids look like "video_…:openai/sora-2-pro-i2v": the ':' and '/' are escaped in the query.
+        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("v2/video/generations?generation_id=" + Uri.EscapeDataString(job.Job.UpstreamId!)));
+        Authorize(request.Headers);
+        UpstreamReply reply;
+        try
+        {
+            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return UpstreamErrors.PollTransport(ex);
+        }
+
+        using var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            return UpstreamErrors.Poll(Name, reply, Message(json), Code(json));
+        }
+
+        if (json is null || UpstreamJson.Str(json.RootElement, "status") is not { } status)
+        {
+            return new PollOutcome.RetryLater("the status reply was not readable JSON with a status");
+        }
+
+        var root = json.RootElement;
+        switch (status.ToUpperInvariant())
+        {
+            case "QUEUED" or "WAITING" or "PENDING":
+                return new PollOutcome.Running(0);
+            case "GENERATING" or "ACTIVE" or "PROCESSING" or "IN_PROGRESS":
+                return new PollOutcome.Running(UpstreamJson.Int(root, "progress"));
+            case "COMPLETED" or "SUCCESS" or "SUCCEEDED":
+                return (UpstreamJson.Str(root, "video", "url") ?? UpstreamJson.Str(root, "video")) is { Length: > 0 } url
+                    ? new PollOutcome.Succeeded(new ResultLocation(url, IsLocalFile: false))
+                    : new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' reported completion without a video URL."));
+            case "ERROR" or "FAILED" or "FAILURE":
+                return new PollOutcome.Failed(UpstreamErrors.TaskFailed(Name, UpstreamJson.Str(root, "error", "message") ?? UpstreamJson.Str(root, "error"), UpstreamJson.Str(root, "error", "name")));
+            default:
+                Log.UnknownStatus(_log, Name, job.Job.Id, status);
+                return new PollOutcome.Running(null);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken) =>
+        Task.FromResult<RecoveryOutcome>(new RecoveryOutcome.Unknown()); // No lookup by client reference is documented.
+
+    /// <inheritdoc />
+    public Task CancelAsync(ProviderJob job, CancellationToken cancellationToken) => Task.CompletedTask; // No cancel endpoint is documented.
+
+    /// <inheritdoc />
+    public async Task DownloadAsync(ProviderJob job, ResultLocation result, Stream destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        await _http.DownloadAsync(new Uri(result.Video), Authorize, destination, ProviderLimits.MaxResultBytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("v2/video/generations?generation_id=reelay-probe"));
+        Authorize(request.Headers);
+        try
+        {
+            var reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            return (int)reply.Status is 401 or 403
+                ? new ProbeResult(false, $"reachable, but the API key was refused (HTTP {(int)reply.Status})")
+                : new ProbeResult(true, $"reachable and the API key was accepted (HTTP {(int)reply.Status} for an unknown generation id)");
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return new ProbeResult(false, ex.Message);
+        }
+    }
+
+    private void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Bearer " + _options.ApiKey);
+
+    private static bool IsPro(string model) => model.Contains("-pro", StringComparison.Ordinal);
+
+    private static VideoMode? ModeOf(string model) =>
+        model.EndsWith("-i2v", StringComparison.Ordinal) ? VideoMode.ImageToVideo
+        : model.EndsWith("-t2v", StringComparison.Ordinal) ? VideoMode.TextToVideo
+        : null;
+
+    // AI/ML's error body is {message, path, requestId, statusCode, timestamp}; an {error:{message,name}} shape is read too.
+    private static string? Message(JsonDocument? json) => json is null ? null
+        : UpstreamJson.Str(json.RootElement, "message") ?? UpstreamJson.Str(json.RootElement, "error", "message") ?? UpstreamJson.Str(json.RootElement, "error");
+
+    private static string? Code(JsonDocument? json) => json is null ? null : UpstreamJson.Str(json.RootElement, "error", "name") ?? UpstreamJson.Str(json.RootElement, "error", "code");
+
+    private static partial class Log
+    {
+        [LoggerMessage(3200, LogLevel.Warning, "Provider {Provider}: unknown generation status '{Status}' for job {JobId}; treated as still running")]
+        public static partial void UnknownStatus(ILogger logger, string provider, string jobId, string status);
+
+        [LoggerMessage(3201, LogLevel.Error, "Provider {Provider} accepted the submit of job {JobId} without a readable generation id")]
+        public static partial void UnreadableSubmit(ILogger logger, string provider, string jobId);
+    }
+}

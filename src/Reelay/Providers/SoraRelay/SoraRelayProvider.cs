@@ -1,0 +1,266 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Reelay.Jobs;
+using Reelay.Providers.Http;
+
+namespace Reelay.Providers.SoraRelay;
+
+/// <summary>
+/// The "new-api"-style Sora relay (provider-apis.md §3): POST /v2/videos/generations, GET /v2/videos/generations/{task_id},
+/// "Authorization: Bearer &lt;key&gt;", statuses NOT_START/IN_PROGRESS/SUCCESS/FAILURE with progress as a "55%" string, the
+/// result at data.output, and no cancel or lookup by reference. The query reply is not documented by the relay's own
+/// pages, so it is read tolerantly: a {code, message, data:{…}} envelope, data.url, video_url or output for the result.
+/// </summary>
+public sealed partial class SoraRelayProvider : IVideoProvider
+{
+    private static readonly int[] Durations = [4, 8, 10, 12, 15];
+    private static readonly int[] ProDurations = [4, 8, 10, 12, 15, 25];
+    private static readonly string[] StandardSizes = ["720x1280", "1280x720"];
+    private static readonly string[] HdSizes = ["1024x1792", "1792x1024"];
+    private static readonly string[] PassedOptions = ["watermark", "private"];
+
+    private readonly ProviderInstanceOptions _options;
+    private readonly UpstreamHttpClient _http;
+    private readonly FirstFrames _frames;
+    private readonly ILogger _log;
+
+    /// <summary>Creates the adapter.</summary>
+    public SoraRelayProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(services);
+        Name = name;
+        _options = options;
+        _http = services.Http;
+        _frames = services.FirstFrames;
+        _log = services.LoggerFactory.CreateLogger<SoraRelayProvider>();
+        PollSchedule = new PollSchedule(options.PollInterval, options.MaxPollInterval);
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public PollSchedule PollSchedule { get; }
+
+    /// <inheritdoc />
+    public int MaxConcurrentJobs => _options.MaxConcurrentJobs;
+
+    /// <inheritdoc />
+    public string? CheckSupport(Job job, string upstreamModel)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(upstreamModel);
+        var pro = IsPro(upstreamModel);
+        var durations = pro ? ProDurations : Durations;
+        if (!durations.Contains(job.DurationSeconds))
+        {
+            return $"duration {job.DurationSeconds} s is not offered ({string.Join(", ", durations)})";
+        }
+
+        if (HdSizes.Contains(job.Size))
+        {
+            // The 1080p sizes are "hd", which only sora-2-pro has, and which "has no effect" at 25 s.
+            if (!pro)
+            {
+                return $"size {job.Size} needs hd, which only sora-2-pro offers";
+            }
+
+            if (job.DurationSeconds == 25)
+            {
+                return $"size {job.Size} needs hd, which has no effect at 25 s";
+            }
+        }
+        else if (!StandardSizes.Contains(job.Size))
+        {
+            return $"size {job.Size} is not offered ({string.Join(", ", pro ? [.. StandardSizes, .. HdSizes] : StandardSizes)})";
+        }
+
+        foreach (var (key, value) in job.Options)
+        {
+            if (PassedOptions.Contains(key) ? !bool.TryParse(value, out _) : value is not ("false" or "" or "auto"))
+            {
+                return $"option {key}={value} is not offered";
+            }
+        }
+
+        return null;
+    }
+
+    /// <inheritdoc />
+    public async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var j = job.Job;
+        string[]? images = null;
+        if (j.Mode == VideoMode.ImageToVideo)
+        {
+            // "Inpaint image must match the requested width and height": fit it here instead of failing upstream.
+            var frame = await _frames.ReadAsync(job, j.Width, j.Height, _options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+            images = [frame.DataUri];
+        }
+
+        var body = new SoraRelayCreate
+        {
+            Prompt = j.Prompt ?? "",
+            Model = job.UpstreamModel,
+            Images = images,
+            AspectRatio = j.Width >= j.Height ? "16:9" : "9:16",
+            Hd = HdSizes.Contains(j.Size),
+            Duration = j.DurationSeconds.ToString(CultureInfo.InvariantCulture),
+            Watermark = Flag(j, "watermark"),
+            Private = Flag(j, "private"),
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, _http.Url("v2/videos/generations"))
+        {
+            Content = JsonContent.Create(body, SoraRelayJsonContext.Default.SoraRelayCreate),
+        };
+        Authorize(request.Headers);
+        UpstreamReply reply;
+        try
+        {
+            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return UpstreamErrors.SubmitTransport(Name, ex);
+        }
+
+        using var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            return UpstreamErrors.Submit(Name, reply, Message(json), Code(json));
+        }
+
+        if (json is not null && TaskId(json.RootElement) is { Length: > 0 } taskId)
+        {
+            return new SubmitOutcome.Accepted(taskId);
+        }
+
+        // A 2xx whose body names no task: the relay may have started (and will bill) a job Reelay cannot track.
+        Log.UnreadableSubmit(_log, Name, j.Id);
+        return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable task id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+    }
+
+    /// <inheritdoc />
+    public async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("v2/videos/generations/" + Uri.EscapeDataString(job.Job.UpstreamId!)));
+        Authorize(request.Headers);
+        UpstreamReply reply;
+        try
+        {
+            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return UpstreamErrors.PollTransport(ex);
+        }
+
+        using var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            return UpstreamErrors.Poll(Name, reply, Message(json), Code(json));
+        }
+
+        if (json is null)
+        {
+            return new PollOutcome.RetryLater("the status reply was not readable JSON");
+        }
+
+        // The documented shape is flat; a new-api {code, message, data:{status, …}} envelope is unwrapped.
+        var root = json.RootElement;
+        if (UpstreamJson.Str(root, "status") is null && UpstreamJson.At(root, "data") is { ValueKind: JsonValueKind.Object } inner && UpstreamJson.Str(inner, "status") is not null)
+        {
+            root = inner;
+        }
+
+        if (UpstreamJson.Str(root, "status") is not { } status)
+        {
+            return new PollOutcome.RetryLater("the status reply had no status");
+        }
+
+        switch (status.ToUpperInvariant())
+        {
+            case "NOT_START" or "SUBMITTED" or "QUEUED" or "PENDING":
+                return new PollOutcome.Running(UpstreamJson.Int(root, "progress") ?? 0);
+            case "IN_PROGRESS" or "RUNNING" or "PROCESSING":
+                return new PollOutcome.Running(UpstreamJson.Int(root, "progress"));
+            case "SUCCESS" or "SUCCEEDED" or "COMPLETED":
+                return ResultUrl(root) is { Length: > 0 } url
+                    ? new PollOutcome.Succeeded(new ResultLocation(url, IsLocalFile: false))
+                    : new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' reported success without a result URL."));
+            case "FAILURE" or "FAILED" or "ERROR":
+                return new PollOutcome.Failed(UpstreamErrors.TaskFailed(Name, UpstreamJson.Str(root, "fail_reason") ?? UpstreamJson.Str(root, "message")));
+            default:
+                Log.UnknownStatus(_log, Name, job.Job.Id, status);
+                return new PollOutcome.Running(null);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken) =>
+        Task.FromResult<RecoveryOutcome>(new RecoveryOutcome.Unknown()); // No lookup by client reference is documented.
+
+    /// <inheritdoc />
+    public Task CancelAsync(ProviderJob job, CancellationToken cancellationToken) => Task.CompletedTask; // No cancel endpoint is documented.
+
+    /// <inheritdoc />
+    public async Task DownloadAsync(ProviderJob job, ResultLocation result, Stream destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        await _http.DownloadAsync(new Uri(result.Video), Authorize, destination, ProviderLimits.MaxResultBytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("v2/videos/generations/reelay-probe"));
+        Authorize(request.Headers);
+        try
+        {
+            var reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            return (int)reply.Status is 401 or 403
+                ? new ProbeResult(false, $"reachable, but the API key was refused (HTTP {(int)reply.Status})")
+                : new ProbeResult(true, $"reachable and the API key was accepted (HTTP {(int)reply.Status} for an unknown task id)");
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return new ProbeResult(false, ex.Message);
+        }
+    }
+
+    private void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Bearer " + _options.ApiKey);
+
+    private static bool IsPro(string model) => model.Contains("pro", StringComparison.OrdinalIgnoreCase);
+
+    private static bool? Flag(Job job, string option) =>
+        job.Options.TryGetValue(option, out var value) && bool.TryParse(value, out var flag) ? flag : null;
+
+    private static string? TaskId(JsonElement root) =>
+        UpstreamJson.Str(root, "task_id") ?? UpstreamJson.Str(root, "id") ?? UpstreamJson.Str(root, "data", "task_id") ?? UpstreamJson.Str(root, "data", "id");
+
+    private static string? ResultUrl(JsonElement root) =>
+        UpstreamJson.Str(root, "data", "output") ?? UpstreamJson.Str(root, "data", "url") ?? UpstreamJson.Str(root, "video_url")
+        ?? UpstreamJson.Str(root, "output") ?? UpstreamJson.Str(root, "url");
+
+    // Relays answer {code, message, data} for task errors and {error:{message, type, code}} from their auth layer.
+    private static string? Message(JsonDocument? json) => json is null ? null
+        : UpstreamJson.Str(json.RootElement, "message") ?? UpstreamJson.Str(json.RootElement, "error", "message") ?? UpstreamJson.Str(json.RootElement, "error") ?? UpstreamJson.Str(json.RootElement, "fail_reason");
+
+    private static string? Code(JsonDocument? json) => json is null ? null
+        : UpstreamJson.Str(json.RootElement, "code") ?? UpstreamJson.Str(json.RootElement, "error", "code") ?? UpstreamJson.Str(json.RootElement, "error", "type");
+
+    private static partial class Log
+    {
+        [LoggerMessage(3300, LogLevel.Warning, "Provider {Provider}: unknown task status '{Status}' for job {JobId}; treated as still running")]
+        public static partial void UnknownStatus(ILogger logger, string provider, string jobId, string status);
+
+        [LoggerMessage(3301, LogLevel.Error, "Provider {Provider} accepted the submit of job {JobId} without a readable task id")]
+        public static partial void UnreadableSubmit(ILogger logger, string provider, string jobId);
+    }
+}
