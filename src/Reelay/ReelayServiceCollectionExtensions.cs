@@ -89,5 +89,7 @@ public static class ReelayServiceCollectionExtensions
     private static void AddProviderTypes(IServiceCollection services)
     {
         services.AddSingleton<IProviderFactory, Providers.ModelVerse.ModelVerseProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.OpenAICompatible.OpenAICompatibleProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.Vidu.ViduProviderFactory>();
     }
 }
