@@ -1,5 +1,7 @@
 using Reelay.Emulators.Kernel;
 using Reelay.Emulators.ModelVerse;
+using Reelay.Emulators.OpenAICompatible;
+using Reelay.Emulators.Vidu;
 
 namespace Reelay.Emulators;
 
@@ -7,12 +9,14 @@ namespace Reelay.Emulators;
 public static class Emulators
 {
     /// <summary>Provider types that have an emulator.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = ["modelverse"];
+    public static IReadOnlyList<string> Kinds { get; } = ["modelverse", "openai", "vidu"];
 
     /// <summary>A new, unstarted emulator of <paramref name="kind"/>, or null when there is none.</summary>
     public static UpstreamEmulator? Create(string kind, EmulatorOptions? options = null) => kind.ToUpperInvariant() switch
     {
         "MODELVERSE" => new ModelVerseEmulator(options),
+        "OPENAI" => new OpenAICompatibleEmulator(options),
+        "VIDU" => new ViduEmulator(options),
         _ => null,
     };
 }
