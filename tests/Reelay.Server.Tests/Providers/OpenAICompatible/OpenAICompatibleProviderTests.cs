@@ -212,9 +212,10 @@ public sealed class OpenAICompatibleProviderTests : IAsyncLifetime
     [Fact]
     public async Task Poll_WhileRunning_ReportsTheVideosProgress()
     {
+        _emulator.Options.RunTime = TimeSpan.FromSeconds(5); // long enough to be mid-run whatever the machine's load
         var job = Sora();
         var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        await Task.Delay(400);
+        await Task.Delay(500);
         var running = new ProviderJob { Job = job.Job with { UpstreamId = accepted.UpstreamId }, UpstreamModel = job.UpstreamModel };
         var outcome = Assert.IsType<PollOutcome.Running>(await _adapter.Provider.PollAsync(running, CancellationToken.None));
         Assert.InRange(outcome.Progress ?? -1, 1, 99);
