@@ -2,6 +2,8 @@ using Reelay.Emulators.AimlApi;
 using Reelay.Emulators.Kernel;
 using Reelay.Emulators.ModelVerse;
 using Reelay.Emulators.SoraRelay;
+using Reelay.Emulators.OpenAICompatible;
+using Reelay.Emulators.Vidu;
 
 namespace Reelay.Emulators;
 
@@ -9,7 +11,7 @@ namespace Reelay.Emulators;
 public static class Emulators
 {
     /// <summary>Provider types that have an emulator.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = ["modelverse", "aimlapi", "sora-relay"];
+    public static IReadOnlyList<string> Kinds { get; } = ["modelverse", "aimlapi", "sora-relay", "openai", "vidu"];
 
     /// <summary>A new, unstarted emulator of <paramref name="kind"/>, or null when there is none.</summary>
     public static UpstreamEmulator? Create(string kind, EmulatorOptions? options = null) => kind.ToUpperInvariant() switch
@@ -17,6 +19,8 @@ public static class Emulators
         "MODELVERSE" => new ModelVerseEmulator(options),
         "AIMLAPI" => new AimlApiEmulator(options),
         "SORA-RELAY" => new SoraRelayEmulator(options),
+        "OPENAI" => new OpenAICompatibleEmulator(options),
+        "VIDU" => new ViduEmulator(options),
         _ => null,
     };
 }

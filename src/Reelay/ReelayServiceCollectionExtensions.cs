@@ -92,5 +92,7 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton<IProviderFactory, Providers.ModelVerse.ModelVerseProviderFactory>();
         services.AddSingleton<IProviderFactory, Providers.AimlApi.AimlApiProviderFactory>();
         services.AddSingleton<IProviderFactory, Providers.SoraRelay.SoraRelayProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.OpenAICompatible.OpenAICompatibleProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.Vidu.ViduProviderFactory>();
     }
 }

@@ -1,0 +1,284 @@
+using System.Net.Http.Headers;
+using Microsoft.Extensions.Logging;
+using Reelay.Jobs;
+using Reelay.Providers.Http;
+
+namespace Reelay.Providers.OpenAICompatible;
+
+/// <summary>
+/// Any server of OpenAI's Videos API shape (provider-apis.md §4): OpenAI itself, ModelVerse's OpenAI-compatible route,
+/// or another Reelay. The base URL is the API root including its version (https://api.openai.com/v1); the adapter
+/// calls POST {base}/videos (multipart, the first frame as the file part input_reference, fitted to the exact video
+/// size), GET {base}/videos/{id} and GET {base}/videos/{id}/content with "Authorization: Bearer &lt;key&gt;".
+/// The API has no cancel and no lookup by a client reference.
+/// </summary>
+public sealed partial class OpenAICompatibleProvider : IVideoProvider
+{
+    private static readonly int[] SoraDurations = [4, 8, 12];
+    private static readonly string[] SoraSizes = ["720x1280", "1280x720"];
+    private static readonly string[] SoraProSizes = ["720x1280", "1280x720", "1024x1792", "1792x1024"];
+
+    private readonly ProviderInstanceOptions _options;
+    private readonly UpstreamHttpClient _http;
+    private readonly FirstFrames _frames;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+
+    /// <summary>Creates the adapter.</summary>
+    public OpenAICompatibleProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(services);
+        Name = name;
+        _options = options;
+        _http = services.Http;
+        _frames = services.FirstFrames;
+        _time = services.Time;
+        _log = services.LoggerFactory.CreateLogger<OpenAICompatibleProvider>();
+        PollSchedule = new PollSchedule(options.PollInterval, options.MaxPollInterval);
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public PollSchedule PollSchedule { get; }
+
+    /// <inheritdoc />
+    public int MaxConcurrentJobs => _options.MaxConcurrentJobs;
+
+    /// <inheritdoc />
+    public string? CheckSupport(Job job, string upstreamModel)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(upstreamModel);
+        if (IsSora(upstreamModel))
+        {
+            if (!SoraDurations.Contains(job.DurationSeconds))
+            {
+                return $"duration {job.DurationSeconds} s is not offered (4, 8 or 12)";
+            }
+
+            var sizes = IsSoraPro(upstreamModel) ? SoraProSizes : SoraSizes;
+            if (!sizes.Contains(job.Size))
+            {
+                return $"size {job.Size} is not offered ({string.Join(", ", sizes)})";
+            }
+
+            if (job.Seed is not null)
+            {
+                return "a seed is not offered by the OpenAI Videos API";
+            }
+        }
+
+        // Other model ids (a Reelay's "sandbox", a compatible server's own models) have limits this adapter cannot know:
+        // the size and length go through as asked, and a refusal comes back as invalid_request. Options never do: the
+        // Videos API has no field for them, so only an option left off (false, empty, auto) can be served exactly.
+        foreach (var (key, value) in job.Options)
+        {
+            if (value is not ("false" or "" or "auto"))
+            {
+                return $"option {key}={value} is not offered by the OpenAI Videos API";
+            }
+        }
+
+        return null;
+    }
+
+    /// <inheritdoc />
+    public async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var j = job.Job;
+        FirstFrame? frame = null;
+        if (j.Mode == VideoMode.ImageToVideo)
+        {
+            // Sora refuses an input_reference that differs from the video size; fitting it to the job's exact size is
+            // also what any other server of this shape expects of a reference frame.
+            frame = await _frames.ReadAsync(job, j.Width, j.Height, _options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+            if (frame.Fitted)
+            {
+                Log.FirstFrameFitted(_log, Name, j.Id, j.Size);
+            }
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, _http.Url("videos"))
+        {
+            Content = OpenAICompatibleWire.CreateBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, IsSora(job.UpstreamModel) ? null : j.Seed),
+        };
+        Authorize(request.Headers);
+        UpstreamReply reply;
+        try
+        {
+            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return UpstreamErrors.SubmitTransport(Name, ex);
+        }
+
+        using var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            var root = json?.RootElement;
+            if ((int)reply.Status == 429 && OpenAICompatibleWire.IsInsufficientQuota(root))
+            {
+                // OpenAI answers an exhausted account with 429 insufficient_quota: waiting will not help.
+                var text = UpstreamErrors.Clean(OpenAICompatibleWire.ErrorMessage(root));
+                return new SubmitOutcome.Rejected(new JobError(ErrorCodes.UpstreamQuota, $"Provider '{Name}' refused: quota or credit exhausted{(text.Length > 0 ? ": " + text : ".")}"));
+            }
+
+            return UpstreamErrors.Submit(Name, reply, OpenAICompatibleWire.ErrorMessage(root), OpenAICompatibleWire.ErrorCode(root));
+        }
+
+        if (json is not null && UpstreamJson.Str(json.RootElement, "id") is { Length: > 0 } id)
+        {
+            return new SubmitOutcome.Accepted(id);
+        }
+
+        // A 2xx whose body names no video: the upstream may have started (and will bill) a job Reelay cannot track.
+        Log.UnreadableSubmit(_log, Name, j.Id);
+        return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable video id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+    }
+
+    /// <inheritdoc />
+    public async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var id = job.Job.UpstreamId!;
+        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("videos/" + Uri.EscapeDataString(id)));
+        Authorize(request.Headers);
+        UpstreamReply reply;
+        try
+        {
+            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return UpstreamErrors.PollTransport(ex);
+        }
+
+        using var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            var root = json?.RootElement;
+            return UpstreamErrors.Poll(Name, reply, OpenAICompatibleWire.ErrorMessage(root), OpenAICompatibleWire.ErrorCode(root));
+        }
+
+        if (json is null || UpstreamJson.Str(json.RootElement, "status") is not { } status)
+        {
+            return new PollOutcome.RetryLater("the video reply was not readable JSON with a status");
+        }
+
+        var video = json.RootElement;
+        var progress = UpstreamJson.Int(video, "progress");
+        switch (OpenAICompatibleWire.PhaseOf(status))
+        {
+            case OpenAICompatibleWire.Phase.Waiting:
+                return new PollOutcome.Running(progress ?? 0);
+            case OpenAICompatibleWire.Phase.Running:
+                return new PollOutcome.Running(progress);
+            case OpenAICompatibleWire.Phase.Completed:
+                if (OpenAICompatibleWire.ExpiresAt(video) is { } expires && expires <= _time.GetUtcNow())
+                {
+                    // Polling again cannot bring the assets back: fail now instead of re-polling until the deadline.
+                    Log.ResultExpired(_log, Name, job.Job.Id);
+                    return new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' finished the video, but its content expired upstream before Reelay could fetch it."));
+                }
+
+                // The content endpoint is on the instance's own origin, so the download carries the key (and only there).
+                return new PollOutcome.Succeeded(new ResultLocation(ContentUrl(id).AbsoluteUri, IsLocalFile: false));
+            case OpenAICompatibleWire.Phase.Failed:
+                return new PollOutcome.Failed(Failure(UpstreamJson.Str(video, "error", "message"), UpstreamJson.Str(video, "error", "code"), progress));
+            case OpenAICompatibleWire.Phase.Cancelled:
+                return new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' reports the video was cancelled upstream."));
+            case OpenAICompatibleWire.Phase.Expired:
+                return new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' expired the video before it finished."));
+            default:
+                Log.UnknownStatus(_log, Name, job.Job.Id, status);
+                return new PollOutcome.Running(null);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken) =>
+        Task.FromResult<RecoveryOutcome>(new RecoveryOutcome.Unknown()); // The Videos API has no lookup by a client reference.
+
+    /// <inheritdoc />
+    public Task CancelAsync(ProviderJob job, CancellationToken cancellationToken) =>
+        Task.CompletedTask; // The Videos API has no cancel; DELETE removes a finished video, it does not stop one.
+
+    /// <inheritdoc />
+    public async Task DownloadAsync(ProviderJob job, ResultLocation result, Stream destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        await _http.DownloadAsync(new Uri(result.Video), AuthorizeContent, destination, ProviderLimits.MaxResultBytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
+    {
+        // Listing one video checks reachability and the key without starting (or paying for) anything.
+        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("videos?limit=1"));
+        Authorize(request.Headers);
+        try
+        {
+            var reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var status = (int)reply.Status;
+            return status switch
+            {
+                401 or 403 => new ProbeResult(false, $"reachable, but the API key was refused (HTTP {status})"),
+                >= 200 and < 300 => new ProbeResult(true, $"reachable and the API key was accepted (HTTP {status} listing videos)"),
+                404 => new ProbeResult(false, "reachable, but it has no /videos endpoint (HTTP 404); the base URL must include the version, e.g. https://api.openai.com/v1"),
+                _ => new ProbeResult(false, $"reachable, but listing videos answered HTTP {status}"),
+            };
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return new ProbeResult(false, ex.Message);
+        }
+    }
+
+    private JobError Failure(string? message, string? code, int? progress)
+    {
+        var error = UpstreamErrors.TaskFailed(Name, message, code);
+        if (error.Code == ErrorCodes.ModerationBlocked && error.Stage == "prompt" && progress > 0
+            && !(message ?? "").Contains("prompt", StringComparison.OrdinalIgnoreCase))
+        {
+            // The words name no stage, but the video had made progress: the prompt and image were already accepted, so it
+            // was the generated output that was blocked (Sora reviews its output near the end).
+            return error with { Stage = "output", Message = error.Message.Replace("moderation (prompt)", "moderation (output)", StringComparison.Ordinal) };
+        }
+
+        return error;
+    }
+
+    private Uri ContentUrl(string id) => _http.Url("videos/" + Uri.EscapeDataString(id) + "/content");
+
+    private void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Bearer " + _options.ApiKey);
+
+    private void AuthorizeContent(HttpRequestHeaders headers)
+    {
+        Authorize(headers);
+        headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/binary")); // as the OpenAI SDKs send it
+    }
+
+    private static bool IsSora(string model) => model.StartsWith("sora-2", StringComparison.Ordinal);
+
+    private static bool IsSoraPro(string model) => model.StartsWith("sora-2-pro", StringComparison.Ordinal);
+
+    private static partial class Log
+    {
+        [LoggerMessage(3400, LogLevel.Warning, "Provider {Provider}: unknown video status '{Status}' for job {JobId}; treated as still running")]
+        public static partial void UnknownStatus(ILogger logger, string provider, string jobId, string status);
+
+        [LoggerMessage(3401, LogLevel.Error, "Provider {Provider} accepted the submit of job {JobId} without a readable video id")]
+        public static partial void UnreadableSubmit(ILogger logger, string provider, string jobId);
+
+        [LoggerMessage(3402, LogLevel.Debug, "Provider {Provider}: the first frame of job {JobId} was fitted to {Size} for input_reference")]
+        public static partial void FirstFrameFitted(ILogger logger, string provider, string jobId, string size);
+
+        [LoggerMessage(3403, LogLevel.Warning, "Provider {Provider}: the video of job {JobId} completed, but its content had already expired upstream")]
+        public static partial void ResultExpired(ILogger logger, string provider, string jobId);
+    }
+}

@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Reelay.Providers.Http;
+
+namespace Reelay.Providers.OpenAICompatible;
+
+/// <summary>
+/// The wire of OpenAI's Videos API (provider-apis.md §4): the multipart create body the SDKs send, and tolerant readers
+/// for the video object and the {"error":{message,type,param,code}} envelope.
+/// </summary>
+internal static class OpenAICompatibleWire
+{
+    /// <summary>What a video object's status means, after tolerant normalisation.</summary>
+    public enum Phase
+    {
+        Waiting,
+        Running,
+        Completed,
+        Failed,
+        Cancelled,
+        Expired,
+        Unknown,
+    }
+
+    /// <summary>
+    /// POST /videos as multipart/form-data: model, prompt, seconds (a string, as the API defines it), size, and the first
+    /// frame as the file part input_reference. <paramref name="seed"/> is sent only when given (a Reelay upstream takes it;
+    /// OpenAI does not, so CheckSupport never lets a seed reach a Sora model).
+    /// </summary>
+    public static MultipartFormDataContent CreateBody(string model, string? prompt, int seconds, string size, FirstFrame? frame, long? seed)
+    {
+        var form = new MultipartFormDataContent();
+        Field(form, "model", model);
+        if (prompt is not null)
+        {
+            Field(form, "prompt", prompt);
+        }
+
+        Field(form, "seconds", seconds.ToString(CultureInfo.InvariantCulture));
+        Field(form, "size", size);
+        if (seed is { } s)
+        {
+            Field(form, "seed", s.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (frame is not null)
+        {
+            var file = new ByteArrayContent(frame.Bytes);
+            file.Headers.ContentType = new MediaTypeHeaderValue(frame.MediaType);
+            form.Add(file, "input_reference", frame.FileName);
+        }
+
+        return form;
+    }
+
+    /// <summary>The error envelope's message, or null.</summary>
+    public static string? ErrorMessage(JsonElement? root) => root is { } r ? UpstreamJson.Str(r, "error", "message") ?? UpstreamJson.Str(r, "message") : null;
+
+    /// <summary>The error envelope's code, falling back to its type (OpenAI puts insufficient_quota in both), or null.</summary>
+    public static string? ErrorCode(JsonElement? root) => root is { } r
+        ? UpstreamJson.Str(r, "error", "code") ?? UpstreamJson.Str(r, "error", "type") ?? UpstreamJson.Str(r, "code")
+        : null;
+
+    /// <summary>Whether an error envelope says the account is out of quota (OpenAI answers that with HTTP 429).</summary>
+    public static bool IsInsufficientQuota(JsonElement? root) => root is { } r
+        && (string.Equals(UpstreamJson.Str(r, "error", "code"), "insufficient_quota", StringComparison.OrdinalIgnoreCase)
+            || string.Equals(UpstreamJson.Str(r, "error", "type"), "insufficient_quota", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// A video object's status, tolerant of case, separators and the synonyms other OpenAI-shaped servers use.
+    /// </summary>
+    public static Phase PhaseOf(string status) => status.Trim().ToLowerInvariant().Replace('-', '_').Replace(' ', '_') switch
+    {
+        "queued" or "pending" or "submitted" or "created" or "waiting" or "not_start" or "not_started" or "scheduled" => Phase.Waiting,
+        "in_progress" or "inprogress" or "processing" or "running" or "generating" or "started" => Phase.Running,
+        "completed" or "complete" or "succeeded" or "success" or "done" or "finished" => Phase.Completed,
+        "failed" or "failure" or "error" or "errored" => Phase.Failed,
+        "cancelled" or "canceled" => Phase.Cancelled,
+        "expired" => Phase.Expired,
+        _ => Phase.Unknown,
+    };
+
+    /// <summary>The video object's expires_at (Unix seconds), or null.</summary>
+    public static DateTimeOffset? ExpiresAt(JsonElement root) => UpstreamJson.At(root, "expires_at") is { ValueKind: JsonValueKind.Number } n && n.TryGetInt64(out var seconds) && seconds > 0
+        ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+        : null;
+
+    private static void Field(MultipartFormDataContent form, string name, string value)
+    {
+        // Plain form fields without a per-part Content-Type, as browsers and the OpenAI SDKs send them.
+        var content = new StringContent(value);
+        content.Headers.ContentType = null;
+        form.Add(content, name);
+    }
+}

@@ -1,0 +1,333 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Reelay.Jobs;
+using Reelay.Providers.Http;
+
+namespace Reelay.Providers.Vidu;
+
+/// <summary>
+/// Vidu's official API (provider-apis.md §5): POST {base}/ent/v2/img2video or /ent/v2/text2video (JSON),
+/// GET {base}/ent/v2/tasks/{id}/creations, with "Authorization: Token &lt;key&gt;". States created, queueing, processing,
+/// success and failed (with err_code); results are signed CDN URLs that expire, and a new poll signs fresh ones.
+/// start-end2video and reference2video are not used (Reelay jobs have one first frame). No cancel or lookup is used.
+/// </summary>
+public sealed partial class ViduProvider : IVideoProvider
+{
+    private static readonly string[] Q2Tiers = ["540p", "720p", "1080p"];
+    private static readonly string[] Q2Aspects = ["16:9", "9:16", "3:4", "4:3", "1:1"];
+    private static readonly string[] Q1Aspects = ["16:9", "9:16", "1:1"];
+
+    // What §5 documents per model. Model ids not listed (newer ones such as viduq3-*) go through unchecked.
+    private static readonly Dictionary<string, ViduModel> Models = new(StringComparer.Ordinal)
+    {
+        ["viduq2-pro"] = new(Text: false, Image: true, MinSeconds: 1, MaxSeconds: 10, Tiers: Q2Tiers, Aspects: []),
+        ["viduq2-turbo"] = new(Text: false, Image: true, MinSeconds: 1, MaxSeconds: 10, Tiers: Q2Tiers, Aspects: []),
+        ["viduq2-pro-fast"] = new(Text: false, Image: true, MinSeconds: 1, MaxSeconds: 10, Tiers: ["720p", "1080p"], Aspects: []),
+        ["viduq2"] = new(Text: true, Image: false, MinSeconds: 1, MaxSeconds: 10, Tiers: Q2Tiers, Aspects: Q2Aspects),
+        ["viduq1"] = new(Text: true, Image: true, MinSeconds: 5, MaxSeconds: 5, Tiers: ["1080p"], Aspects: Q1Aspects),
+        ["viduq1-classic"] = new(Text: false, Image: true, MinSeconds: 5, MaxSeconds: 5, Tiers: ["1080p"], Aspects: []),
+        ["vidu2.0"] = new(Text: false, Image: true, MinSeconds: 4, MaxSeconds: 8, Tiers: ["360p", "720p", "1080p"], Aspects: []),
+    };
+
+    private readonly ProviderInstanceOptions _options;
+    private readonly UpstreamHttpClient _http;
+    private readonly FirstFrames _frames;
+    private readonly ILogger _log;
+
+    /// <summary>Creates the adapter.</summary>
+    public ViduProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(services);
+        Name = name;
+        _options = options;
+        _http = services.Http;
+        _frames = services.FirstFrames;
+        _log = services.LoggerFactory.CreateLogger<ViduProvider>();
+        PollSchedule = new PollSchedule(options.PollInterval, options.MaxPollInterval);
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public PollSchedule PollSchedule { get; }
+
+    /// <inheritdoc />
+    public int MaxConcurrentJobs => _options.MaxConcurrentJobs;
+
+    /// <inheritdoc />
+    public string? CheckSupport(Job job, string upstreamModel)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(upstreamModel);
+        var image = job.Mode == VideoMode.ImageToVideo;
+        if (Models.TryGetValue(upstreamModel, out var model))
+        {
+            if (image ? !model.Image : !model.Text)
+            {
+                return $"{upstreamModel} is {(model.Image ? "image" : "text")}-to-video only on Vidu";
+            }
+
+            if (upstreamModel == "vidu2.0" ? job.DurationSeconds is not (4 or 8) : job.DurationSeconds < model.MinSeconds || job.DurationSeconds > model.MaxSeconds)
+            {
+                var allowed = upstreamModel == "vidu2.0" ? "4 or 8" : model.MinSeconds == model.MaxSeconds ? $"{model.MinSeconds}" : $"{model.MinSeconds} to {model.MaxSeconds}";
+                return $"duration {job.DurationSeconds} s is not offered ({allowed})";
+            }
+
+            var tiers = upstreamModel == "vidu2.0" && job.DurationSeconds == 8 ? ["720p"] : model.Tiers;
+            if (!tiers.Contains(Tier(job)))
+            {
+                return $"resolution {Tier(job)} is not offered ({string.Join(", ", tiers)})";
+            }
+
+            if (!image && !model.Aspects.Contains(Aspect(job)))
+            {
+                return $"aspect ratio {Aspect(job)} is not offered ({string.Join(", ", model.Aspects)})";
+            }
+        }
+
+        foreach (var (key, value) in job.Options)
+        {
+            var offered = key switch
+            {
+                "movement_amplitude" or "watermark" => true,
+                "bgm" => !image, // text2video takes bgm; img2video has no such field
+                _ => false,
+            };
+            if (!offered && value is not ("false" or "" or "auto"))
+            {
+                return key == "bgm"
+                    ? $"option bgm={value} is not offered by Vidu img2video (only text2video takes bgm)"
+                    : $"option {key}={value} is not offered by Vidu";
+            }
+        }
+
+        return null;
+    }
+
+    /// <inheritdoc />
+    public async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var j = job.Job;
+        var movement = j.Options.GetValueOrDefault("movement_amplitude") is { Length: > 0 } m ? m : null;
+        bool? watermark = j.Options.TryGetValue("watermark", out var w) && bool.TryParse(w, out var wm) ? wm : null;
+        HttpContent content;
+        string path;
+        if (j.Mode == VideoMode.ImageToVideo)
+        {
+            // Vidu takes the image as it is (the output follows its aspect ratio): no fitting.
+            var frame = await _frames.ReadAsync(job, null, null, _options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+            path = "ent/v2/img2video";
+            content = JsonContent.Create(
+                new ViduImg2Video
+                {
+                    Model = job.UpstreamModel,
+                    Images = [frame.DataUri],
+                    Prompt = j.Prompt,
+                    Duration = j.DurationSeconds,
+                    Seed = j.Seed,
+                    Resolution = Tier(j),
+                    MovementAmplitude = movement,
+                    Watermark = watermark,
+                    Payload = j.Id,
+                },
+                ViduJsonContext.Default.ViduImg2Video);
+        }
+        else
+        {
+            path = "ent/v2/text2video";
+            content = JsonContent.Create(
+                new ViduText2Video
+                {
+                    Model = job.UpstreamModel,
+                    Prompt = j.Prompt,
+                    Duration = j.DurationSeconds,
+                    Seed = j.Seed,
+                    AspectRatio = Aspect(j),
+                    Resolution = Tier(j),
+                    MovementAmplitude = movement,
+                    Bgm = j.Options.TryGetValue("bgm", out var b) && bool.TryParse(b, out var bgm) ? bgm : null,
+                    Watermark = watermark,
+                    Payload = j.Id,
+                },
+                ViduJsonContext.Default.ViduText2Video);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, _http.Url(path)) { Content = content };
+        Authorize(request.Headers);
+        UpstreamReply reply;
+        try
+        {
+            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return UpstreamErrors.SubmitTransport(Name, ex);
+        }
+
+        using var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            var root = json?.RootElement;
+            var reason = ViduErrors.Reason(root);
+            var message = ViduErrors.Message(root);
+            if (ViduErrors.IsThrottle(reason) && (int)reply.Status is >= 400 and < 500)
+            {
+                var text = UpstreamErrors.Clean(message);
+                return new SubmitOutcome.RetryLater(new JobError(ErrorCodes.UpstreamRateLimited, $"Provider '{Name}' is rate limiting requests ({reason}{(text.Length > 0 ? ": " + text : "")})."), reply.RetryAfter);
+            }
+
+            return ViduErrors.Known(Name, reason, message, j.Mode) is { } known
+                ? new SubmitOutcome.Rejected(known)
+                : UpstreamErrors.Submit(Name, reply, message, reason);
+        }
+
+        if (json is not null && UpstreamJson.Str(json.RootElement, "task_id") is { Length: > 0 } taskId)
+        {
+            if (UpstreamJson.Str(json.RootElement, "state") is { } state && state.Equals("failed", StringComparison.OrdinalIgnoreCase))
+            {
+                return new SubmitOutcome.Rejected(TaskFailure(UpstreamJson.Str(json.RootElement, "err_code"), j.Mode));
+            }
+
+            return new SubmitOutcome.Accepted(taskId);
+        }
+
+        // A 2xx whose body names no task: the upstream may have started (and will bill) a job Reelay cannot track.
+        Log.UnreadableSubmit(_log, Name, j.Id);
+        return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable task id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+    }
+
+    /// <inheritdoc />
+    public async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("ent/v2/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!) + "/creations"));
+        Authorize(request.Headers);
+        UpstreamReply reply;
+        try
+        {
+            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return UpstreamErrors.PollTransport(ex);
+        }
+
+        using var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            var root = json?.RootElement;
+            return ViduErrors.IsThrottle(ViduErrors.Reason(root))
+                ? new PollOutcome.RetryLater("the provider is rate limiting", reply.RetryAfter)
+                : UpstreamErrors.Poll(Name, reply, ViduErrors.Message(root), ViduErrors.Reason(root));
+        }
+
+        // The callback body names the field "status" where GET says "state" (§5.3): accept both.
+        if (json is null || (UpstreamJson.Str(json.RootElement, "state") ?? UpstreamJson.Str(json.RootElement, "status")) is not { } state)
+        {
+            return new PollOutcome.RetryLater("the creations reply was not readable JSON with a state");
+        }
+
+        var root2 = json.RootElement;
+        switch (state.Trim().ToLowerInvariant())
+        {
+            case "created" or "queueing" or "queuing" or "queued" or "pending" or "scheduling":
+                return new PollOutcome.Running(0);
+            case "processing" or "running" or "generating":
+                return new PollOutcome.Running(UpstreamJson.Int(root2, "progress"));
+            case "success" or "succeeded" or "completed":
+                var watermarked = job.Job.Options.GetValueOrDefault("watermark") == "true";
+                var creation = UpstreamJson.At(root2, "creations") is { ValueKind: JsonValueKind.Array } list && list.GetArrayLength() > 0 ? list[0] : (JsonElement?)null;
+                var url = creation is { } c
+                    ? (watermarked ? UpstreamJson.Str(c, "watermarked_url") : null) ?? UpstreamJson.Str(c, "url")
+                    : null;
+                return url is { Length: > 0 }
+                    ? new PollOutcome.Succeeded(new ResultLocation(url, IsLocalFile: false))
+                    : new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' reported success without a creation URL."));
+            case "failed" or "failure" or "error":
+                return new PollOutcome.Failed(TaskFailure(UpstreamJson.Str(root2, "err_code"), job.Job.Mode));
+            default:
+                Log.UnknownState(_log, Name, job.Job.Id, state);
+                return new PollOutcome.Running(null);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken) =>
+        Task.FromResult<RecoveryOutcome>(new RecoveryOutcome.Unknown()); // No documented lookup by reference (the payload carries the job id for a human).
+
+    /// <inheritdoc />
+    public Task CancelAsync(ProviderJob job, CancellationToken cancellationToken) =>
+        Task.CompletedTask; // No cancel endpoint is in the documentation this adapter follows.
+
+    /// <inheritdoc />
+    public async Task DownloadAsync(ProviderJob job, ResultLocation result, Stream destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        // Creations are signed CDN URLs on another origin: the key is never sent there (UpstreamHttpClient checks the origin).
+        // An expired URL fails here, and the engine polls again, which signs fresh ones.
+        await _http.DownloadAsync(new Uri(result.Video), Authorize, destination, ProviderLimits.MaxResultBytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("ent/v2/tasks/reelay-probe/creations"));
+        Authorize(request.Headers);
+        try
+        {
+            var reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            return (int)reply.Status is 401 or 403
+                ? new ProbeResult(false, $"reachable, but the API key was refused (HTTP {(int)reply.Status})")
+                : new ProbeResult(true, $"reachable and the API key was accepted (HTTP {(int)reply.Status} for an unknown task id)");
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return new ProbeResult(false, ex.Message);
+        }
+    }
+
+    private JobError TaskFailure(string? errCode, VideoMode mode) =>
+        ViduErrors.Known(Name, errCode, null, mode) ?? UpstreamErrors.TaskFailed(Name, string.IsNullOrEmpty(errCode) ? null : $"err_code {errCode}");
+
+    private void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Token " + _options.ApiKey);
+
+    private static string Tier(Job job) => job.Resolution ?? Math.Min(job.Width, job.Height).ToString(CultureInfo.InvariantCulture) + "p";
+
+    private static string Aspect(Job job)
+    {
+        if (job.AspectRatio is { Length: > 0 } named)
+        {
+            return named;
+        }
+
+        // An explicit size names no ratio: take the documented one it is (sizes are rounded to even pixels, so within 1 %).
+        var ratio = (double)job.Width / job.Height;
+        foreach (var aspect in Q2Aspects)
+        {
+            var parts = aspect.Split(':');
+            if (Math.Abs((double.Parse(parts[0], CultureInfo.InvariantCulture) / double.Parse(parts[1], CultureInfo.InvariantCulture)) - ratio) / ratio < 0.01)
+            {
+                return aspect;
+            }
+        }
+
+        return $"{job.Width}:{job.Height}";
+    }
+
+    private sealed record ViduModel(bool Text, bool Image, int MinSeconds, int MaxSeconds, string[] Tiers, string[] Aspects);
+
+    private static partial class Log
+    {
+        [LoggerMessage(3500, LogLevel.Warning, "Provider {Provider}: unknown task state '{State}' for job {JobId}; treated as still running")]
+        public static partial void UnknownState(ILogger logger, string provider, string jobId, string state);
+
+        [LoggerMessage(3501, LogLevel.Error, "Provider {Provider} accepted the submit of job {JobId} without a readable task id")]
+        public static partial void UnreadableSubmit(ILogger logger, string provider, string jobId);
+    }
+}
