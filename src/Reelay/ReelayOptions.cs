@@ -131,6 +131,9 @@ public sealed class EngineOptions
 
     /// <summary>Submit attempts before a job fails with the last transient error.</summary>
     public int MaxSubmitAttempts { get; set; } = 5;
+
+    /// <summary>Finished jobs whose result is copied (download, ffprobe, thumbnail) at once, across all providers.</summary>
+    public int MaxConcurrentFinalizations { get; set; } = Math.Max(2, Environment.ProcessorCount);
 }
 
 /// <summary>The OpenAI-compatible /v1/videos dialect.</summary>

@@ -26,6 +26,7 @@ public sealed class JobScheduler : IAsyncDisposable
     private readonly EngineOptions _options;
     private readonly string _tempDirectory;
     private readonly JobObservers _observers;
+    private readonly SemaphoreSlim _finalizeGate;
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
@@ -50,6 +51,7 @@ public sealed class JobScheduler : IAsyncDisposable
         _options = options.Engine;
         _tempDirectory = Path.Combine(options.DataPath, "tmp");
         _observers = observers ?? JobObservers.None;
+        _finalizeGate = new SemaphoreSlim(_options.MaxConcurrentFinalizations, _options.MaxConcurrentFinalizations);
         foreach (var provider in router.Providers)
         {
             _lanes[provider.Name] = new Lane(provider, _options.MaxConcurrentPollsPerProvider);
@@ -513,7 +515,18 @@ public sealed class JobScheduler : IAsyncDisposable
                 SchedulePoll(job.Id, _time.GetUtcNow() + Interval(schedule, attempt), attempt);
                 break;
             case PollOutcome.Succeeded s:
-                await FinalizeAsync(job, lane, s.Result, item.Attempt).ConfigureAwait(false);
+                // Downloads, ffprobe and thumbnails are bounded engine-wide: a thousand jobs finishing together must not
+                // open a thousand downloads and ffmpeg processes at once (and time them all out).
+                await _finalizeGate.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                try
+                {
+                    await FinalizeAsync(job, lane, s.Result, item.Attempt).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _finalizeGate.Release();
+                }
+
                 break;
             case PollOutcome.Failed f:
                 await FailAsync(job.Id, f.Error, ct).ConfigureAwait(false);
