@@ -24,6 +24,9 @@ public sealed class GuardedHttpClient : IDisposable
         {
             AllowAutoRedirect = false,
             UseProxy = false,
+
+            // No W3C trace headers to hosts that clients name.
+            ActivityHeadersPropagator = System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
             UseCookies = false,
             AutomaticDecompression = DecompressionMethods.None,
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),

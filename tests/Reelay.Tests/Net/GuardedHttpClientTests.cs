@@ -78,6 +78,28 @@ public sealed class GuardedHttpClientTests
         Assert.Equal("hello"u8.ToArray(), bytes);
     }
 
+    [Fact]
+    public async Task GetBytes_InsideATracedOperation_SendsNoTraceHeadersToTheClientsHost()
+    {
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = _ => true,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using var source = new System.Diagnostics.ActivitySource("Reelay.Tests.Tracing");
+        using var activity = source.StartActivity("request");
+        Assert.NotNull(activity);
+        using var server = await RedirectServer.StartAsync(target: null);
+        using var client = new GuardedHttpClient(new AddressPolicy(["127.0.0.1"]), TimeProvider.System);
+
+        await FetchAsync(client, server.Url);
+
+        Assert.StartsWith("GET /image.png", server.LastRequest, StringComparison.Ordinal);
+        Assert.DoesNotContain("traceparent", server.LastRequest, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(activity.TraceId.ToString(), server.LastRequest, StringComparison.Ordinal);
+    }
+
     /// <summary>A one-route HTTP/1.1 server on 127.0.0.1: a 302 to <c>target</c>, or 200 "hello" when target is null.</summary>
     private sealed class RedirectServer : IDisposable
     {
@@ -88,6 +110,8 @@ public sealed class GuardedHttpClientTests
         public string Url => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/image.png";
 
         public int Requests => Volatile.Read(ref _requests);
+
+        public string LastRequest { get; private set; } = "";
 
         public static Task<RedirectServer> StartAsync(string? target)
         {
@@ -127,6 +151,7 @@ public sealed class GuardedHttpClientTests
                         read += n;
                     }
 
+                    LastRequest = Encoding.ASCII.GetString(buffer, 0, read);
                     Interlocked.Increment(ref _requests);
                     var response = target is null
                         ? "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"

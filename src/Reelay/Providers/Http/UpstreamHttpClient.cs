@@ -35,6 +35,9 @@ public sealed class UpstreamHttpClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             AutomaticDecompression = DecompressionMethods.All,
             AllowAutoRedirect = false,
+
+            // No W3C trace headers to third parties: Reelay's trace ids are its own business.
+            ActivityHeadersPropagator = System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
         };
         _http = new HttpClient(handler, disposeHandler: true) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("Reelay", "1.0"));
@@ -70,7 +73,7 @@ public sealed class UpstreamHttpClient : IDisposable
         {
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
             var body = await ReadBoundedAsync(response.Content, MaxReplyBytes, linked.Token).ConfigureAwait(false);
-            return new UpstreamReply(response.StatusCode, RetryAfter(response.Headers), body, response.Content.Headers.ContentType?.MediaType);
+            return new UpstreamReply(response.StatusCode, RetryAfter(response.Headers, _time.GetUtcNow()), body, response.Content.Headers.ContentType?.MediaType);
         }
         catch (Exception ex) when (Translate(ex, cancellationToken, timeout.Token) is { } translated)
         {
@@ -115,7 +118,7 @@ public sealed class UpstreamHttpClient : IDisposable
 
                 if (!response.IsSuccessStatusCode)
                 {
-                    throw new UpstreamHttpException(response.StatusCode, RetryAfter(response.Headers));
+                    throw new UpstreamHttpException(response.StatusCode, RetryAfter(response.Headers, _time.GetUtcNow()));
                 }
 
                 if (response.Content.Headers.ContentLength > maxBytes)
@@ -213,7 +216,7 @@ public sealed class UpstreamHttpClient : IDisposable
     }
 
     /// <summary>Retry-After as delta seconds or an HTTP date.</summary>
-    public static TimeSpan? RetryAfter(HttpResponseHeaders headers)
+    public static TimeSpan? RetryAfter(HttpResponseHeaders headers, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(headers);
         if (headers.RetryAfter is not { } value)
@@ -228,7 +231,7 @@ public sealed class UpstreamHttpClient : IDisposable
 
         if (value.Date is { } date)
         {
-            var wait = date - DateTimeOffset.UtcNow;
+            var wait = date - now;
             return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
         }
 
