@@ -3,11 +3,12 @@
 #   1. status read   GET /v1/videos/{id} on a real gateway vs a bare Kestrel endpoint (and nginx when installed), with wrk
 #   2. submit        JobEngine.SubmitAsync vs SqliteJobStore.InsertAsync alone, at p99
 #   3. memory        engine memory per queued and per running job
+#   4. upstream      1,000 jobs at once against the ModelVerse EMULATOR: all complete, poll lateness p99, request rate
 # Installs wrk (and ffmpeg, for the sandbox job the status read needs) when missing, builds Release, runs each
-# benchmark in its own process (about two minutes on two cores) and ends with a summary table.
+# benchmark in its own process (about seven minutes on two cores, four of them the upstream one) and ends with a summary table.
 # Exits 0 whether the targets are met or not: it is a measurement, not a test. Only a failed build exits 1.
 #   bench/run.sh                                    all three
-#   bench/run.sh status|submit|memory [options]     one of them; options: --duration, --rounds, --submits, --jobs, ...
+#   bench/run.sh status|submit|memory|upstream [options]     one of them; options: --duration, --rounds, --submits, --jobs, --upstream-jobs, ...
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +38,7 @@ started=$SECONDS
 if [ $# -gt 0 ]; then
   "${bench[@]}" "$@" 2>&1 | tee -a "$log"
 else
-  for benchmark in status submit memory; do
+  for benchmark in status submit memory upstream; do
     "${bench[@]}" "$benchmark" 2>&1 | tee -a "$log"
   done
 fi

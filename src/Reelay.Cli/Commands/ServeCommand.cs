@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Reelay.Cli.Infrastructure;
 using Reelay.Server;
 
@@ -42,7 +43,21 @@ internal static class ServeCommand
             ReelayServer.AnnounceWhenReady(app);
             await using (app.ConfigureAwait(false))
             {
-                await ((IHost)app).RunAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await ((IHost)app).RunAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OptionsValidationException ex)
+                {
+                    // A configuration mistake is the operator's to fix: the list of problems, not a stack trace.
+                    await context.Error.WriteLineAsync("error: the configuration is not valid:").ConfigureAwait(false);
+                    foreach (var failure in ex.Failures)
+                    {
+                        await context.Error.WriteLineAsync("  - " + failure).ConfigureAwait(false);
+                    }
+
+                    return ReelayCli.ExitFailure;
+                }
             }
 
             return ReelayCli.ExitOk;

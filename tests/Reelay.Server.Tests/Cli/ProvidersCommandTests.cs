@@ -81,4 +81,22 @@ public sealed class ProvidersCommandTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("'kling' is not an emulated provider; allowed: modelverse", result.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Serve_InvalidConfiguration_ExitsOneListingTheProblemsWithoutAStackTrace()
+    {
+        var result = await CliRunner.RunAsync(
+        [
+            "serve", "--urls", "http://127.0.0.1:0",
+            $"--Reelay:DataDirectory={_data}",
+            "--Reelay:AdminKey=short",
+            "--Reelay:Providers:mv:Type=modelverse",
+        ]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("error: the configuration is not valid:", result.Error, StringComparison.Ordinal);
+        Assert.Contains("Reelay:AdminKey (or REELAY_ADMIN_KEY) must be at least 16 characters", result.Error, StringComparison.Ordinal);
+        Assert.Contains("Reelay:Providers:mv:BaseUrl must be", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+    }
 }
