@@ -12,41 +12,26 @@ namespace Reelay.Providers.AimlApi;
 /// GET /v2/video/generations?generation_id=, "Authorization: Bearer &lt;key&gt;", statuses queued/generating/completed/error
 /// (waiting and active tolerated), the {message, statusCode, …} error body, and no cancel or lookup by reference.
 /// </summary>
-public sealed partial class AimlApiProvider : IVideoProvider
+public sealed partial class AimlApiProvider : HttpVideoProvider
 {
     private static readonly int[] Durations = [4, 8, 12];
     private static readonly string[] Sizes = ["720x1280", "1280x720"];
     private static readonly string[] ProSizes = ["720x1280", "1280x720", "1024x1792", "1792x1024"];
 
-    private readonly ProviderInstanceOptions _options;
-    private readonly UpstreamHttpClient _http;
-    private readonly FirstFrames _frames;
     private readonly ILogger _log;
 
     /// <summary>Creates the adapter.</summary>
     public AimlApiProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+        : base(name, options, services)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(services);
-        Name = name;
-        _options = options;
-        _http = services.Http;
-        _frames = services.FirstFrames;
         _log = services.LoggerFactory.CreateLogger<AimlApiProvider>();
-        PollSchedule = new PollSchedule(options.PollInterval, options.MaxPollInterval);
     }
 
     /// <inheritdoc />
-    public string Name { get; }
+    protected override string ProbePath => "v2/video/generations?generation_id=reelay-probe";
 
     /// <inheritdoc />
-    public PollSchedule PollSchedule { get; }
-
-    /// <inheritdoc />
-    public int MaxConcurrentJobs => _options.MaxConcurrentJobs;
-
-    /// <inheritdoc />
-    public string? CheckSupport(Job job, string upstreamModel)
+    public override string? CheckSupport(Job job, string upstreamModel)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
@@ -79,7 +64,7 @@ public sealed partial class AimlApiProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         var j = job.Job;
@@ -87,7 +72,7 @@ public sealed partial class AimlApiProvider : IVideoProvider
         if (j.Mode == VideoMode.ImageToVideo)
         {
             // "The image dimensions must match the selected video resolution and aspect ratio": fit it here.
-            var frame = await _frames.ReadAsync(job, j.Width, j.Height, _options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+            var frame = await Frames.ReadAsync(job, j.Width, j.Height, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
             image = frame.DataUri;
         }
 
@@ -100,7 +85,7 @@ public sealed partial class AimlApiProvider : IVideoProvider
             AspectRatio = j.Width >= j.Height ? "16:9" : "9:16",
             Duration = j.DurationSeconds,
         };
-        using var request = new HttpRequestMessage(HttpMethod.Post, _http.Url("v2/video/generations"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("v2/video/generations"))
         {
             Content = JsonContent.Create(body, AimlApiJsonContext.Default.AimlApiCreate),
         };
@@ -108,7 +93,7 @@ public sealed partial class AimlApiProvider : IVideoProvider
         UpstreamReply reply;
         try
         {
-            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -138,16 +123,16 @@ public sealed partial class AimlApiProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         // Ids look like "video_…:openai/sora-2-pro-i2v": the ':' and '/' are escaped in the query.
-        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("v2/video/generations?generation_id=" + Uri.EscapeDataString(job.Job.UpstreamId!)));
+        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("v2/video/generations?generation_id=" + Uri.EscapeDataString(job.Job.UpstreamId!)));
         Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -185,38 +170,7 @@ public sealed partial class AimlApiProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken) =>
-        Task.FromResult<RecoveryOutcome>(new RecoveryOutcome.Unknown()); // No lookup by client reference is documented.
-
-    /// <inheritdoc />
-    public Task CancelAsync(ProviderJob job, CancellationToken cancellationToken) => Task.CompletedTask; // No cancel endpoint is documented.
-
-    /// <inheritdoc />
-    public async Task DownloadAsync(ProviderJob job, ResultLocation result, Stream destination, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        await _http.DownloadAsync(new Uri(result.Video), Authorize, destination, ProviderLimits.MaxResultBytes, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("v2/video/generations?generation_id=reelay-probe"));
-        Authorize(request.Headers);
-        try
-        {
-            var reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            return (int)reply.Status is 401 or 403
-                ? new ProbeResult(false, $"reachable, but the API key was refused (HTTP {(int)reply.Status})")
-                : new ProbeResult(true, $"reachable and the API key was accepted (HTTP {(int)reply.Status} for an unknown generation id)");
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return new ProbeResult(false, ex.Message);
-        }
-    }
-
-    private void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Bearer " + _options.ApiKey);
+    protected override void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Bearer " + Options.ApiKey);
 
     private static bool IsPro(string model) => model.Contains("-pro", StringComparison.Ordinal);
 

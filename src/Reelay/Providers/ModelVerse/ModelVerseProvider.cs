@@ -12,42 +12,27 @@ namespace Reelay.Providers.ModelVerse;
 /// UCloud ModelVerse's task API (provider-apis.md §1): POST /v1/tasks/submit, GET /v1/tasks/status?task_id=,
 /// "Authorization: &lt;key&gt;" without Bearer, a task failure inside HTTP 200, and no cancel or lookup by reference.
 /// </summary>
-public sealed partial class ModelVerseProvider : IVideoProvider
+public sealed partial class ModelVerseProvider : HttpVideoProvider
 {
     private static readonly int[] SoraDurations = [4, 8, 12];
     private static readonly string[] SoraSizes = ["720x1280", "1280x720"];
     private static readonly string[] SoraProSizes = ["720x1280", "1280x720", "1024x1792", "1792x1024"];
     private static readonly string[] ViduTiers = ["360p", "540p", "720p", "1080p"];
 
-    private readonly ProviderInstanceOptions _options;
-    private readonly UpstreamHttpClient _http;
-    private readonly FirstFrames _frames;
     private readonly ILogger _log;
 
     /// <summary>Creates the adapter.</summary>
     public ModelVerseProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+        : base(name, options, services)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(services);
-        Name = name;
-        _options = options;
-        _http = services.Http;
-        _frames = services.FirstFrames;
         _log = services.LoggerFactory.CreateLogger<ModelVerseProvider>();
-        PollSchedule = new PollSchedule(options.PollInterval, options.MaxPollInterval);
     }
 
     /// <inheritdoc />
-    public string Name { get; }
+    protected override string ProbePath => "v1/tasks/status?task_id=reelay-probe";
 
     /// <inheritdoc />
-    public PollSchedule PollSchedule { get; }
-
-    /// <inheritdoc />
-    public int MaxConcurrentJobs => _options.MaxConcurrentJobs;
-
-    /// <inheritdoc />
-    public string? CheckSupport(Job job, string upstreamModel)
+    public override string? CheckSupport(Job job, string upstreamModel)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
@@ -92,7 +77,7 @@ public sealed partial class ModelVerseProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         var j = job.Job;
@@ -104,7 +89,7 @@ public sealed partial class ModelVerseProvider : IVideoProvider
             if (j.Mode == VideoMode.ImageToVideo)
             {
                 // Sora refuses first frames that differ from the video size: fit them here instead of failing upstream.
-                var frame = await _frames.ReadAsync(job, j.Width, j.Height, _options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+                var frame = await Frames.ReadAsync(job, j.Width, j.Height, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
                 firstFrame = frame.DataUri;
             }
 
@@ -118,7 +103,7 @@ public sealed partial class ModelVerseProvider : IVideoProvider
         }
         else
         {
-            firstFrame = (await _frames.ReadAsync(job, null, null, _options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
+            firstFrame = (await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
             parameters = new ModelVerseParameters
             {
                 ViduType = "img2video",
@@ -131,7 +116,7 @@ public sealed partial class ModelVerseProvider : IVideoProvider
         }
 
         var body = new ModelVerseSubmit { Model = model, Input = new ModelVerseInput { Prompt = j.Prompt, FirstFrameUrl = firstFrame }, Parameters = parameters };
-        using var request = new HttpRequestMessage(HttpMethod.Post, _http.Url("v1/tasks/submit"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("v1/tasks/submit"))
         {
             Content = JsonContent.Create(body, ModelVerseJsonContext.Default.ModelVerseSubmit),
         };
@@ -139,7 +124,7 @@ public sealed partial class ModelVerseProvider : IVideoProvider
         UpstreamReply reply;
         try
         {
-            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -164,15 +149,15 @@ public sealed partial class ModelVerseProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("v1/tasks/status?task_id=" + Uri.EscapeDataString(job.Job.UpstreamId!)));
+        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("v1/tasks/status?task_id=" + Uri.EscapeDataString(job.Job.UpstreamId!)));
         Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -212,38 +197,7 @@ public sealed partial class ModelVerseProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken) =>
-        Task.FromResult<RecoveryOutcome>(new RecoveryOutcome.Unknown()); // No lookup by client reference in the task API.
-
-    /// <inheritdoc />
-    public Task CancelAsync(ProviderJob job, CancellationToken cancellationToken) => Task.CompletedTask; // No cancel endpoint is documented.
-
-    /// <inheritdoc />
-    public async Task DownloadAsync(ProviderJob job, ResultLocation result, Stream destination, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        await _http.DownloadAsync(new Uri(result.Video), Authorize, destination, ProviderLimits.MaxResultBytes, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("v1/tasks/status?task_id=reelay-probe"));
-        Authorize(request.Headers);
-        try
-        {
-            var reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            return (int)reply.Status is 401 or 403
-                ? new ProbeResult(false, $"reachable, but the API key was refused (HTTP {(int)reply.Status})")
-                : new ProbeResult(true, $"reachable and the API key was accepted (HTTP {(int)reply.Status} for an unknown task id)");
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return new ProbeResult(false, ex.Message);
-        }
-    }
-
-    private void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", _options.ApiKey);
+    protected override void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", Options.ApiKey);
 
     private static bool IsSora(string model) => model.StartsWith("openai/sora-2", StringComparison.Ordinal);
 

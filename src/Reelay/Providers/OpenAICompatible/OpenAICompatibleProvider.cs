@@ -12,43 +12,28 @@ namespace Reelay.Providers.OpenAICompatible;
 /// size), GET {base}/videos/{id} and GET {base}/videos/{id}/content with "Authorization: Bearer &lt;key&gt;".
 /// The API has no cancel and no lookup by a client reference.
 /// </summary>
-public sealed partial class OpenAICompatibleProvider : IVideoProvider
+public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
 {
     private static readonly int[] SoraDurations = [4, 8, 12];
     private static readonly string[] SoraSizes = ["720x1280", "1280x720"];
     private static readonly string[] SoraProSizes = ["720x1280", "1280x720", "1024x1792", "1792x1024"];
 
-    private readonly ProviderInstanceOptions _options;
-    private readonly UpstreamHttpClient _http;
-    private readonly FirstFrames _frames;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
 
     /// <summary>Creates the adapter.</summary>
     public OpenAICompatibleProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+        : base(name, options, services)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(services);
-        Name = name;
-        _options = options;
-        _http = services.Http;
-        _frames = services.FirstFrames;
         _time = services.Time;
         _log = services.LoggerFactory.CreateLogger<OpenAICompatibleProvider>();
-        PollSchedule = new PollSchedule(options.PollInterval, options.MaxPollInterval);
     }
 
     /// <inheritdoc />
-    public string Name { get; }
+    protected override string ProbePath => "videos?limit=1";
 
     /// <inheritdoc />
-    public PollSchedule PollSchedule { get; }
-
-    /// <inheritdoc />
-    public int MaxConcurrentJobs => _options.MaxConcurrentJobs;
-
-    /// <inheritdoc />
-    public string? CheckSupport(Job job, string upstreamModel)
+    public override string? CheckSupport(Job job, string upstreamModel)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
@@ -86,7 +71,7 @@ public sealed partial class OpenAICompatibleProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         var j = job.Job;
@@ -95,14 +80,14 @@ public sealed partial class OpenAICompatibleProvider : IVideoProvider
         {
             // Sora refuses an input_reference that differs from the video size; fitting it to the job's exact size is
             // also what any other server of this shape expects of a reference frame.
-            frame = await _frames.ReadAsync(job, j.Width, j.Height, _options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+            frame = await Frames.ReadAsync(job, j.Width, j.Height, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
             if (frame.Fitted)
             {
                 Log.FirstFrameFitted(_log, Name, j.Id, j.Size);
             }
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, _http.Url("videos"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("videos"))
         {
             Content = OpenAICompatibleWire.CreateBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, IsSora(job.UpstreamModel) ? null : j.Seed),
         };
@@ -110,7 +95,7 @@ public sealed partial class OpenAICompatibleProvider : IVideoProvider
         UpstreamReply reply;
         try
         {
-            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -142,16 +127,16 @@ public sealed partial class OpenAICompatibleProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         var id = job.Job.UpstreamId!;
-        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("videos/" + Uri.EscapeDataString(id)));
+        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("videos/" + Uri.EscapeDataString(id)));
         Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -201,43 +186,14 @@ public sealed partial class OpenAICompatibleProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken) =>
-        Task.FromResult<RecoveryOutcome>(new RecoveryOutcome.Unknown()); // The Videos API has no lookup by a client reference.
-
-    /// <inheritdoc />
-    public Task CancelAsync(ProviderJob job, CancellationToken cancellationToken) =>
-        Task.CompletedTask; // The Videos API has no cancel; DELETE removes a finished video, it does not stop one.
-
-    /// <inheritdoc />
-    public async Task DownloadAsync(ProviderJob job, ResultLocation result, Stream destination, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        await _http.DownloadAsync(new Uri(result.Video), AuthorizeContent, destination, ProviderLimits.MaxResultBytes, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
+    protected override ProbeResult DescribeProbe(int status) => status switch
     {
         // Listing one video checks reachability and the key without starting (or paying for) anything.
-        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("videos?limit=1"));
-        Authorize(request.Headers);
-        try
-        {
-            var reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            var status = (int)reply.Status;
-            return status switch
-            {
-                401 or 403 => new ProbeResult(false, $"reachable, but the API key was refused (HTTP {status})"),
-                >= 200 and < 300 => new ProbeResult(true, $"reachable and the API key was accepted (HTTP {status} listing videos)"),
-                404 => new ProbeResult(false, "reachable, but it has no /videos endpoint (HTTP 404); the base URL must include the version, e.g. https://api.openai.com/v1"),
-                _ => new ProbeResult(false, $"reachable, but listing videos answered HTTP {status}"),
-            };
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return new ProbeResult(false, ex.Message);
-        }
-    }
+        401 or 403 => new ProbeResult(false, $"reachable, but the API key was refused (HTTP {status})"),
+        >= 200 and < 300 => new ProbeResult(true, $"reachable and the API key was accepted (HTTP {status} listing videos)"),
+        404 => new ProbeResult(false, "reachable, but it has no /videos endpoint (HTTP 404); the base URL must include the version, e.g. https://api.openai.com/v1"),
+        _ => new ProbeResult(false, $"reachable, but listing videos answered HTTP {status}"),
+    };
 
     private JobError Failure(string? message, string? code, int? progress)
     {
@@ -253,11 +209,13 @@ public sealed partial class OpenAICompatibleProvider : IVideoProvider
         return error;
     }
 
-    private Uri ContentUrl(string id) => _http.Url("videos/" + Uri.EscapeDataString(id) + "/content");
+    private Uri ContentUrl(string id) => Http.Url("videos/" + Uri.EscapeDataString(id) + "/content");
 
-    private void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Bearer " + _options.ApiKey);
+    /// <inheritdoc />
+    protected override void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Bearer " + Options.ApiKey);
 
-    private void AuthorizeContent(HttpRequestHeaders headers)
+    /// <inheritdoc />
+    protected override void AuthorizeDownload(HttpRequestHeaders headers)
     {
         Authorize(headers);
         headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/binary")); // as the OpenAI SDKs send it

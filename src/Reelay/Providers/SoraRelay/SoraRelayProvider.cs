@@ -14,7 +14,7 @@ namespace Reelay.Providers.SoraRelay;
 /// result at data.output, and no cancel or lookup by reference. The query reply is not documented by the relay's own
 /// pages, so it is read tolerantly: a {code, message, data:{…}} envelope, data.url, video_url or output for the result.
 /// </summary>
-public sealed partial class SoraRelayProvider : IVideoProvider
+public sealed partial class SoraRelayProvider : HttpVideoProvider
 {
     private static readonly int[] Durations = [4, 8, 10, 12, 15];
     private static readonly int[] ProDurations = [4, 8, 10, 12, 15, 25];
@@ -22,35 +22,20 @@ public sealed partial class SoraRelayProvider : IVideoProvider
     private static readonly string[] HdSizes = ["1024x1792", "1792x1024"];
     private static readonly string[] PassedOptions = ["watermark", "private"];
 
-    private readonly ProviderInstanceOptions _options;
-    private readonly UpstreamHttpClient _http;
-    private readonly FirstFrames _frames;
     private readonly ILogger _log;
 
     /// <summary>Creates the adapter.</summary>
     public SoraRelayProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+        : base(name, options, services)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(services);
-        Name = name;
-        _options = options;
-        _http = services.Http;
-        _frames = services.FirstFrames;
         _log = services.LoggerFactory.CreateLogger<SoraRelayProvider>();
-        PollSchedule = new PollSchedule(options.PollInterval, options.MaxPollInterval);
     }
 
     /// <inheritdoc />
-    public string Name { get; }
+    protected override string ProbePath => "v2/videos/generations/reelay-probe";
 
     /// <inheritdoc />
-    public PollSchedule PollSchedule { get; }
-
-    /// <inheritdoc />
-    public int MaxConcurrentJobs => _options.MaxConcurrentJobs;
-
-    /// <inheritdoc />
-    public string? CheckSupport(Job job, string upstreamModel)
+    public override string? CheckSupport(Job job, string upstreamModel)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
@@ -91,7 +76,7 @@ public sealed partial class SoraRelayProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         var j = job.Job;
@@ -99,7 +84,7 @@ public sealed partial class SoraRelayProvider : IVideoProvider
         if (j.Mode == VideoMode.ImageToVideo)
         {
             // "Inpaint image must match the requested width and height": fit it here instead of failing upstream.
-            var frame = await _frames.ReadAsync(job, j.Width, j.Height, _options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+            var frame = await Frames.ReadAsync(job, j.Width, j.Height, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
             images = [frame.DataUri];
         }
 
@@ -114,7 +99,7 @@ public sealed partial class SoraRelayProvider : IVideoProvider
             Watermark = Flag(j, "watermark"),
             Private = Flag(j, "private"),
         };
-        using var request = new HttpRequestMessage(HttpMethod.Post, _http.Url("v2/videos/generations"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("v2/videos/generations"))
         {
             Content = JsonContent.Create(body, SoraRelayJsonContext.Default.SoraRelayCreate),
         };
@@ -122,7 +107,7 @@ public sealed partial class SoraRelayProvider : IVideoProvider
         UpstreamReply reply;
         try
         {
-            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -146,15 +131,15 @@ public sealed partial class SoraRelayProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("v2/videos/generations/" + Uri.EscapeDataString(job.Job.UpstreamId!)));
+        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("v2/videos/generations/" + Uri.EscapeDataString(job.Job.UpstreamId!)));
         Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -203,38 +188,7 @@ public sealed partial class SoraRelayProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken) =>
-        Task.FromResult<RecoveryOutcome>(new RecoveryOutcome.Unknown()); // No lookup by client reference is documented.
-
-    /// <inheritdoc />
-    public Task CancelAsync(ProviderJob job, CancellationToken cancellationToken) => Task.CompletedTask; // No cancel endpoint is documented.
-
-    /// <inheritdoc />
-    public async Task DownloadAsync(ProviderJob job, ResultLocation result, Stream destination, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        await _http.DownloadAsync(new Uri(result.Video), Authorize, destination, ProviderLimits.MaxResultBytes, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("v2/videos/generations/reelay-probe"));
-        Authorize(request.Headers);
-        try
-        {
-            var reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            return (int)reply.Status is 401 or 403
-                ? new ProbeResult(false, $"reachable, but the API key was refused (HTTP {(int)reply.Status})")
-                : new ProbeResult(true, $"reachable and the API key was accepted (HTTP {(int)reply.Status} for an unknown task id)");
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return new ProbeResult(false, ex.Message);
-        }
-    }
-
-    private void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Bearer " + _options.ApiKey);
+    protected override void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Bearer " + Options.ApiKey);
 
     private static bool IsPro(string model) => model.Contains("pro", StringComparison.OrdinalIgnoreCase);
 

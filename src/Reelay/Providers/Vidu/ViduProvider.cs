@@ -14,7 +14,7 @@ namespace Reelay.Providers.Vidu;
 /// success and failed (with err_code); results are signed CDN URLs that expire, and a new poll signs fresh ones.
 /// start-end2video and reference2video are not used (Reelay jobs have one first frame). No cancel or lookup is used.
 /// </summary>
-public sealed partial class ViduProvider : IVideoProvider
+public sealed partial class ViduProvider : HttpVideoProvider
 {
     private static readonly string[] Q2Tiers = ["540p", "720p", "1080p"];
     private static readonly string[] Q2Aspects = ["16:9", "9:16", "3:4", "4:3", "1:1"];
@@ -32,35 +32,20 @@ public sealed partial class ViduProvider : IVideoProvider
         ["vidu2.0"] = new(Text: false, Image: true, MinSeconds: 4, MaxSeconds: 8, Tiers: ["360p", "720p", "1080p"], Aspects: []),
     };
 
-    private readonly ProviderInstanceOptions _options;
-    private readonly UpstreamHttpClient _http;
-    private readonly FirstFrames _frames;
     private readonly ILogger _log;
 
     /// <summary>Creates the adapter.</summary>
     public ViduProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+        : base(name, options, services)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(services);
-        Name = name;
-        _options = options;
-        _http = services.Http;
-        _frames = services.FirstFrames;
         _log = services.LoggerFactory.CreateLogger<ViduProvider>();
-        PollSchedule = new PollSchedule(options.PollInterval, options.MaxPollInterval);
     }
 
     /// <inheritdoc />
-    public string Name { get; }
+    protected override string ProbePath => "ent/v2/tasks/reelay-probe/creations";
 
     /// <inheritdoc />
-    public PollSchedule PollSchedule { get; }
-
-    /// <inheritdoc />
-    public int MaxConcurrentJobs => _options.MaxConcurrentJobs;
-
-    /// <inheritdoc />
-    public string? CheckSupport(Job job, string upstreamModel)
+    public override string? CheckSupport(Job job, string upstreamModel)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
@@ -110,7 +95,7 @@ public sealed partial class ViduProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         var j = job.Job;
@@ -121,7 +106,7 @@ public sealed partial class ViduProvider : IVideoProvider
         if (j.Mode == VideoMode.ImageToVideo)
         {
             // Vidu takes the image as it is (the output follows its aspect ratio): no fitting.
-            var frame = await _frames.ReadAsync(job, null, null, _options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+            var frame = await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
             path = "ent/v2/img2video";
             content = JsonContent.Create(
                 new ViduImg2Video
@@ -158,12 +143,12 @@ public sealed partial class ViduProvider : IVideoProvider
                 ViduJsonContext.Default.ViduText2Video);
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, _http.Url(path)) { Content = content };
+        using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url(path)) { Content = content };
         Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -203,15 +188,15 @@ public sealed partial class ViduProvider : IVideoProvider
     }
 
     /// <inheritdoc />
-    public async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("ent/v2/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!) + "/creations"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("ent/v2/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!) + "/creations"));
         Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -257,45 +242,11 @@ public sealed partial class ViduProvider : IVideoProvider
         }
     }
 
-    /// <inheritdoc />
-    public Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken) =>
-        Task.FromResult<RecoveryOutcome>(new RecoveryOutcome.Unknown()); // No documented lookup by reference (the payload carries the job id for a human).
-
-    /// <inheritdoc />
-    public Task CancelAsync(ProviderJob job, CancellationToken cancellationToken) =>
-        Task.CompletedTask; // No cancel endpoint is in the documentation this adapter follows.
-
-    /// <inheritdoc />
-    public async Task DownloadAsync(ProviderJob job, ResultLocation result, Stream destination, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(result);
-        // Creations are signed CDN URLs on another origin: the key is never sent there (UpstreamHttpClient checks the origin).
-        // An expired URL fails here, and the engine polls again, which signs fresh ones.
-        await _http.DownloadAsync(new Uri(result.Video), Authorize, destination, ProviderLimits.MaxResultBytes, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, _http.Url("ent/v2/tasks/reelay-probe/creations"));
-        Authorize(request.Headers);
-        try
-        {
-            var reply = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            return (int)reply.Status is 401 or 403
-                ? new ProbeResult(false, $"reachable, but the API key was refused (HTTP {(int)reply.Status})")
-                : new ProbeResult(true, $"reachable and the API key was accepted (HTTP {(int)reply.Status} for an unknown task id)");
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return new ProbeResult(false, ex.Message);
-        }
-    }
-
     private JobError TaskFailure(string? errCode, VideoMode mode) =>
         ViduErrors.Known(Name, errCode, null, mode) ?? UpstreamErrors.TaskFailed(Name, string.IsNullOrEmpty(errCode) ? null : $"err_code {errCode}");
 
-    private void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Token " + _options.ApiKey);
+    /// <inheritdoc />
+    protected override void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Token " + Options.ApiKey);
 
     private static string Tier(Job job) => job.Resolution ?? Math.Min(job.Width, job.Height).ToString(CultureInfo.InvariantCulture) + "p";
 

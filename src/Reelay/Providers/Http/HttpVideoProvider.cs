@@ -1,0 +1,104 @@
+using System.Net.Http.Headers;
+using Reelay.Jobs;
+
+namespace Reelay.Providers.Http;
+
+/// <summary>
+/// What every HTTP adapter shares: its instance options, HTTP client, first-frame reader and poll schedule; the
+/// credential header (<see cref="Authorize"/>); result downloads that send the credential only to the instance's own
+/// origin; a probe that makes one authenticated read which starts nothing; and, unless overridden, no cancel and no
+/// lookup by client reference (so a crash mid-submit ends in submit_outcome_unknown).
+/// </summary>
+public abstract class HttpVideoProvider : IVideoProvider
+{
+    /// <summary>Creates the adapter.</summary>
+    protected HttpVideoProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(services);
+        Name = name;
+        Options = options;
+        Http = services.Http;
+        Frames = services.FirstFrames;
+        PollSchedule = new PollSchedule(options.PollInterval, options.MaxPollInterval);
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public PollSchedule PollSchedule { get; }
+
+    /// <inheritdoc />
+    public int MaxConcurrentJobs => Options.MaxConcurrentJobs;
+
+    /// <summary>The instance's settings (its key included: never log or return them).</summary>
+    protected ProviderInstanceOptions Options { get; }
+
+    /// <summary>The instance's HTTP client.</summary>
+    protected UpstreamHttpClient Http { get; }
+
+    /// <summary>Reads and fits first frames.</summary>
+    protected FirstFrames Frames { get; }
+
+    /// <summary>The path (relative to the base URL) of an authenticated read that starts nothing, for <see cref="ProbeAsync"/>.</summary>
+    protected abstract string ProbePath { get; }
+
+    /// <inheritdoc />
+    public abstract string? CheckSupport(Job job, string upstreamModel);
+
+    /// <inheritdoc />
+    public abstract Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken);
+
+    /// <inheritdoc />
+    public abstract Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken);
+
+    /// <inheritdoc />
+    public virtual Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken) =>
+        Task.FromResult<RecoveryOutcome>(new RecoveryOutcome.Unknown());
+
+    /// <inheritdoc />
+    public virtual Task CancelAsync(ProviderJob job, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public virtual async Task DownloadAsync(ProviderJob job, ResultLocation result, Stream destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        await Http.DownloadAsync(new Uri(result.Video), AuthorizeDownload, destination, ProviderLimits.MaxResultBytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public virtual async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(ProbePath));
+        Authorize(request.Headers);
+        try
+        {
+            var reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            return DescribeProbe((int)reply.Status);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return new ProbeResult(false, ex.Message);
+        }
+    }
+
+    /// <summary>Adds the credential in the form the upstream expects.</summary>
+    protected abstract void Authorize(HttpRequestHeaders headers);
+
+    /// <summary>Headers for a result download on the instance's own origin (the credential, by default).</summary>
+    protected virtual void AuthorizeDownload(HttpRequestHeaders headers) => Authorize(headers);
+
+    /// <summary>What a probe's HTTP status means: 401/403 refuse the key; anything else (typically a 404 for the unknown id) accepts it.</summary>
+    protected virtual ProbeResult DescribeProbe(int status) => status is 401 or 403
+        ? new ProbeResult(false, $"reachable, but the API key was refused (HTTP {status})")
+        : new ProbeResult(true, $"reachable and the API key was accepted (HTTP {status} for an unknown task id)");
+
+    /// <summary>Sends a request with the credential; transport failures surface as <see cref="UpstreamTransportException"/>.</summary>
+    protected Task<UpstreamReply> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        Authorize(request.Headers);
+        return Http.SendAsync(request, cancellationToken);
+    }
+}
