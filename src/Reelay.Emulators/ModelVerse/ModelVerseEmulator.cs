@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Reelay.Emulators.Kernel;
+using static Reelay.Emulators.Kernel.JsonFields;
 
 namespace Reelay.Emulators.ModelVerse;
 
@@ -203,12 +204,6 @@ public sealed class ModelVerseEmulator(EmulatorOptions? options = null) : Upstre
 
         await context.Response.WriteAsJsonAsync(reply, context.RequestAborted).ConfigureAwait(false);
     }
-
-    private static string? Str(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-
-    private static int? Int(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n) ? n : null;
 
     private static (int, int) ParseSize(string size)
     {

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Reelay.Emulators.Kernel;
+using static Reelay.Emulators.Kernel.JsonFields;
 
 namespace Reelay.Emulators.SoraRelay;
 
@@ -231,7 +232,4 @@ public sealed class SoraRelayEmulator(EmulatorOptions? options = null) : Upstrea
         JsonValueKind.Array => "array",
         _ => "object",
     };
-
-    private static string? Str(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 }

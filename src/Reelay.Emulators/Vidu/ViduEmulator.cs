@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Reelay.Emulators.Kernel;
+using static Reelay.Emulators.Kernel.JsonFields;
 
 namespace Reelay.Emulators.Vidu;
 
@@ -293,9 +294,6 @@ public sealed class ViduEmulator(EmulatorOptions? options = null) : UpstreamEmul
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(reply.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
     }
-
-    private static string? Str(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     private static int Even(double value) => Math.Max(2, (int)Math.Round(value / 2.0, MidpointRounding.AwayFromZero) * 2);
 }

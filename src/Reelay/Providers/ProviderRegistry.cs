@@ -48,11 +48,7 @@ public sealed partial class ProviderRegistry : IDisposable
             routes[model] = deployments.Select(d =>
             {
                 var factory = byType[options.Providers[d.Provider].Type];
-                return new Deployment(
-                    d.Provider,
-                    d.Model ?? factory.DefaultUpstreamModel(model, VideoMode.TextToVideo),
-                    d.ImageModel ?? d.Model ?? factory.DefaultUpstreamModel(model, VideoMode.ImageToVideo),
-                    d.Weight);
+                return new Deployment(d.Provider, UpstreamModel(d, factory, model, VideoMode.TextToVideo), UpstreamModel(d, factory, model, VideoMode.ImageToVideo), d.Weight);
             }).ToList();
         }
 
@@ -158,10 +154,7 @@ public sealed partial class ProviderRegistry : IDisposable
 
                 foreach (var mode in definition.Modes.Select(VideoModeExtensions.ParseWire))
                 {
-                    var upstream = mode == VideoMode.ImageToVideo
-                        ? d.ImageModel ?? d.Model ?? factory.DefaultUpstreamModel(model, mode)
-                        : d.Model ?? factory.DefaultUpstreamModel(model, mode);
-                    if (upstream is null)
+                    if (UpstreamModel(d, factory, model, mode) is null)
                     {
                         var field = mode == VideoMode.ImageToVideo ? "ImageModel" : "Model";
                         errors.Add($"{at}: provider type '{instance.Type}' has no default upstream model for '{model}' ({(mode == VideoMode.ImageToVideo ? "image-to-video" : "text-to-video")}); set {at}:{field}.");
@@ -181,6 +174,12 @@ public sealed partial class ProviderRegistry : IDisposable
             client.Dispose();
         }
     }
+
+    /// <summary>An explicit Model serves both modes unless ImageModel is set; otherwise the provider type's default per mode.</summary>
+    private static string? UpstreamModel(DeploymentOptions d, IProviderFactory factory, string model, VideoMode mode) =>
+        mode == VideoMode.ImageToVideo
+            ? d.ImageModel ?? d.Model ?? factory.DefaultUpstreamModel(model, mode)
+            : d.Model ?? factory.DefaultUpstreamModel(model, mode);
 
     private static string Redact(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) ? $"{u.Scheme}://{u.Host}{(u.IsDefaultPort ? "" : ":" + u.Port)}{u.AbsolutePath}" : "(not a URL)";
 

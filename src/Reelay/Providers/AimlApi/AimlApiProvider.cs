@@ -52,15 +52,7 @@ public sealed partial class AimlApiProvider : HttpVideoProvider
             return $"size {job.Size} is not offered ({string.Join(", ", sizes)})";
         }
 
-        foreach (var (key, value) in job.Options)
-        {
-            if (value is not ("false" or "" or "auto"))
-            {
-                return $"option {key}={value} is not offered";
-            }
-        }
-
-        return null;
+        return OptionNotOffered(job, (_, _) => false);
     }
 
     /// <inheritdoc />
@@ -89,11 +81,10 @@ public sealed partial class AimlApiProvider : HttpVideoProvider
         {
             Content = JsonContent.Create(body, AimlApiJsonContext.Default.AimlApiCreate),
         };
-        Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -128,11 +119,10 @@ public sealed partial class AimlApiProvider : HttpVideoProvider
         ArgumentNullException.ThrowIfNull(job);
         // Ids look like "video_…:openai/sora-2-pro-i2v": the ':' and '/' are escaped in the query.
         using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("v2/video/generations?generation_id=" + Uri.EscapeDataString(job.Job.UpstreamId!)));
-        Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {

@@ -71,10 +71,9 @@ public abstract class HttpVideoProvider : IVideoProvider
     public virtual async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(ProbePath));
-        Authorize(request.Headers);
         try
         {
-            var reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
             return DescribeProbe((int)reply.Status);
         }
         catch (UpstreamTransportException ex)
@@ -93,6 +92,25 @@ public abstract class HttpVideoProvider : IVideoProvider
     protected virtual ProbeResult DescribeProbe(int status) => status is 401 or 403
         ? new ProbeResult(false, $"reachable, but the API key was refused (HTTP {status})")
         : new ProbeResult(true, $"reachable and the API key was accepted (HTTP {status} for an unknown task id)");
+
+    /// <summary>
+    /// Why the job cannot be served exactly because of an option: the first one that is set (not false, empty or auto)
+    /// and that the upstream does not carry (<paramref name="carried"/> of key and value); null when there is none.
+    /// </summary>
+    protected static string? OptionNotOffered(Job job, Func<string, string, bool> carried, string suffix = "")
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(carried);
+        foreach (var (key, value) in job.Options)
+        {
+            if (!carried(key, value) && value is not ("false" or "" or "auto"))
+            {
+                return $"option {key}={value} is not offered{suffix}";
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Sends a request with the credential; transport failures surface as <see cref="UpstreamTransportException"/>.</summary>
     protected Task<UpstreamReply> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)

@@ -55,7 +55,7 @@ public sealed partial class ModelVerseProvider : HttpVideoProvider
                 return $"size {job.Size} is not offered ({string.Join(", ", sizes)})";
             }
 
-            return Unsupported(job, []);
+            return OptionNotOffered(job, (_, _) => false);
         }
 
         if (job.Mode != VideoMode.ImageToVideo)
@@ -73,7 +73,7 @@ public sealed partial class ModelVerseProvider : HttpVideoProvider
             return $"resolution {Tier(job)} is not offered ({string.Join(", ", ViduTiers)})";
         }
 
-        return Unsupported(job, ["movement_amplitude", "bgm"]);
+        return OptionNotOffered(job, (key, _) => key is "movement_amplitude" or "bgm");
     }
 
     /// <inheritdoc />
@@ -120,11 +120,10 @@ public sealed partial class ModelVerseProvider : HttpVideoProvider
         {
             Content = JsonContent.Create(body, ModelVerseJsonContext.Default.ModelVerseSubmit),
         };
-        Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -153,11 +152,10 @@ public sealed partial class ModelVerseProvider : HttpVideoProvider
     {
         ArgumentNullException.ThrowIfNull(job);
         using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("v1/tasks/status?task_id=" + Uri.EscapeDataString(job.Job.UpstreamId!)));
-        Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -202,19 +200,6 @@ public sealed partial class ModelVerseProvider : HttpVideoProvider
     private static bool IsSora(string model) => model.StartsWith("openai/sora-2", StringComparison.Ordinal);
 
     private static string Tier(Job job) => job.Resolution ?? Math.Min(job.Width, job.Height).ToString(CultureInfo.InvariantCulture) + "p";
-
-    private static string? Unsupported(Job job, string[] supported)
-    {
-        foreach (var (key, value) in job.Options)
-        {
-            if (!supported.Contains(key) && value is not ("false" or "" or "auto"))
-            {
-                return $"option {key}={value} is not offered";
-            }
-        }
-
-        return null;
-    }
 
     private static partial class Log
     {

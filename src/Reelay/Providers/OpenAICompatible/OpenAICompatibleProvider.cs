@@ -59,15 +59,7 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
         // Other model ids (a Reelay's "sandbox", a compatible server's own models) have limits this adapter cannot know:
         // the size and length go through as asked, and a refusal comes back as invalid_request. Options never do: the
         // Videos API has no field for them, so only an option left off (false, empty, auto) can be served exactly.
-        foreach (var (key, value) in job.Options)
-        {
-            if (value is not ("false" or "" or "auto"))
-            {
-                return $"option {key}={value} is not offered by the OpenAI Videos API";
-            }
-        }
-
-        return null;
+        return OptionNotOffered(job, (_, _) => false, " by the OpenAI Videos API");
     }
 
     /// <inheritdoc />
@@ -91,11 +83,10 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
         {
             Content = OpenAICompatibleWire.CreateBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, IsSora(job.UpstreamModel) ? null : j.Seed),
         };
-        Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -132,11 +123,10 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
         ArgumentNullException.ThrowIfNull(job);
         var id = job.Job.UpstreamId!;
         using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("videos/" + Uri.EscapeDataString(id)));
-        Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {

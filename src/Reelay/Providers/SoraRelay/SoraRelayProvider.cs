@@ -64,15 +64,7 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
             return $"size {job.Size} is not offered ({string.Join(", ", pro ? [.. StandardSizes, .. HdSizes] : StandardSizes)})";
         }
 
-        foreach (var (key, value) in job.Options)
-        {
-            if (PassedOptions.Contains(key) ? !bool.TryParse(value, out _) : value is not ("false" or "" or "auto"))
-            {
-                return $"option {key}={value} is not offered";
-            }
-        }
-
-        return null;
+        return OptionNotOffered(job, (key, value) => PassedOptions.Contains(key) && bool.TryParse(value, out _));
     }
 
     /// <inheritdoc />
@@ -103,11 +95,10 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
         {
             Content = JsonContent.Create(body, SoraRelayJsonContext.Default.SoraRelayCreate),
         };
-        Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -135,11 +126,10 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
     {
         ArgumentNullException.ThrowIfNull(job);
         using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("v2/videos/generations/" + Uri.EscapeDataString(job.Job.UpstreamId!)));
-        Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {

@@ -144,11 +144,10 @@ public sealed partial class ViduProvider : HttpVideoProvider
         }
 
         using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url(path)) { Content = content };
-        Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
@@ -192,11 +191,10 @@ public sealed partial class ViduProvider : HttpVideoProvider
     {
         ArgumentNullException.ThrowIfNull(job);
         using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("ent/v2/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!) + "/creations"));
-        Authorize(request.Headers);
         UpstreamReply reply;
         try
         {
-            reply = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (UpstreamTransportException ex)
         {
