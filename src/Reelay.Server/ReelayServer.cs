@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Reelay.Server.Admin;
 using Reelay.Server.Auth;
 using Reelay.Server.Content;
 using Reelay.Server.Dialects.AimlApi;
@@ -69,6 +70,7 @@ public static class ReelayServer
         app.MapModelVerseDialect();
         app.MapAimlApiDialect();
         app.MapSoraRelayDialect();
+        app.MapReelayAdmin();
         app.MapSignedContent();
         app.MapGet("/healthz", () => TypedResults.Text("{\"status\":\"ok\"}", "application/json"));
         return app;

@@ -43,6 +43,15 @@ public sealed class ReelayOptions
     /// <summary>Upstream provider instances by name (Reelay:Providers:&lt;name&gt;). The sandbox is configured under <see cref="Sandbox"/>.</summary>
     public Dictionary<string, Providers.ProviderInstanceOptions> Providers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Price overrides: USD per second of video by model and resolution tier ("*" for every size), e.g.
+    /// Reelay:Pricing:sora-2:720p = 0.12. An entry replaces the catalog's price for that tier; other tiers keep theirs.
+    /// </summary>
+    public Dictionary<string, Dictionary<string, decimal>> Pricing { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>API keys, their limits and money.</summary>
+    public AccountsOptions Accounts { get; set; } = new();
+
     /// <summary>Per public model, the ordered deployments to try (Reelay:Routes:&lt;model&gt;:0:Provider, ...).</summary>
     public Dictionary<string, List<Providers.DeploymentOptions>> Routes { get; set; } = new(StringComparer.Ordinal);
 
@@ -115,6 +124,22 @@ public sealed class LimitsOptions
 
     /// <summary>Hosts or CIDR ranges that client URLs may reach although they are private (e.g. "10.1.0.0/16"). Empty by default.</summary>
     public List<string> AllowPrivateNetworks { get; set; } = [];
+}
+
+/// <summary>API keys, limits, money and idempotency.</summary>
+public sealed class AccountsOptions
+{
+    /// <summary>How long a key read from the store is trusted before it is read again (revocation on another node takes this long; on this node it is immediate).</summary>
+    public TimeSpan KeyCacheLifetime { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The Retry-After sent when a key has as many unfinished jobs as it may.</summary>
+    public TimeSpan InFlightRetryAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long an Idempotency-Key is remembered (at least 24 hours).</summary>
+    public TimeSpan IdempotencyRetention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How often held charges of finished jobs are looked for and closed (repairs what a crash left).</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>Engine knobs.</summary>

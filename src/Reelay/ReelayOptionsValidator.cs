@@ -44,6 +44,19 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         Check(options.Engine.MaxSubmitAttempts is >= 1 and <= 100, "Reelay:Engine:MaxSubmitAttempts must be 1 to 100.");
         Check(options.Engine.SubmitRetryDelay > TimeSpan.Zero, "Reelay:Engine:SubmitRetryDelay must be positive.");
         Check(options.Engine.MaxConcurrentFinalizations is >= 1 and <= 256, "Reelay:Engine:MaxConcurrentFinalizations must be 1 to 256.");
+        var accounts = options.Accounts;
+        Check(accounts.KeyCacheLifetime >= TimeSpan.Zero && accounts.KeyCacheLifetime <= TimeSpan.FromMinutes(10), "Reelay:Accounts:KeyCacheLifetime must be 0 to 10 minutes.");
+        Check(accounts.InFlightRetryAfter >= TimeSpan.FromSeconds(1) && accounts.InFlightRetryAfter <= TimeSpan.FromHours(1), "Reelay:Accounts:InFlightRetryAfter must be 1 second to 1 hour.");
+        Check(accounts.IdempotencyRetention >= TimeSpan.FromHours(24), $"Reelay:Accounts:IdempotencyRetention must be at least 24 hours (got {accounts.IdempotencyRetention}).");
+        Check(accounts.ReconcileInterval >= TimeSpan.FromSeconds(1) && accounts.ReconcileInterval <= TimeSpan.FromHours(1), "Reelay:Accounts:ReconcileInterval must be 1 second to 1 hour.");
+        foreach (var (model, tiers) in options.Pricing)
+        {
+            foreach (var (tier, price) in tiers)
+            {
+                Check(price >= 0 && price * 1_000_000 == decimal.Truncate(price * 1_000_000), $"Reelay:Pricing:{model}:{tier} must be a non-negative USD amount with at most six decimal places (got {price}).");
+            }
+        }
+
         var hook = options.SoraRelay.NotifyHook;
         Check(hook.MaxAttempts is >= 1 and <= 20, $"Reelay:SoraRelay:NotifyHook:MaxAttempts must be 1 to 20 (got {hook.MaxAttempts}).");
         Check(hook.FirstRetryDelay > TimeSpan.Zero && hook.FirstRetryDelay <= hook.MaxRetryDelay, "Reelay:SoraRelay:NotifyHook:FirstRetryDelay must be positive and at most MaxRetryDelay.");

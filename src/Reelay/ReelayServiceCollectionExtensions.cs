@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Reelay.Accounts;
 using Reelay.Catalog;
 using Reelay.Engine;
 using Reelay.Media;
@@ -33,14 +35,33 @@ public static class ReelayServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddSingleton(sp => ModelCatalog.Load(sp.GetRequiredService<ReelayOptions>().Catalog.Path));
-        services.AddSingleton<IJobStore>(sp =>
+        services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<ReelayOptions>();
             Directory.CreateDirectory(options.DataPath);
             var connection = options.Store.ConnectionString ?? SqliteJobStore.DefaultConnectionString(options.DataPath);
-            IJobStore store = new SqliteJobStore(connection, sp.GetRequiredService<TimeProvider>());
+            return new SqliteJobStore(connection, sp.GetRequiredService<TimeProvider>());
+        });
+        services.AddSingleton<IJobStore>(sp =>
+        {
+            var options = sp.GetRequiredService<ReelayOptions>();
+            IJobStore store = sp.GetRequiredService<SqliteJobStore>();
             return options.Store.CacheCapacity > 0 ? new CachingJobStore(store, options.Store.CacheCapacity) : store;
         });
+
+        // Keys, limits, money and idempotency live in the job database, so a job and its hold commit together.
+        services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteJobStore>());
+        services.AddSingleton(sp => new PriceTable(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ReelayOptions>().Pricing));
+        services.AddSingleton<ApiKeyService>();
+        services.AddSingleton<Admissions>();
+        services.AddSingleton(sp =>
+        {
+            var registry = sp.GetRequiredService<ProviderRegistry>();
+            var local = registry.Providers.Where(p => p is Providers.Sandbox.SandboxProvider).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+            return new Billing(sp.GetRequiredService<IAccountStore>(), sp.GetRequiredService<IJobStore>(), name => name is not null && local.Contains(name),
+                sp.GetRequiredService<ReelayOptions>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Billing>>());
+        });
+        services.AddSingleton<IJobObserver>(sp => sp.GetRequiredService<Billing>());
         services.AddSingleton<IResultStore>(sp => new LocalResultStore(Path.Combine(sp.GetRequiredService<ReelayOptions>().DataPath, "files")));
 
         services.AddSingleton(sp =>
@@ -83,6 +104,7 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton<JobScheduler>();
         services.AddSingleton<JobEngine>();
         services.AddHostedService<EngineHostedService>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<Billing>());
         return services;
     }
 

@@ -1,15 +1,19 @@
 using Microsoft.AspNetCore.Http;
+using Reelay.Accounts;
 using Reelay.Engine;
 
 namespace Reelay.Server.Auth;
 
-/// <summary>Turns a request's credentials into a <see cref="Caller"/>. Accepts "Authorization: Bearer KEY" (and a raw key, as ModelVerse clients send).</summary>
-public sealed class ApiKeyAuthenticator(AdminKey adminKey)
+/// <summary>
+/// Turns a request's credentials into a <see cref="Caller"/>: the bootstrap admin key, or a stored key (by its hash).
+/// Accepts "Authorization: Bearer KEY", a raw key (as ModelVerse clients send), and "X-Api-Key: KEY".
+/// </summary>
+public sealed class ApiKeyAuthenticator(AdminKey adminKey, ApiKeyService keys)
 {
     private const string CallerItem = "reelay.caller";
 
     /// <summary>The caller, or null when the request carries no valid key.</summary>
-    public Caller? Authenticate(HttpContext context)
+    public async ValueTask<Caller?> AuthenticateAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.Items.TryGetValue(CallerItem, out var cached) && cached is Caller known)
@@ -17,24 +21,44 @@ public sealed class ApiKeyAuthenticator(AdminKey adminKey)
             return known;
         }
 
-        var header = context.Request.Headers.Authorization;
-        if (header.Count != 1 || header[0] is not { Length: > 0 } value)
+        var token = PresentedKey(context.Request);
+        if (token is null)
         {
             return null;
         }
 
-        var token = value.AsSpan().Trim();
-        if (token.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        Caller? caller = null;
+        if (adminKey.Matches(token))
         {
-            token = token[7..].Trim();
+            caller = Caller.Admin;
+        }
+        else if (await keys.AuthenticateAsync(token, context.RequestAborted).ConfigureAwait(false) is { } key)
+        {
+            caller = new Caller(key.Id, key.Scope == ApiKeyScope.Admin);
         }
 
-        if (!adminKey.Matches(token))
+        if (caller is not null)
         {
-            return null;
+            context.Items[CallerItem] = caller;
         }
 
-        context.Items[CallerItem] = Caller.Admin;
-        return Caller.Admin;
+        return caller;
+    }
+
+    private static string? PresentedKey(HttpRequest request)
+    {
+        var header = request.Headers.Authorization;
+        if (header.Count == 1 && header[0] is { Length: > 0 } value)
+        {
+            var token = value.AsSpan().Trim();
+            if (token.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            {
+                token = token[7..].Trim();
+            }
+
+            return token.Length > 0 ? token.ToString() : null;
+        }
+
+        return request.Headers["X-Api-Key"] is { Count: 1 } apiKey && apiKey[0] is { Length: > 0 } raw ? raw.Trim() : null;
     }
 }

@@ -26,7 +26,7 @@ internal sealed class DialectFilter(string dialect, Func<HttpContext, JobError, 
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var context = invocation.HttpContext;
-        var caller = context.RequestServices.GetRequiredService<ApiKeyAuthenticator>().Authenticate(context);
+        var caller = await context.RequestServices.GetRequiredService<ApiKeyAuthenticator>().AuthenticateAsync(context).ConfigureAwait(false);
         if (caller is null)
         {
             if (challenge is not null)

@@ -102,6 +102,19 @@ public sealed class ModelCatalog
             }
         }
 
+        foreach (var (tier, price) in m.Pricing)
+        {
+            if (tier != "*" && !m.Resolutions.ContainsKey(tier) && !m.Tiers.ContainsKey(tier))
+            {
+                throw new InvalidOperationException($"{Where()}: pricing names '{tier}', which is not one of its resolutions (or '*').");
+            }
+
+            if (price < 0 || price * 1_000_000 != decimal.Truncate(price * 1_000_000))
+            {
+                throw new InvalidOperationException($"{Where()}: pricing for '{tier}' must be a non-negative USD amount with at most six decimal places.");
+            }
+        }
+
         foreach (var size in m.Sizes.Concat(m.Resolutions.Values.SelectMany(r => r.Values)))
         {
             if (TryParseSize(size) is null)

@@ -63,6 +63,12 @@ public sealed class ModelDefinition
     /// <summary>Model options by name.</summary>
     public Dictionary<string, OptionDefinition> Options { get; set; } = [];
 
+    /// <summary>
+    /// USD per second of video by resolution tier ("720p"), or "*" for every size; operators override entries with
+    /// Reelay:Pricing:&lt;model&gt;:&lt;tier&gt;. Used to hold money at submit and settle it from what was produced.
+    /// </summary>
+    public Dictionary<string, decimal> Pricing { get; set; } = [];
+
     /// <summary>Operators set this to remove a shipped model.</summary>
     public bool Disabled { get; set; }
 }

@@ -20,10 +20,12 @@ public sealed class JobEngine
     private readonly TimeProvider _time;
     private readonly ReelayOptions _options;
     private readonly JobObservers _observers;
+    private readonly Accounts.Admissions? _admissions;
 
     /// <summary>Creates the engine.</summary>
-    public JobEngine(IJobStore store, IResultStore results, ModelCatalog catalog, IJobRouter router, InputImageLoader images, JobScheduler scheduler, TimeProvider time, ReelayOptions options, JobObservers? observers = null)
+    public JobEngine(IJobStore store, IResultStore results, ModelCatalog catalog, IJobRouter router, InputImageLoader images, JobScheduler scheduler, TimeProvider time, ReelayOptions options, JobObservers? observers = null, Accounts.Admissions? admissions = null)
     {
+        _admissions = admissions;
         _observers = observers ?? JobObservers.None;
         _store = store;
         _results = results;
@@ -42,6 +44,17 @@ public sealed class JobEngine
     public async Task<Job> SubmitAsync(JobRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var fingerprint = request.IdempotencyKey is null ? null : Accounts.RequestFingerprint.Of(request);
+        if (_admissions is not null)
+        {
+            if (fingerprint is not null && await _admissions.FindReplayAsync(request, fingerprint, cancellationToken).ConfigureAwait(false) is { } original)
+            {
+                return await ReplayAsync(original, cancellationToken).ConfigureAwait(false);
+            }
+
+            await _admissions.CheckSubmitAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
         var image = request.FirstFrame is { } frame ? await _images.LoadAsync(frame, cancellationToken).ConfigureAwait(false) : null;
         var spec = Catalog.Validate(request, image?.Info);
         var now = _time.GetUtcNow();
@@ -84,7 +97,32 @@ public sealed class JobEngine
         job = job with { Provider = route.Provider.Name, UpstreamModel = route.UpstreamModel, Note = route.Note };
         try
         {
-            job = await _store.InsertAsync(job, cancellationToken).ConfigureAwait(false);
+            if (_admissions is null)
+            {
+                job = await _store.InsertAsync(job, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var admission = _admissions.For(job, fingerprint);
+                try
+                {
+                    job = await _store.InsertAsync(job, admission, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Accounts.AdmissionRefusedException refused)
+                {
+                    throw _admissions.Refused(refused, admission);
+                }
+                catch (Accounts.IdempotencyKeyUsedException used)
+                {
+                    // A concurrent submit with the same key won the race: answer as its replay.
+                    if (imageKey is not null)
+                    {
+                        await _results.DeleteAsync(imageKey, CancellationToken.None).ConfigureAwait(false);
+                    }
+
+                    return await ReplayAsync(Accounts.Admissions.Replay(request.IdempotencyKey!, used.Existing, fingerprint!), cancellationToken).ConfigureAwait(false);
+                }
+            }
         }
         catch
         {
@@ -100,6 +138,9 @@ public sealed class JobEngine
         _scheduler.Admit(job);
         return job;
     }
+
+    private async Task<Job> ReplayAsync(string id, CancellationToken cancellationToken) =>
+        await _store.GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw ReelayException.JobNotFound(id);
 
     /// <summary>Reads a job the caller may see; another owner's job is not_found, exactly like an unknown id.</summary>
     public async Task<Job> GetAsync(string id, Caller caller, CancellationToken cancellationToken)

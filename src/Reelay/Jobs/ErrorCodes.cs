@@ -33,6 +33,8 @@ public static class ErrorCodes
     public const string RateLimited = "rate_limited";
     /// <summary>No valid API key.</summary>
     public const string Unauthorized = "unauthorized";
+    /// <summary>The key may not do this (an admin route, or a model outside its allowlist).</summary>
+    public const string Forbidden = "forbidden";
     /// <summary>No such job (or not one the caller may see).</summary>
     public const string NotFound = "not_found";
     /// <summary>The request conflicts with the job's current state.</summary>
@@ -52,6 +54,7 @@ public static class ErrorCodes
         InvalidRequest or ImageInvalid or ModerationBlocked => 400,
         UnsupportedModel => 400,
         Unauthorized => 401,
+        Forbidden => 403,
         QuotaExceeded => 402,
         NotFound => 404,
         Conflict => 409,

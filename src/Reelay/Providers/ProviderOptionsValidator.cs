@@ -13,7 +13,7 @@ public sealed class ProviderOptionsValidator(IEnumerable<IProviderFactory> facto
     public ValidateOptionsResult Validate(string? name, ReelayOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Providers.Count == 0 && options.Routes.Count == 0)
+        if (options.Providers.Count == 0 && options.Routes.Count == 0 && options.Pricing.Count == 0)
         {
             return ValidateOptionsResult.Skip;
         }
@@ -29,6 +29,11 @@ public sealed class ProviderOptionsValidator(IEnumerable<IProviderFactory> facto
         }
 
         var errors = ProviderRegistry.Check(options, factories.ToDictionary(f => f.Type, StringComparer.OrdinalIgnoreCase), catalog);
+        foreach (var model in options.Pricing.Keys.Where(m => catalog.Find(m) is null))
+        {
+            errors.Add($"Reelay:Pricing:{model} names a model the catalog does not have; known: {string.Join(", ", catalog.Models.Select(m => m.Name).Order(StringComparer.Ordinal))}.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

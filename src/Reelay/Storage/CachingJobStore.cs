@@ -39,6 +39,14 @@ public sealed class CachingJobStore : IJobStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    public async Task<Job> InsertAsync(Job job, Accounts.JobAdmission admission, CancellationToken cancellationToken)
+    {
+        var stored = await _inner.InsertAsync(job, admission, cancellationToken).ConfigureAwait(false);
+        Remember(stored);
+        return stored;
+    }
+
+    /// <inheritdoc />
     public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken)
     {
         if (_jobs.TryGetValue(id, out var cached))

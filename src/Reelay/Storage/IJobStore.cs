@@ -19,6 +19,15 @@ public interface IJobStore
     /// </summary>
     Task<Job> InsertAsync(Job job, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Inserts a new job together with its admission, in one transaction: the owner's in-flight count and money hold
+    /// (refused with <see cref="Accounts.AdmissionRefusedException"/> when its limits or budget do not allow it), the
+    /// charge record, and the idempotency record (refused with <see cref="Accounts.IdempotencyKeyUsedException"/> when
+    /// the key was used). Nothing is stored when anything is refused.
+    /// </summary>
+    Task<Job> InsertAsync(Job job, Accounts.JobAdmission admission, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{GetType().Name} does not support admitted inserts (keys, budgets, idempotency).");
+
     /// <summary>Reads a job by id, including soft-deleted ones; null when there is none.</summary>
     Task<Job?> GetAsync(string id, CancellationToken cancellationToken);
 

@@ -97,6 +97,7 @@ internal static class AimlApiRequestReader
                 Resolution = resolution,
                 AspectRatio = aspectRatio,
                 Owner = owner,
+                IdempotencyKey = IdempotencyHeader.Read(request),
                 Dialect = "aimlapi",
             };
         }

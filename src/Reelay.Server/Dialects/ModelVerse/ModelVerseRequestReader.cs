@@ -87,6 +87,7 @@ internal static class ModelVerseRequestReader
                 Seed = seed is 0 ? null : seed,
                 Options = options.Count > 0 ? options : null,
                 Owner = owner,
+                IdempotencyKey = IdempotencyHeader.Read(request),
                 Dialect = "modelverse",
             };
         }

@@ -85,11 +85,11 @@ public static class OpenAIEndpoints
         return ContentResults.Serve(content, $"{id}.{(which == ContentVariant.Video ? "mp4" : "jpg")}");
     }
 
-    private static IResult Models(JobEngine engine) => TypedResults.Json(
-        new OpenAIModelList { Data = engine.Catalog.Models.OrderBy(m => m.Name, StringComparer.Ordinal).Select(OpenAIMapper.Model).ToList() },
+    private static IResult Models(JobEngine engine, Accounts.PriceTable prices) => TypedResults.Json(
+        new OpenAIModelList { Data = engine.Catalog.Models.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m => OpenAIMapper.Model(m, prices.PricesOf(m.Name))).ToList() },
         OpenAIJsonContext.Default.OpenAIModelList);
 
     /// <summary>Renders an error in OpenAI's envelope.</summary>
-    private static IResult WriteError(HttpContext context, JobError error, int status) =>
+    internal static IResult WriteError(HttpContext context, JobError error, int status) =>
         TypedResults.Json(OpenAIMapper.Error(error), OpenAIJsonContext.Default.OpenAIErrorEnvelope, statusCode: status);
 }

@@ -59,13 +59,13 @@ internal static class OpenAIMapper
     {
         ErrorCodes.Unauthorized or ErrorCodes.InvalidRequest or ErrorCodes.UnsupportedModel or ErrorCodes.ImageInvalid
             or ErrorCodes.ModerationBlocked or ErrorCodes.NotFound or ErrorCodes.Conflict or ErrorCodes.PayloadTooLarge
-            or ErrorCodes.Gone => "invalid_request_error",
+            or ErrorCodes.Gone or ErrorCodes.Forbidden => "invalid_request_error",
         ErrorCodes.QuotaExceeded => "insufficient_quota",
         ErrorCodes.RateLimited => "rate_limit_error",
         _ => "server_error",
     };
 
-    public static OpenAIModel Model(ModelDefinition m) => new()
+    public static OpenAIModel Model(ModelDefinition m, IReadOnlyDictionary<string, decimal> pricing) => new()
     {
         Id = m.Name,
         Description = m.Description,
@@ -78,6 +78,7 @@ internal static class OpenAIMapper
         Resolutions = m.Resolutions.Count > 0 ? m.Resolutions.Keys.ToList() : m.Tiers.Count > 0 ? m.Tiers.Keys.ToList() : null,
         AspectRatios = m.AspectRatios.Count > 0 ? m.AspectRatios : null,
         Options = m.Options.Keys.ToList(),
+        Pricing = pricing,
         Seed = m.Seed,
     };
 }

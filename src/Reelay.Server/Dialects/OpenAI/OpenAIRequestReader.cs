@@ -74,6 +74,7 @@ internal static class OpenAIRequestReader
                 Options = Map(root, "options", allowScalars: true),
                 Metadata = Map(root, "metadata", allowScalars: false),
                 Owner = owner,
+                IdempotencyKey = IdempotencyHeader.Read(request),
                 Dialect = "openai",
             };
         }
@@ -193,6 +194,7 @@ internal static class OpenAIRequestReader
             Options = options.Count > 0 ? options : null,
             Metadata = metadata.Count > 0 ? CheckMetadata(metadata) : null,
             Owner = owner,
+            IdempotencyKey = IdempotencyHeader.Read(request),
             Dialect = "openai",
         };
     }

@@ -64,6 +64,9 @@ internal sealed class OpenAIModel
     public IReadOnlyList<string>? AspectRatios { get; init; }
     public required IReadOnlyList<string> Options { get; init; }
     public bool Seed { get; init; }
+
+    /// <summary>Reelay extension: USD per second of video by resolution tier ("*": any size).</summary>
+    public IReadOnlyDictionary<string, decimal>? Pricing { get; init; }
 }
 
 internal sealed class OpenAIModelList

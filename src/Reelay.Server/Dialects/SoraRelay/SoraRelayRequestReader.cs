@@ -104,6 +104,7 @@ internal static class SoraRelayRequestReader
                 Options = options.Count > 0 ? options : null,
                 WebhookUrl = webhook,
                 Owner = owner,
+                IdempotencyKey = IdempotencyHeader.Read(request),
                 Dialect = Dialect,
             };
         }

@@ -12,7 +12,7 @@ namespace Reelay.Storage.Sqlite;
 /// Every write is one autocommit statement. Concurrent writers in this process queue for SQLite's single write lock
 /// instead of failing with "database is locked"; other processes on the same file wait up to a busy timeout.
 /// </remarks>
-public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
+public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
 {
     /// <summary>The database file name inside the data directory.</summary>
     public const string DefaultFileName = "reelay.db";

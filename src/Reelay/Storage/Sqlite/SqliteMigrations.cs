@@ -52,5 +52,51 @@ internal static class SqliteMigrations
             CREATE INDEX ix_jobs_owner_seq ON jobs (owner, seq);
             CREATE INDEX ix_jobs_active ON jobs (seq) WHERE status IN ('queued', 'submitting', 'running');
             """),
+        new(2, "api keys, charges, idempotency", """
+            CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                scope TEXT NOT NULL,
+                key_hash TEXT UNIQUE,
+                key_prefix TEXT,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER,
+                revoked_at INTEGER,
+                allowed_models TEXT,
+                submits_per_minute INTEGER,
+                max_in_flight INTEGER,
+                budget_micros INTEGER,
+                held_micros INTEGER NOT NULL DEFAULT 0,
+                spent_micros INTEGER NOT NULL DEFAULT 0,
+                in_flight INTEGER NOT NULL DEFAULT 0
+            ) STRICT;
+            INSERT INTO api_keys (id, name, scope, created_at) VALUES ('admin', 'bootstrap admin key', 'admin', 0);
+            CREATE TABLE charges (
+                job_id TEXT PRIMARY KEY,
+                key_id TEXT NOT NULL,
+                model TEXT NOT NULL,
+                tier TEXT NOT NULL,
+                price_per_second_micros INTEGER NOT NULL,
+                requested_seconds INTEGER NOT NULL,
+                hold_micros INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                charged_micros INTEGER NOT NULL DEFAULT 0,
+                produced_seconds REAL NOT NULL DEFAULT 0,
+                reason TEXT,
+                created_at INTEGER NOT NULL,
+                closed_at INTEGER
+            ) STRICT;
+            CREATE INDEX ix_charges_key ON charges (key_id, created_at);
+            CREATE INDEX ix_charges_open ON charges (state) WHERE state IN ('held', 'unresolved');
+            CREATE TABLE idempotency_keys (
+                owner TEXT NOT NULL,
+                key TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                job_id TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (owner, key)
+            ) STRICT;
+            CREATE INDEX ix_idempotency_created ON idempotency_keys (created_at);
+            """),
     ];
 }
