@@ -24,7 +24,7 @@ public sealed partial class CrashRecoveryTests
 
         public HttpClient Http { get; }
 
-        public static async Task<ServeProcess> StartAsync(string data, string key)
+        public static async Task<ServeProcess> StartAsync(string data, string key, IReadOnlyDictionary<string, string>? environment = null)
         {
             var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Reelay.Cli.dll"), "serve", "--urls", "http://127.0.0.1:0", "--data", data })
@@ -35,6 +35,10 @@ public sealed partial class CrashRecoveryTests
             psi.Environment["REELAY_ADMIN_KEY"] = key;
             psi.Environment["Reelay__Sandbox__MaxConcurrentRenders"] = "1";
             psi.Environment["Logging__LogLevel__Default"] = "Warning";
+            foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            {
+                psi.Environment[name] = value;
+            }
             var process = Process.Start(psi)!;
             var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
             var output = new StringBuilder();
@@ -139,6 +143,72 @@ public sealed partial class CrashRecoveryTests
                 Assert.Contains("width=1280", probe, StringComparison.Ordinal);
                 Assert.Contains("duration=6.0", probe, StringComparison.Ordinal);
             }
+        }
+        finally
+        {
+            ReelayTestServer.TryDeleteDirectory(data);
+        }
+    }
+
+    [Fact]
+    public async Task Serve_KilledBetweenHoldAndSettle_BooksBalanceAfterRestart()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "reelay-crash-money-" + Guid.NewGuid().ToString("N"));
+        var key = "rk_test_" + Guid.NewGuid().ToString("N");
+        var pricing = new Dictionary<string, string> { ["Reelay__Pricing__sandbox__*"] = "0.01" };
+        try
+        {
+            string keyId, secret;
+            var ids = new List<string>();
+            await using (var first = await ServeProcess.StartAsync(data, key, pricing))
+            {
+                using var created = await first.Http.PostAsync("/admin/keys", new StringContent("""{"name":"crash","budget_usd":1}""", Encoding.UTF8, "application/json"));
+                var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
+                (keyId, secret) = (body.GetProperty("id").GetString()!, body.GetProperty("key").GetString()!);
+                using var client = new HttpClient { BaseAddress = first.Http.BaseAddress };
+                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+                for (var i = 0; i < 2; i++)
+                {
+                    using var response = await client.PostAsync("/v1/videos", new StringContent($$"""{"model":"sandbox","prompt":"paid {{i}}","seconds":"6","size":"1280x720"}""", Encoding.UTF8, "application/json"));
+                    Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+                    ids.Add(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!);
+                }
+
+                var held = await first.Http.GetFromJsonAsync<JsonElement>($"/admin/keys/{keyId}");
+                Assert.Equal((0.12m, 0m), (held.GetProperty("held_usd").GetDecimal(), held.GetProperty("spent_usd").GetDecimal()));
+                var until = DateTime.UtcNow.AddSeconds(60);
+                while ((await first.Http.GetFromJsonAsync<JsonElement>($"/v1/videos/{ids[0]}")).GetProperty("status").GetString() != "in_progress")
+                {
+                    Assert.True(DateTime.UtcNow < until, "the first job never started");
+                    await Task.Delay(50);
+                }
+
+                first.Crash();
+            }
+
+            await using var second = await ServeProcess.StartAsync(data, key, pricing);
+            var deadline = DateTime.UtcNow.AddSeconds(180);
+            JsonElement books;
+            while (true)
+            {
+                books = await second.Http.GetFromJsonAsync<JsonElement>($"/admin/keys/{keyId}");
+                if (books.GetProperty("jobs_in_flight").GetInt32() == 0)
+                {
+                    break;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, "the jobs' charges never closed after the restart: " + books);
+                await Task.Delay(200);
+            }
+
+            var charges = (await second.Http.GetFromJsonAsync<JsonElement>($"/admin/charges?key_id={keyId}")).GetProperty("data").EnumerateArray().ToList();
+            Assert.Equal(ids.Order(), charges.Select(c => c.GetProperty("job_id").GetString()!).Order());
+            Assert.All(charges, c => Assert.Equal("settled", c.GetProperty("state").GetString()));
+            var spent = books.GetProperty("spent_usd").GetDecimal();
+            Assert.Equal(charges.Sum(c => c.GetProperty("charged_usd").GetDecimal()), spent);
+            Assert.InRange(spent, 0.11m, 0.12m);
+            Assert.Equal(0m, books.GetProperty("held_usd").GetDecimal());
+            Assert.Equal(1m, spent + books.GetProperty("available_usd").GetDecimal());
         }
         finally
         {
