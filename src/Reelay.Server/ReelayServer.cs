@@ -15,6 +15,7 @@ using Reelay.Server.Dialects.AimlApi;
 using Reelay.Server.Dialects.ModelVerse;
 using Reelay.Server.Dialects.OpenAI;
 using Reelay.Server.Dialects.SoraRelay;
+using Reelay.Server.Events;
 using Reelay.Server.Hosting;
 
 namespace Reelay.Server;
@@ -63,6 +64,7 @@ public static class ReelayServer
         builder.Services.AddSingleton(sp => ContentUrlSigner.FromDataFolder(
             sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayOptions>().ContentUrlLifetime));
         builder.Services.AddSoraRelayDialect();
+        builder.Services.AddJobEvents();
 
         var app = builder.Build();
         app.MapOpenAIDialect();
