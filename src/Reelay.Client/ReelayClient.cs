@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -406,6 +407,138 @@ public class ReelayClient
         }
     }
 
+    /// <summary>
+    /// Follows a video's live events (<c>GET /v1/videos/{id}/events</c>, Server-Sent Events) until its terminal event:
+    /// first its current state, then one event per status or progress change. A connection that drops (or sends nothing,
+    /// not even a heartbeat, for <see cref="ReelayClientOptions.Timeout"/>) before the terminal event is reopened once
+    /// with <c>Last-Event-ID</c>, so no event is repeated; the allowance is renewed by every event received.
+    /// </summary>
+    /// <param name="id">The video id.</param>
+    /// <param name="cancellationToken">Stops following (the job itself continues).</param>
+    /// <returns>The events, the terminal one (<see cref="VideoEvent.IsTerminal"/>) last.</returns>
+    /// <exception cref="ReelayApiException">For example 404 not_found (also from a server too old to have event streams),
+    /// or 429 when the gateway has too many streams open; code <c>stream_ended</c> when the stream ended twice in a row
+    /// without its terminal event.</exception>
+    public virtual async IAsyncEnumerable<VideoEvent> StreamEventsAsync(string id, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id);
+        var path = VideoPath(id) + "/events";
+        string? lastEventId = null;
+        var reconnects = 1;
+        while (true)
+        {
+            Exception? dropped = null;
+            using (var response = await SendAsync(HttpMethod.Get, path, null, "text/event-stream", cancellationToken, lastEventId).ConfigureAwait(false))
+            {
+                var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), _timeout, _time);
+                await using (body.ConfigureAwait(false))
+                {
+                    var items = SseParser.Create(body, static (type, data) => data.ToArray()).EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+                    try
+                    {
+                        while (true)
+                        {
+                            try
+                            {
+                                if (!await items.MoveNextAsync().ConfigureAwait(false))
+                                {
+                                    break;
+                                }
+                            }
+                            catch (Exception ex) when (ex is IOException or HttpRequestException or TimeoutException && !cancellationToken.IsCancellationRequested)
+                            {
+                                dropped = ex;
+                                break;
+                            }
+
+                            var item = items.Current;
+                            Video video;
+                            try
+                            {
+                                video = JsonSerializer.Deserialize(item.Data, ReelayJsonContext.Default.Video)
+                                    ?? throw new JsonException("The data is null.");
+                            }
+                            catch (JsonException ex)
+                            {
+                                throw new ReelayApiException((int)response.StatusCode, $"An event of GET /{path} is not a video object: {ex.Message}", "invalid_response", innerException: ex);
+                            }
+
+                            lastEventId = item.EventId ?? lastEventId;
+                            reconnects = 1;
+                            var videoEvent = new VideoEvent(item.EventType, item.EventId, video);
+                            yield return videoEvent;
+                            if (videoEvent.IsTerminal)
+                            {
+                                yield break;
+                            }
+                        }
+                    }
+                    finally
+                    {
+                        await items.DisposeAsync().ConfigureAwait(false);
+                    }
+                }
+            }
+
+            if (reconnects-- == 0)
+            {
+                throw new ReelayApiException(200, $"The event stream of video {id} ended twice without its final event.", "invalid_response", "stream_ended", innerException: dropped);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits for a video to reach a terminal status by following its live events (<see cref="StreamEventsAsync"/>), and
+    /// returns it. Falls back to polling (<see cref="WaitForCompletionAsync"/>) when the server has no event stream for it
+    /// (a 404 from an older server; a video that does not exist still ends in 404) or the stream cannot be kept. Does
+    /// not throw when the job failed: inspect <see cref="Video.Status"/> and <see cref="Video.Error"/>.
+    /// </summary>
+    /// <param name="id">The video id.</param>
+    /// <param name="progress">Receives every state, including the final one; called on the reading thread.</param>
+    /// <param name="pollInterval">Time between polls if it falls back to polling; default <see cref="DefaultPollInterval"/>.</param>
+    /// <param name="cancellationToken">Stops waiting (the job itself continues).</param>
+    /// <returns>The video in its terminal state.</returns>
+    /// <exception cref="ReelayApiException">For example 404 not_found, also when the video is deleted while waiting.</exception>
+    public virtual async Task<Video> WaitForCompletionStreamingAsync(string id, IProgress<Video>? progress = null, TimeSpan? pollInterval = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(id);
+        VideoEvent? last = null;
+        try
+        {
+            await foreach (var item in StreamEventsAsync(id, cancellationToken).ConfigureAwait(false))
+            {
+                last = item;
+                if (item.IsTerminal)
+                {
+                    break;
+                }
+
+                progress?.Report(item.Video);
+            }
+        }
+        catch (ReelayApiException ex) when (ex.StatusCode == 404 || ex.IsTransient || ex.Code == "stream_ended")
+        {
+            // No event stream here (an older server; polling then tells a missing video apart), too many streams open on
+            // the gateway, or a stream that keeps dropping: poll instead.
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        if (last is { Type: VideoEvent.Deleted })
+        {
+            throw new ReelayApiException(404, $"Video {id} was deleted while waiting for it.", "invalid_request_error", "not_found", "id");
+        }
+
+        if (last is { IsTerminal: true })
+        {
+            progress?.Report(last.Video);
+            return last.Video;
+        }
+
+        return await WaitForCompletionAsync(id, progress, pollInterval, cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<T> SendJsonAsync<T>(HttpMethod method, string relativePath, HttpContent? content, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
     {
         using var call = new CallTimeout(_timeout, _time, cancellationToken);
@@ -435,12 +568,12 @@ public class ReelayClient
     }
 
     /// <summary>Sends a request and returns the successful response with its body unread; the timeout covers the headers only.</summary>
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string relativePath, HttpContent? content, string accept, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string relativePath, HttpContent? content, string accept, CancellationToken cancellationToken, string? lastEventId = null)
     {
         using var call = new CallTimeout(_timeout, _time, cancellationToken);
         try
         {
-            return await SendCoreAsync(method, relativePath, content, accept, call.Token).ConfigureAwait(false);
+            return await SendCoreAsync(method, relativePath, content, accept, call.Token, lastEventId).ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (call.TimedOut && !cancellationToken.IsCancellationRequested)
         {
@@ -448,10 +581,15 @@ public class ReelayClient
         }
     }
 
-    private async Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, string relativePath, HttpContent? content, string accept, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, string relativePath, HttpContent? content, string accept, CancellationToken cancellationToken, string? lastEventId = null)
     {
         using var request = new HttpRequestMessage(method, new Uri(_baseAddress, relativePath)) { Content = content };
         request.Headers.Accept.ParseAdd(accept);
+        if (lastEventId is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
+        }
+
         request.Headers.UserAgent.Add(UserAgent);
         if (_apiKey is not null)
         {

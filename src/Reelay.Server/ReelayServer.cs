@@ -16,6 +16,7 @@ using Reelay.Server.Dialects.AimlApi;
 using Reelay.Server.Dialects.ModelVerse;
 using Reelay.Server.Dialects.OpenAI;
 using Reelay.Server.Dialects.SoraRelay;
+using Reelay.Server.Events;
 using Reelay.Server.Hosting;
 
 namespace Reelay.Server;
@@ -64,6 +65,7 @@ public static class ReelayServer
         builder.Services.AddSingleton(sp => ContentUrlSigner.FromDataFolder(
             sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayOptions>().ContentUrlLifetime));
         builder.Services.AddSoraRelayDialect();
+        builder.Services.AddJobEvents();
 
         var app = builder.Build();
         app.MapOpenAIDialect();

@@ -58,6 +58,9 @@ public sealed class ReelayOptions
     /// <summary>The Sora-relay dialect (/v2/videos/generations) and its notify_hook callbacks.</summary>
     public SoraRelayDialectOptions SoraRelay { get; set; } = new();
 
+    /// <summary>Live progress streams (GET /v1/videos/{id}/events).</summary>
+    public EventsOptions Events { get; set; } = new();
+
     /// <summary>The data directory as a full path.</summary>
     public string DataPath => Path.GetFullPath(DataDirectory);
 }
@@ -195,4 +198,17 @@ public sealed class NotifyHookOptions
 
     /// <summary>Deliveries in flight at once, across all jobs.</summary>
     public int MaxConcurrentDeliveries { get; set; } = 32;
+}
+
+/// <summary>Live progress streams: Server-Sent Events fanned out in process from the engine's job changes.</summary>
+public sealed class EventsOptions
+{
+    /// <summary>Event streams open at once across all clients; one more is refused with 429 and Retry-After.</summary>
+    public int MaxOpenStreams { get; set; } = 1000;
+
+    /// <summary>How often a comment line is sent on an open stream so that proxies do not close it as idle.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Changes buffered per stream for a slow client; when full, the oldest buffered change is dropped (never the newest, so never the terminal one).</summary>
+    public int BufferSize { get; set; } = 32;
 }

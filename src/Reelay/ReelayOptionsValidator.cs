@@ -63,6 +63,10 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         Check(hook.MaxRetryDelay <= TimeSpan.FromHours(1), "Reelay:SoraRelay:NotifyHook:MaxRetryDelay must be at most 1 hour.");
         Check(hook.Timeout > TimeSpan.Zero && hook.Timeout <= TimeSpan.FromMinutes(2), "Reelay:SoraRelay:NotifyHook:Timeout must be positive and at most 2 minutes.");
         Check(hook.MaxConcurrentDeliveries is >= 1 and <= 1024, "Reelay:SoraRelay:NotifyHook:MaxConcurrentDeliveries must be 1 to 1024.");
+        var events = options.Events;
+        Check(events.MaxOpenStreams is >= 1 and <= 100_000, $"Reelay:Events:MaxOpenStreams must be 1 to 100000 (got {events.MaxOpenStreams}).");
+        Check(events.HeartbeatInterval >= TimeSpan.FromSeconds(1) && events.HeartbeatInterval <= TimeSpan.FromMinutes(5), $"Reelay:Events:HeartbeatInterval must be 1 second to 5 minutes (got {events.HeartbeatInterval}).");
+        Check(events.BufferSize is >= 2 and <= 1024, $"Reelay:Events:BufferSize must be 2 to 1024 (got {events.BufferSize}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -3,7 +3,10 @@ using Spectre.Console;
 
 namespace Reelay.Cli.Infrastructure;
 
-/// <summary>Submits a job, shows its progress until it ends, and downloads the video: the heart of generate and demo.</summary>
+/// <summary>
+/// Submits a job, shows its progress until it ends (from the live event stream, or by polling a server that has none), and
+/// downloads the video: the heart of generate and demo.
+/// </summary>
 internal static class VideoJobRunner
 {
     /// <summary>Returns the exit code; prints <c>video: PATH</c> on stdout when the video was saved.</summary>
@@ -58,7 +61,7 @@ internal static class VideoJobRunner
             .StartAsync(async progressContext =>
             {
                 var task = progressContext.AddTask(Markup.Escape(Describe(submitted)), maxValue: 100);
-                var video = await client.WaitForCompletionAsync(
+                var video = await client.WaitForCompletionStreamingAsync(
                     submitted.Id,
                     new InlineProgress<Video>(v =>
                     {
@@ -76,7 +79,7 @@ internal static class VideoJobRunner
     {
         // Redirected stderr (CI logs, pipes): a line per change of status or per tenth of progress, no redraws.
         string? lastLine = null;
-        return await client.WaitForCompletionAsync(
+        return await client.WaitForCompletionStreamingAsync(
             submitted.Id,
             new InlineProgress<Video>(v =>
             {

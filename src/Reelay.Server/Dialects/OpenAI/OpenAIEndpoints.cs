@@ -22,6 +22,7 @@ public static class OpenAIEndpoints
         v1.MapDelete("/videos/{id}", Delete);
         v1.MapPost("/videos/{id}/cancel", Cancel);
         v1.MapGet("/videos/{id}/content", Content);
+        v1.MapGet("/videos/{id}/events", OpenAIEvents.Stream);
         v1.MapGet("/models", Models);
         return app;
     }
