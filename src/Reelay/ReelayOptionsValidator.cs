@@ -44,6 +44,7 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         Check(options.Engine.MaxSubmitAttempts is >= 1 and <= 100, "Reelay:Engine:MaxSubmitAttempts must be 1 to 100.");
         Check(options.Engine.SubmitRetryDelay > TimeSpan.Zero, "Reelay:Engine:SubmitRetryDelay must be positive.");
         Check(options.Engine.MaxConcurrentFinalizations is >= 1 and <= 256, "Reelay:Engine:MaxConcurrentFinalizations must be 1 to 256.");
+        errors.AddRange(options.Storage.Validate());
         var hook = options.SoraRelay.NotifyHook;
         Check(hook.MaxAttempts is >= 1 and <= 20, $"Reelay:SoraRelay:NotifyHook:MaxAttempts must be 1 to 20 (got {hook.MaxAttempts}).");
         Check(hook.FirstRetryDelay > TimeSpan.Zero && hook.FirstRetryDelay <= hook.MaxRetryDelay, "Reelay:SoraRelay:NotifyHook:FirstRetryDelay must be positive and at most MaxRetryDelay.");

@@ -41,7 +41,13 @@ public static class ReelayServiceCollectionExtensions
             IJobStore store = new SqliteJobStore(connection, sp.GetRequiredService<TimeProvider>());
             return options.Store.CacheCapacity > 0 ? new CachingJobStore(store, options.Store.CacheCapacity) : store;
         });
-        services.AddSingleton<IResultStore>(sp => new LocalResultStore(Path.Combine(sp.GetRequiredService<ReelayOptions>().DataPath, "files")));
+        services.AddSingleton<IResultStore>(sp =>
+        {
+            var options = sp.GetRequiredService<ReelayOptions>();
+            return options.Storage.Kind == StorageOptions.S3Kind
+                ? new Results.S3.S3ResultStore(options.Storage.S3, sp.GetRequiredService<ILogger<Results.S3.S3ResultStore>>())
+                : new LocalResultStore(options.Storage.LocalPath ?? Path.Combine(options.DataPath, "files"));
+        });
 
         services.AddSingleton(sp =>
         {
@@ -83,6 +89,8 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton<JobScheduler>();
         services.AddSingleton<JobEngine>();
         services.AddHostedService<EngineHostedService>();
+        // After the engine's hosted service, which initializes the store.
+        services.AddHostedService<ResultSweeper>();
         return services;
     }
 

@@ -94,6 +94,18 @@ public sealed class InMemoryJobStore : IJobStore
         }
     }
 
+    public Task<IReadOnlyList<Job>> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<Job>>(_rows
+                .Where(r => r.ExpiresAt is { } e && e <= now && r.ContentDeletedAt is null && r.DeletedAt is null)
+                .OrderBy(r => r.ExpiresAt)
+                .Take(limit)
+                .ToList());
+        }
+    }
+
     /// <summary>Overwrites a row as a crash would have left it (test set-up only).</summary>
     public void Put(Job job)
     {

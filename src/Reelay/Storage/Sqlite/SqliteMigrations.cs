@@ -52,5 +52,13 @@ internal static class SqliteMigrations
             CREATE INDEX ix_jobs_owner_seq ON jobs (owner, seq);
             CREATE INDEX ix_jobs_active ON jobs (seq) WHERE status IN ('queued', 'submitting', 'running');
             """),
+        new(2, "result storage: checksum, measured size, spritesheet, retention sweep", """
+            ALTER TABLE jobs ADD COLUMN result_sha256 TEXT;
+            ALTER TABLE jobs ADD COLUMN result_width INTEGER;
+            ALTER TABLE jobs ADD COLUMN result_height INTEGER;
+            ALTER TABLE jobs ADD COLUMN spritesheet_key TEXT;
+            ALTER TABLE jobs ADD COLUMN content_deleted_at INTEGER;
+            CREATE INDEX ix_jobs_expiring ON jobs (expires_at) WHERE expires_at IS NOT NULL AND content_deleted_at IS NULL AND deleted_at IS NULL;
+            """),
     ];
 }
