@@ -166,6 +166,16 @@ public sealed class FakeMediaInspector : IMediaInspector
         await File.WriteAllTextAsync(outputPath, "thumbnail", cancellationToken);
         return true;
     }
+
+    /// <summary>What making a spritesheet does: writes "spritesheet" by default; a test may make it throw.</summary>
+    public Func<string, bool> OnSpritesheet { get; set; } = output =>
+    {
+        File.WriteAllText(output, "spritesheet");
+        return true;
+    };
+
+    public Task<bool> CreateSpritesheetAsync(string videoPath, string outputPath, double durationSeconds, CancellationToken cancellationToken) =>
+        Task.FromResult(OnSpritesheet(outputPath));
 }
 
 /// <summary>A scriptable provider that records every call with the clock's time.</summary>
