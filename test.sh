@@ -10,13 +10,14 @@ trap 'rm -rf "$results"' EXIT
 status=0
 
 dotnet build Reelay.slnx -c Release -nologo -v quiet -tl:off "-clp:ErrorsOnly;NoSummary" || exit 1
+# The .NET storage tests start s3rver from tests/js/node_modules, so install the npm packages first.
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error) || exit 1
 
 for project in tests/*/*.Tests.csproj; do
   name="$(basename "$project" .csproj)"
   dotnet test "$project" -c Release --no-build -nologo --logger "trx;LogFileName=$name.trx" --results-directory "$results" 2>&1 | tee "$results/$name.log" || status=1
 done
 
-(cd tests/js && npm ci --no-audit --no-fund --loglevel=error) || exit 1
 (cd tests/js && node --test --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination="$results/js.tap" ./*.test.mjs) || status=1
 
 passed=0; failed=0

@@ -277,7 +277,7 @@ public class ReelayClient
     /// </summary>
     /// <param name="id">The video id.</param>
     /// <param name="destination">A writable stream; written from its current position and not disposed.</param>
-    /// <param name="variant">The video or its thumbnail.</param>
+    /// <param name="variant">The video, its thumbnail or its spritesheet.</param>
     /// <param name="cancellationToken">Cancels the download.</param>
     /// <returns>The number of bytes written.</returns>
     public virtual async Task<long> DownloadContentAsync(string id, Stream destination, VideoVariant variant = VideoVariant.Video, CancellationToken cancellationToken = default)
@@ -289,7 +289,12 @@ public class ReelayClient
             throw new ArgumentException("The destination stream must be writable.", nameof(destination));
         }
 
-        var path = VideoPath(id) + "/content?variant=" + (variant == VideoVariant.Thumbnail ? "thumbnail" : "video");
+        var path = VideoPath(id) + "/content?variant=" + variant switch
+        {
+            VideoVariant.Thumbnail => "thumbnail",
+            VideoVariant.Spritesheet => "spritesheet",
+            _ => "video",
+        };
         using var response = await SendAsync(HttpMethod.Get, path, null, "*/*", cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (body.ConfigureAwait(false))
@@ -320,7 +325,7 @@ public class ReelayClient
     /// </summary>
     /// <param name="id">The video id.</param>
     /// <param name="path">The file to write (replaced if it exists).</param>
-    /// <param name="variant">The video or its thumbnail.</param>
+    /// <param name="variant">The video, its thumbnail or its spritesheet.</param>
     /// <param name="cancellationToken">Cancels the download.</param>
     /// <returns>The number of bytes written.</returns>
     public virtual async Task<long> DownloadContentToFileAsync(string id, string path, VideoVariant variant = VideoVariant.Video, CancellationToken cancellationToken = default)

@@ -8,4 +8,7 @@ public enum VideoVariant
 
     /// <summary>A JPEG still of the video (image/jpeg).</summary>
     Thumbnail,
+
+    /// <summary>A JPEG grid of evenly spaced frames of the video (image/jpeg).</summary>
+    Spritesheet,
 }

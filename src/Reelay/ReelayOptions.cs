@@ -28,6 +28,9 @@ public sealed class ReelayOptions
     /// <summary>The job store.</summary>
     public StoreOptions Store { get; set; } = new();
 
+    /// <summary>Result storage (videos, thumbnails, spritesheets, input images) and its retention.</summary>
+    public Results.StorageOptions Storage { get; set; } = new();
+
     /// <summary>The sandbox provider.</summary>
     public SandboxOptions Sandbox { get; set; } = new();
 

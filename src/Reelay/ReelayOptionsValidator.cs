@@ -57,6 +57,7 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
             }
         }
 
+        errors.AddRange(options.Storage.Validate());
         var hook = options.SoraRelay.NotifyHook;
         Check(hook.MaxAttempts is >= 1 and <= 20, $"Reelay:SoraRelay:NotifyHook:MaxAttempts must be 1 to 20 (got {hook.MaxAttempts}).");
         Check(hook.FirstRetryDelay > TimeSpan.Zero && hook.FirstRetryDelay <= hook.MaxRetryDelay, "Reelay:SoraRelay:NotifyHook:FirstRetryDelay must be positive and at most MaxRetryDelay.");

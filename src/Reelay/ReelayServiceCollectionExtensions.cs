@@ -62,7 +62,13 @@ public static class ReelayServiceCollectionExtensions
                 sp.GetRequiredService<ReelayOptions>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Billing>>());
         });
         services.AddSingleton<IJobObserver>(sp => sp.GetRequiredService<Billing>());
-        services.AddSingleton<IResultStore>(sp => new LocalResultStore(Path.Combine(sp.GetRequiredService<ReelayOptions>().DataPath, "files")));
+        services.AddSingleton<IResultStore>(sp =>
+        {
+            var options = sp.GetRequiredService<ReelayOptions>();
+            return options.Storage.Kind == StorageOptions.S3Kind
+                ? new Results.S3.S3ResultStore(options.Storage.S3, sp.GetRequiredService<ILogger<Results.S3.S3ResultStore>>())
+                : new LocalResultStore(options.Storage.LocalPath ?? Path.Combine(options.DataPath, "files"));
+        });
 
         services.AddSingleton(sp =>
         {
@@ -105,6 +111,8 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton<JobEngine>();
         services.AddHostedService<EngineHostedService>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<Billing>());
+        // After the engine's hosted service, which initializes the store.
+        services.AddHostedService<ResultSweeper>();
         return services;
     }
 

@@ -83,4 +83,16 @@ internal sealed class InMemoryJobStore : IJobStore
             return Task.FromResult<IReadOnlyList<Job>>(_rows.Values.Where(j => !j.Status.IsTerminal() && j.DeletedAt is null).ToList());
         }
     }
+
+    public Task<IReadOnlyList<Job>> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<Job>>(_rows.Values
+                .Where(j => j.ExpiresAt is { } e && e <= now && j.ContentDeletedAt is null && j.DeletedAt is null)
+                .OrderBy(j => j.ExpiresAt)
+                .Take(limit)
+                .ToList());
+        }
+    }
 }

@@ -18,16 +18,15 @@ public static class ContentEndpoints
 
     private static async Task<IResult> Serve(string id, string variant, string? expires, string? signature, ContentUrlSigner signer, JobEngine engine, HttpContext context)
     {
-        if (variant is not ("video" or "thumbnail") || !signer.Verify(id, variant, expires, signature))
+        if (ContentUrlSigner.ParseVariant(variant) is not { } which || !signer.Verify(id, variant, expires, signature))
         {
             return Problem(403, "This content link is invalid or has expired; read the task again for a fresh link.");
         }
 
         try
         {
-            var which = variant == "thumbnail" ? ContentVariant.Thumbnail : ContentVariant.Video;
             var content = await engine.OpenContentAsync(id, Caller.Admin, which, context.RequestAborted).ConfigureAwait(false);
-            return ContentResults.Serve(content, $"{id}.{(which == ContentVariant.Video ? "mp4" : "jpg")}");
+            return ContentResults.Serve(content, ContentResults.FileName(id, which));
         }
         catch (ReelayException ex)
         {

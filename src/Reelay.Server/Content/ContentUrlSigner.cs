@@ -79,8 +79,22 @@ public sealed class ContentUrlSigner
         return CryptographicOperations.FixedTimeEquals(expected, presented);
     }
 
-    /// <summary>"video" or "thumbnail".</summary>
-    public static string VariantName(ContentVariant variant) => variant == ContentVariant.Thumbnail ? "thumbnail" : "video";
+    /// <summary>"video", "thumbnail" or "spritesheet".</summary>
+    public static string VariantName(ContentVariant variant) => variant switch
+    {
+        ContentVariant.Thumbnail => "thumbnail",
+        ContentVariant.Spritesheet => "spritesheet",
+        _ => "video",
+    };
+
+    /// <summary>The variant a URL segment names; null when it names none.</summary>
+    public static ContentVariant? ParseVariant(string? name) => name switch
+    {
+        "video" => ContentVariant.Video,
+        "thumbnail" => ContentVariant.Thumbnail,
+        "spritesheet" => ContentVariant.Spritesheet,
+        _ => null,
+    };
 
     private string Signature(string jobId, string variant, long expires)
     {

@@ -45,4 +45,8 @@ internal static partial class EngineLog
 
     [LoggerMessage(1013, LogLevel.Warning, "Job {JobId}: provider {From} did not accept it ({Code}); failing over to {To}")]
     public static partial void FailedOver(ILogger logger, string jobId, string from, string to, string code);
+
+    // 4600-4699: result storage.
+    [LoggerMessage(4610, LogLevel.Warning, "Job {JobId}: making the spritesheet failed; the job succeeds without one")]
+    public static partial void SpritesheetFailed(ILogger logger, Exception exception, string jobId);
 }

@@ -8,6 +8,12 @@ public interface IMediaInspector
 
     /// <summary>Writes a JPEG thumbnail of the video to <paramref name="outputPath"/>; false when it could not.</summary>
     Task<bool> CreateThumbnailAsync(string videoPath, string outputPath, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes a JPEG spritesheet (a grid of evenly spaced frames) of a video of known duration to
+    /// <paramref name="outputPath"/>; false when it could not. The default makes none.
+    /// </summary>
+    Task<bool> CreateSpritesheetAsync(string videoPath, string outputPath, double durationSeconds, CancellationToken cancellationToken) => Task.FromResult(false);
 }
 
 /// <summary>Facts about a video file.</summary>

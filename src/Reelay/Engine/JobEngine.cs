@@ -210,7 +210,7 @@ public sealed class JobEngine
             if (deleted is not null)
             {
                 _observers.Changed(current, deleted);
-                foreach (var key in new[] { deleted.ResultKey, deleted.ThumbnailKey, deleted.InputImageKey })
+                foreach (var key in ContentKeys(deleted))
                 {
                     if (key is not null)
                     {
@@ -228,7 +228,14 @@ public sealed class JobEngine
         }
     }
 
-    /// <summary>Opens a finished job's video or thumbnail.</summary>
+    /// <summary>Every storage key a job's content may occupy: video, thumbnail, spritesheet and input image.</summary>
+    public static IEnumerable<string> ContentKeys(Job job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return new[] { job.ResultKey, job.ThumbnailKey, job.SpritesheetKey, job.InputImageKey }.OfType<string>();
+    }
+
+    /// <summary>Opens a finished job's video, thumbnail or spritesheet; 410 (gone) once its retention has passed.</summary>
     public async Task<StoredContent> OpenContentAsync(string id, Caller caller, ContentVariant variant, CancellationToken cancellationToken)
     {
         var job = await GetAsync(id, caller, cancellationToken).ConfigureAwait(false);
@@ -239,12 +246,30 @@ public sealed class JobEngine
 
         if (job.ExpiresAt is { } expires && expires <= _time.GetUtcNow())
         {
-            throw new ReelayException(ErrorCodes.Gone, $"The content of video '{id}' expired at {expires:u} and was deleted.", "id");
+            throw new ReelayException(ErrorCodes.Gone, $"The content of video '{id}' expired at {expires.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z and was deleted (this gateway keeps content for {Retention()}); the job record remains, generate the video again to get new content.", "id");
         }
 
-        var key = variant == ContentVariant.Thumbnail ? job.ThumbnailKey : job.ResultKey;
+        if (job.ContentDeletedAt is { } removed)
+        {
+            throw new ReelayException(ErrorCodes.Gone, $"The content of video '{id}' was deleted at {removed.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z; generate the video again to get new content.", "id");
+        }
+
+        var key = variant switch
+        {
+            ContentVariant.Thumbnail => job.ThumbnailKey,
+            ContentVariant.Spritesheet => job.SpritesheetKey,
+            _ => job.ResultKey,
+        };
         var content = key is null ? null : await _results.OpenAsync(key, cancellationToken).ConfigureAwait(false);
-        return content ?? throw new ReelayException(ErrorCodes.NotFound, $"Video '{id}' has no {(variant == ContentVariant.Thumbnail ? "thumbnail" : "video")} content.", "variant");
+        return content ?? throw new ReelayException(ErrorCodes.NotFound, $"Video '{id}' has no {variant.ToString().ToLowerInvariant()} content.", "variant");
+    }
+
+    private string Retention()
+    {
+        var retention = _options.Storage.Retention;
+        return retention <= TimeSpan.Zero ? "its retention period" : retention.TotalDays >= 1 && retention.TotalDays == Math.Floor(retention.TotalDays)
+            ? $"{retention.TotalDays:0} day{(retention.TotalDays == 1 ? "" : "s")}"
+            : retention.ToString();
     }
 
     /// <summary>1-based position in its provider queue while queued; otherwise null.</summary>
@@ -258,4 +283,6 @@ public enum ContentVariant
     Video,
     /// <summary>A JPEG frame.</summary>
     Thumbnail,
+    /// <summary>A JPEG grid of evenly spaced frames.</summary>
+    Spritesheet,
 }

@@ -24,6 +24,7 @@ public sealed class JobScheduler : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly EngineOptions _options;
+    private readonly Results.StorageOptions _storage;
     private readonly string _tempDirectory;
     private readonly JobObservers _observers;
     private readonly SemaphoreSlim _finalizeGate;
@@ -49,6 +50,7 @@ public sealed class JobScheduler : IAsyncDisposable
         _time = time;
         _log = logger;
         _options = options.Engine;
+        _storage = options.Storage;
         _tempDirectory = Path.Combine(options.DataPath, "tmp");
         _observers = observers ?? JobObservers.None;
         _finalizeGate = new SemaphoreSlim(_options.MaxConcurrentFinalizations, _options.MaxConcurrentFinalizations);
@@ -545,8 +547,10 @@ public sealed class JobScheduler : IAsyncDisposable
         var ct = _stopping.Token;
         var videoKey = $"videos/{job.Id}.mp4";
         var thumbKey = $"thumbnails/{job.Id}.jpg";
+        var spriteKey = $"spritesheets/{job.Id}.jpg";
         var downloaded = Path.Combine(_tempDirectory, $"{job.Id}.download.mp4");
         var thumbnail = Path.Combine(_tempDirectory, $"{job.Id}.thumb.jpg");
+        var spritesheet = Path.Combine(_tempDirectory, $"{job.Id}.sprite.jpg");
         try
         {
             var source = result.Video;
@@ -570,11 +574,19 @@ public sealed class JobScheduler : IAsyncDisposable
             }
 
             var hasThumbnail = await _media.CreateThumbnailAsync(source, thumbnail, ct).ConfigureAwait(false);
+            var hasSpritesheet = await CreateSpritesheetAsync(job.Id, source, spritesheet, facts.DurationSeconds, ct).ConfigureAwait(false);
             var stored = await _results.PutFileAsync(videoKey, source, "video/mp4", move: true, ct).ConfigureAwait(false);
             if (hasThumbnail)
             {
                 await _results.PutFileAsync(thumbKey, thumbnail, "image/jpeg", move: true, ct).ConfigureAwait(false);
             }
+
+            if (hasSpritesheet)
+            {
+                await _results.PutFileAsync(spriteKey, spritesheet, "image/jpeg", move: true, ct).ConfigureAwait(false);
+            }
+
+            var retention = _storage.Retention;
 
             var (done, _) = await TransitionAsync(
                 job.Id,
@@ -584,10 +596,15 @@ public sealed class JobScheduler : IAsyncDisposable
                     Status = JobStatus.Succeeded,
                     Progress = 100,
                     CompletedAt = _time.GetUtcNow(),
+                    ExpiresAt = retention > TimeSpan.Zero ? _time.GetUtcNow() + retention : null,
                     ResultKey = videoKey,
                     ThumbnailKey = hasThumbnail ? thumbKey : null,
+                    SpritesheetKey = hasSpritesheet ? spriteKey : null,
                     ResultBytes = stored.Length,
+                    ResultSha256 = stored.Sha256,
                     ResultDurationSeconds = facts.DurationSeconds,
+                    ResultWidth = facts.Width > 0 ? facts.Width : null,
+                    ResultHeight = facts.Height > 0 ? facts.Height : null,
                 },
                 ct).ConfigureAwait(false);
             if (done is null)
@@ -595,6 +612,7 @@ public sealed class JobScheduler : IAsyncDisposable
                 // Cancelled or timed out meanwhile: the result belongs to nobody.
                 await _results.DeleteAsync(videoKey, ct).ConfigureAwait(false);
                 await _results.DeleteAsync(thumbKey, ct).ConfigureAwait(false);
+                await _results.DeleteAsync(spriteKey, ct).ConfigureAwait(false);
             }
             else
             {
@@ -616,6 +634,26 @@ public sealed class JobScheduler : IAsyncDisposable
         {
             TryDelete(downloaded);
             TryDelete(thumbnail);
+            TryDelete(spritesheet);
+        }
+    }
+
+    // A spritesheet is a nicety: failing to make one never fails the job.
+    private async Task<bool> CreateSpritesheetAsync(string jobId, string videoPath, string outputPath, double durationSeconds, CancellationToken ct)
+    {
+        if (!_storage.Spritesheet)
+        {
+            return false;
+        }
+
+        try
+        {
+            return await _media.CreateSpritesheetAsync(videoPath, outputPath, durationSeconds, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            EngineLog.SpritesheetFailed(_log, ex, jobId);
+            return false;
         }
     }
 

@@ -96,6 +96,21 @@ public sealed record Job
     /// <summary>Duration of the stored video as measured by ffprobe.</summary>
     public double? ResultDurationSeconds { get; init; }
 
+    /// <summary>Lower-case hex SHA-256 of the stored video, computed while it was stored.</summary>
+    public string? ResultSha256 { get; init; }
+
+    /// <summary>Width of the stored video in pixels, as measured by ffprobe.</summary>
+    public int? ResultWidth { get; init; }
+
+    /// <summary>Height of the stored video in pixels, as measured by ffprobe.</summary>
+    public int? ResultHeight { get; init; }
+
+    /// <summary>Storage key of the spritesheet (a JPEG grid of evenly spaced frames), when one was made.</summary>
+    public string? SpritesheetKey { get; init; }
+
+    /// <summary>When the retention sweeper deleted the job's stored content (video, thumbnail, spritesheet, input image).</summary>
+    public DateTimeOffset? ContentDeletedAt { get; init; }
+
     /// <summary>A note shown to clients, e.g. that the sandbox stood in for another model.</summary>
     public string? Note { get; init; }
 

@@ -32,4 +32,23 @@ public sealed class FfmpegMediaInspector(MediaProbe probe, MediaTransforms trans
             return false;
         }
     }
+
+    /// <inheritdoc />
+    public async Task<bool> CreateSpritesheetAsync(string videoPath, string outputPath, double durationSeconds, CancellationToken cancellationToken)
+    {
+        if (durationSeconds <= 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            await transforms.CreateSpritesheetAsync(videoPath, outputPath, durationSeconds, cancellationToken).ConfigureAwait(false);
+            return File.Exists(outputPath) && new FileInfo(outputPath).Length > 0;
+        }
+        catch (FfmpegException)
+        {
+            return false;
+        }
+    }
 }

@@ -50,6 +50,48 @@ public sealed class MediaTransforms(FfmpegRunner runner)
             cancellationToken);
     }
 
+    /// <summary>Frames across a spritesheet.</summary>
+    public const int SpritesheetColumns = 5;
+
+    /// <summary>Rows of frames in a spritesheet.</summary>
+    public const int SpritesheetRows = 2;
+
+    /// <summary>Width of one spritesheet frame in pixels (its height keeps the video's aspect, rounded to even).</summary>
+    public const int SpritesheetFrameWidth = 256;
+
+    /// <summary>
+    /// Writes a JPEG spritesheet of <paramref name="videoPath"/>: <see cref="SpritesheetColumns"/> x <see cref="SpritesheetRows"/>
+    /// frames taken at the middles of equal slices of the video, left to right then top to bottom, each
+    /// <see cref="SpritesheetFrameWidth"/> pixels wide, in one image (ffmpeg's tile filter).
+    /// </summary>
+    public Task CreateSpritesheetAsync(string videoPath, string outputPath, double durationSeconds, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(videoPath);
+        ArgumentException.ThrowIfNullOrEmpty(outputPath);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(durationSeconds);
+        const int frames = SpritesheetColumns * SpritesheetRows;
+        var interval = durationSeconds / frames;
+        return runner.RunFfmpegAsync(
+            [
+                "-ss", (interval / 2).ToString("0.######", CultureInfo.InvariantCulture),
+                "-i", FfmpegRunner.FileArgument(videoPath),
+                "-vf", SpritesheetFilter(interval),
+                "-frames:v", "1",
+                "-q:v", "4",
+                "-c:v", "mjpeg", "-f", "image2", "-update", "1",
+                "-y", FfmpegRunner.FileArgument(outputPath),
+            ],
+            progress: null,
+            workingDirectory: null,
+            cancellationToken);
+    }
+
+    /// <summary>The filter chain of a spritesheet: one frame per <paramref name="intervalSeconds"/>, scaled, tiled.</summary>
+    internal static string SpritesheetFilter(double intervalSeconds) =>
+        $"fps=fps={(1 / intervalSeconds).ToString("0.######", CultureInfo.InvariantCulture)}:round=near,"
+        + $"scale={SpritesheetFrameWidth.ToString(CultureInfo.InvariantCulture)}:-2,setsar=1,"
+        + $"tile={SpritesheetColumns.ToString(CultureInfo.InvariantCulture)}x{SpritesheetRows.ToString(CultureInfo.InvariantCulture)}";
+
     /// <summary>Writes <paramref name="inputPath"/> as a PNG of exactly <paramref name="width"/> x <paramref name="height"/>.</summary>
     /// <param name="inputPath">Any image ffmpeg reads (PNG, JPEG, WebP, ...).</param>
     /// <param name="outputPath">The PNG to write (replaced if it exists).</param>

@@ -31,7 +31,7 @@ public sealed class StoredContent : IAsyncDisposable
     /// <summary>Full path of the file, when the store is on local disk.</summary>
     public string? PhysicalPath { get; init; }
 
-    /// <summary>Opens the bytes as a stream (the caller disposes it).</summary>
+    /// <summary>Opens the bytes as a seekable stream (the caller disposes it), so HTTP Range requests can be served from it.</summary>
     public required Func<Stream> OpenRead { get; init; }
 
     /// <summary>Size in bytes.</summary>
@@ -42,6 +42,9 @@ public sealed class StoredContent : IAsyncDisposable
 
     /// <summary>Last modification time, for HTTP validators.</summary>
     public DateTimeOffset? LastModified { get; init; }
+
+    /// <summary>An entity tag for HTTP validators, quoted (e.g. an S3 ETag); null when the store has none.</summary>
+    public string? ETag { get; init; }
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

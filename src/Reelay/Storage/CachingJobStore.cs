@@ -88,6 +88,9 @@ public sealed class CachingJobStore : IJobStore, IAsyncDisposable
     public Task<IReadOnlyList<Job>> ListActiveAsync(CancellationToken cancellationToken) => _inner.ListActiveAsync(cancellationToken);
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<Job>> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => _inner.ListExpiredAsync(now, limit, cancellationToken);
+
+    /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         _jobs.Clear();

@@ -42,6 +42,13 @@ public interface IJobStore
 
     /// <summary>All jobs in a non-terminal state (queued, submitting, running), oldest first. Used at start-up.</summary>
     Task<IReadOnlyList<Job>> ListActiveAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Jobs whose content expired (<see cref="Job.ExpiresAt"/> at or before <paramref name="now"/>) and was not yet deleted
+    /// (<see cref="Job.ContentDeletedAt"/> null), not soft-deleted, earliest expiry first, at most <paramref name="limit"/>
+    /// (clamped to 1-1000). Used by the retention sweeper.
+    /// </summary>
+    Task<IReadOnlyList<Job>> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 }
 
 /// <summary>A listing query.</summary>

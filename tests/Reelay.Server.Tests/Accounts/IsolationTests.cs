@@ -60,6 +60,11 @@ public sealed class IsolationTests : IAsyncLifetime
         Assert.Equal(404, (await SendAsync(_bob.Http, HttpMethod.Post, $"/v1/videos/{id}/cancel")).Status);
         Assert.Equal(404, (await SendAsync(_bob.Http, HttpMethod.Get, $"/v1/videos/{id}/content")).Status);
         Assert.Equal(404, (await SendAsync(_bob.Http, HttpMethod.Delete, $"/v1/videos/{id}")).Status);
+        using (var events = await _bob.Http.GetAsync($"/v1/videos/{id}/events", HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, events.StatusCode);
+        }
+
         var bobs = await GetJsonAsync(_bob.Http, "/v1/videos?limit=100");
         Assert.DoesNotContain(bobs.GetProperty("data").EnumerateArray(), v => v.GetProperty("id").GetString() == id);
         var (badCursor, _, _) = await SendAsync(_bob.Http, HttpMethod.Get, $"/v1/videos?after={id}");

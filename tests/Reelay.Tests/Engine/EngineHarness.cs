@@ -30,6 +30,8 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public InMemoryResultStore Results { get; } = new();
 
+    public FakeMediaInspector Media { get; } = new();
+
     public FakeProvider Provider { get; }
 
     /// <summary>More provider instances, routed to by <see cref="Routes"/>.</summary>
@@ -80,7 +82,7 @@ public sealed class EngineHarness : IAsyncDisposable
     private async Task BootAsync()
     {
         var router = new DeploymentRouter([Provider, .. Others], Routes, Options.Sandbox.StandInFor);
-        Scheduler = new JobScheduler(Store, Results, router, new FakeMediaInspector(), Clock, Options, NullLogger<JobScheduler>.Instance, new JobObservers([Observer]));
+        Scheduler = new JobScheduler(Store, Results, router, Media, Clock, Options, NullLogger<JobScheduler>.Instance, new JobObservers([Observer]));
         Engine = new JobEngine(Store, Results, ModelCatalog.Load(), router, new InputImageLoader(_http, Options), Scheduler, Clock, Options, new JobObservers([Observer, new ThrowingObserver()]));
         await Scheduler.StartAsync(CancellationToken.None);
     }

@@ -29,6 +29,39 @@ public sealed class JobSchedulerTests
     }
 
     [Fact]
+    public async Task Finalize_Success_RecordsChecksumMeasuredSizeSpritesheetAndExpiry()
+    {
+        await using var h = await EngineHarness.StartAsync(configure: o => o.Storage.Retention = TimeSpan.FromDays(3));
+        var job = await h.SubmitAsync();
+
+        await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "job succeeded");
+
+        var done = await h.GetAsync(job.Id);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("fake mp4 bytes"u8)), done.ResultSha256);
+        Assert.Equal((320, 240), (done.ResultWidth, done.ResultHeight));
+        Assert.Equal($"spritesheets/{job.Id}.jpg", done.SpritesheetKey);
+        Assert.Equal("spritesheet"u8.ToArray(), h.Results.Objects[done.SpritesheetKey!]);
+        Assert.Equal(done.CompletedAt + TimeSpan.FromDays(3), done.ExpiresAt);
+        Assert.Null(done.ContentDeletedAt);
+    }
+
+    [Fact]
+    public async Task Finalize_SpritesheetThrowsAndRetentionForever_SucceedsWithoutSpritesheetOrExpiry()
+    {
+        await using var h = await EngineHarness.StartAsync(configure: o => o.Storage.Retention = TimeSpan.Zero);
+        h.Media.OnSpritesheet = _ => throw new IOException("ffmpeg went away (test)");
+        var job = await h.SubmitAsync();
+
+        await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "job succeeded");
+
+        var done = await h.GetAsync(job.Id);
+        Assert.Null(done.SpritesheetKey);
+        Assert.Null(done.ExpiresAt);
+        Assert.NotNull(done.ResultKey);
+        Assert.DoesNotContain(h.Results.Objects.Keys, k => k.StartsWith("spritesheets/", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Observers_JobRunsToSuccess_SeeEveryStoredStateInOrderDespiteAThrowingObserver()
     {
         await using var h = await EngineHarness.StartAsync();

@@ -52,4 +52,20 @@ public sealed class MediaTransformsTests : IDisposable
 
         Assert.Equal(new ImageInfo("jpeg", thumbWidth, thumbHeight), ImageInfo.Sniff(await File.ReadAllBytesAsync(output)));
     }
+
+    [Theory]
+    [InlineData(320, 240, 4.0, 1280, 384)]
+    [InlineData(240, 426, 2.5, 1280, 908)]
+    public async Task CreateSpritesheetAsync_Video_WritesJpegGridOfTenFrames(int width, int height, double seconds, int sheetWidth, int sheetHeight)
+    {
+        var video = TestMedia.Video(_temp.File("v.mp4"), width, height, seconds);
+        var output = _temp.File("sprite.jpg");
+
+        await _transforms.CreateSpritesheetAsync(video, output, seconds, CancellationToken.None);
+
+        // 5 x 2 frames, each 256 wide with the video's aspect (height rounded to even).
+        var info = await new MediaProbe(new FfmpegRunner()).ProbeAsync(output, CancellationToken.None);
+        Assert.Equal(("mjpeg", sheetWidth, sheetHeight), (info.CodecName, info.Width, info.Height));
+        Assert.Equal(new ImageInfo("jpeg", sheetWidth, sheetHeight), ImageInfo.Sniff(await File.ReadAllBytesAsync(output)));
+    }
 }

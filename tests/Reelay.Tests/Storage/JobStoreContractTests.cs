@@ -509,6 +509,31 @@ public abstract class JobStoreContractTests
     }
 
     /// <summary>Asserts every field is equal, comparing the maps by content.</summary>
+    [Fact]
+    public async Task ListExpiredAsync_MixedJobs_ReturnsOnlyExpiredNotSweptEarliestFirst()
+    {
+        var store = await CreateStoreAsync();
+        var now = TestJobs.Epoch.AddHours(2);
+        Job Succeeded(DateTimeOffset? expires) => TestJobs.New(status: JobStatus.Succeeded) with { ExpiresAt = expires, ResultKey = "videos/x.mp4" };
+        var later = await store.InsertAsync(Succeeded(TestJobs.Epoch.AddHours(1)), Ct);
+        var earlier = await store.InsertAsync(Succeeded(TestJobs.Epoch.AddMinutes(30)), Ct);
+        var exactlyNow = await store.InsertAsync(Succeeded(now), Ct);
+        await store.InsertAsync(Succeeded(now.AddMilliseconds(1)), Ct);
+        await store.InsertAsync(Succeeded(null), Ct);
+        await store.InsertAsync(Succeeded(TestJobs.Epoch) with { ContentDeletedAt = TestJobs.Epoch.AddMinutes(1) }, Ct);
+        await store.InsertAsync(Succeeded(TestJobs.Epoch) with { DeletedAt = TestJobs.Epoch }, Ct);
+
+        var all = await store.ListExpiredAsync(now, 100, Ct);
+        var first = await store.ListExpiredAsync(now, 1, Ct);
+        var swept = await store.TryUpdateAsync(earlier with { ContentDeletedAt = now }, Ct);
+        var afterSweep = await store.ListExpiredAsync(now, 100, Ct);
+
+        Assert.Equal([earlier.Id, later.Id, exactlyNow.Id], all.Select(j => j.Id));
+        Assert.Equal([earlier.Id], first.Select(j => j.Id));
+        Assert.NotNull(swept);
+        Assert.Equal([later.Id, exactlyNow.Id], afterSweep.Select(j => j.Id));
+    }
+
     protected static void AssertSameJob(Job expected, Job actual)
     {
         ArgumentNullException.ThrowIfNull(expected);

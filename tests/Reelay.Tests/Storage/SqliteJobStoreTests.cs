@@ -81,11 +81,12 @@ public sealed class SqliteJobStoreTests : JobStoreContractTests, IAsyncLifetime
             Assert.Equal(1, await SchemaMigrations.ApplyAsync(transaction, SqliteJobStore.Migrations.Take(1).ToList(), Now, Ct));
         }
 
-        var job = TestJobs.Full();
-        await using (var old = new SqliteJobStore(ConnectionString))
+        var job = TestJobs.New();
+        await using (var old = await OpenRawAsync())
         {
-            // A version-1 store writing a job, without running InitializeAsync (which would migrate).
-            await old.InsertAsync(job, Ct);
+            // A row as a version-1 build wrote it: only the columns version 1 has.
+            var created = job.CreatedAt.ToUnixTimeMilliseconds();
+            await ExecuteAsync(old, $"INSERT INTO jobs (id, owner, model, mode, duration_seconds, width, height, status, created_at, updated_at, deadline, version) VALUES ('{job.Id}', '{job.Owner}', 'sandbox', 't2v', 5, 1280, 720, 'queued', {created}, {created}, {job.Deadline.ToUnixTimeMilliseconds()}, 1)");
         }
 
         var store = await OpenStoreAsync();
@@ -93,6 +94,9 @@ public sealed class SqliteJobStoreTests : JobStoreContractTests, IAsyncLifetime
         await using var check = await OpenRawAsync();
         Assert.Equal(SqliteJobStore.Migrations.Count, await ScalarAsync<long>(check, "SELECT MAX(version) FROM schema_migrations"));
         AssertSameJob(job with { Version = 1 }, (await store.GetAsync(job.Id, Ct))!);
+        var full = TestJobs.Full();
+        await store.InsertAsync(full, Ct);
+        Assert.Equal(full.ResultSha256, (await store.GetAsync(full.Id, Ct))!.ResultSha256);
     }
 
     [Fact]
@@ -196,6 +200,16 @@ public sealed class SqliteJobStoreTests : JobStoreContractTests, IAsyncLifetime
     }
 
     [Fact]
+    public async Task ListExpiredSql_QueryPlan_UsesExpiringIndexWithoutSorting()
+    {
+        await OpenStoreAsync();
+
+        var plan = await QueryPlanAsync(SqliteJobStore.ListExpiredSql);
+
+        Assert.Contains("ix_jobs_expiring", plan, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ListActiveSql_QueryPlan_UsesActiveIndexWithoutSorting()
     {
         await OpenStoreAsync();
@@ -269,11 +283,11 @@ public sealed class SqliteJobStoreTests : JobStoreContractTests, IAsyncLifetime
         await using var connection = await OpenRawAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "EXPLAIN QUERY PLAN " + sql;
-        foreach (var name in new[] { "@id", "@owner", "@after", "@take" })
+        foreach (var name in new[] { "@id", "@owner", "@after", "@take", "@now" })
         {
             if (sql.Contains(name, StringComparison.Ordinal))
             {
-                command.Parameters.AddWithValue(name, name == "@take" ? 21 : "x");
+                command.Parameters.AddWithValue(name, name is "@take" or "@now" ? 21 : "x");
             }
         }
 

@@ -70,6 +70,11 @@ internal static class TestJobs
             IdempotencyKey = "idem-123",
             Dialect = "openai",
             DeletedAt = null,
+            ResultSha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            ResultWidth = 1918,
+            ResultHeight = 1078,
+            SpritesheetKey = "results/abc.sprite.jpg",
+            ContentDeletedAt = created.AddDays(7).AddMilliseconds(250),
         };
     }
 }

@@ -94,6 +94,18 @@ public sealed class InMemoryJobStore : IJobStore
         }
     }
 
+    public Task<IReadOnlyList<Job>> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<Job>>(_rows
+                .Where(r => r.ExpiresAt is { } e && e <= now && r.ContentDeletedAt is null && r.DeletedAt is null)
+                .OrderBy(r => r.ExpiresAt)
+                .Take(limit)
+                .ToList());
+        }
+    }
+
     /// <summary>Overwrites a row as a crash would have left it (test set-up only).</summary>
     public void Put(Job job)
     {
@@ -154,6 +166,16 @@ public sealed class FakeMediaInspector : IMediaInspector
         await File.WriteAllTextAsync(outputPath, "thumbnail", cancellationToken);
         return true;
     }
+
+    /// <summary>What making a spritesheet does: writes "spritesheet" by default; a test may make it throw.</summary>
+    public Func<string, bool> OnSpritesheet { get; set; } = output =>
+    {
+        File.WriteAllText(output, "spritesheet");
+        return true;
+    };
+
+    public Task<bool> CreateSpritesheetAsync(string videoPath, string outputPath, double durationSeconds, CancellationToken cancellationToken) =>
+        Task.FromResult(OnSpritesheet(outputPath));
 }
 
 /// <summary>A scriptable provider that records every call with the clock's time.</summary>

@@ -80,10 +80,11 @@ public static class OpenAIEndpoints
         {
             null or "" or "video" => ContentVariant.Video,
             "thumbnail" => ContentVariant.Thumbnail,
-            _ => throw ReelayException.Invalid("variant", $"variant '{variant}' is not available; allowed: video, thumbnail."),
+            "spritesheet" => ContentVariant.Spritesheet,
+            _ => throw ReelayException.Invalid("variant", $"variant '{variant}' is not available; allowed: video, thumbnail, spritesheet."),
         };
         var content = await engine.OpenContentAsync(id, CallerOf(context), which, context.RequestAborted).ConfigureAwait(false);
-        return ContentResults.Serve(content, $"{id}.{(which == ContentVariant.Video ? "mp4" : "jpg")}");
+        return ContentResults.Serve(content, ContentResults.FileName(id, which));
     }
 
     private static IResult Models(JobEngine engine, Accounts.PriceTable prices) => TypedResults.Json(

@@ -35,6 +35,7 @@ internal static class OpenAIMapper
         QueuePosition = queuePosition,
         Note = job.Note,
         Metadata = job.Metadata.Count > 0 ? job.Metadata : null,
+        Sha256 = job.ContentDeletedAt is null ? job.ResultSha256 : null,
     };
 
     public static OpenAIErrorEnvelope Error(JobError error) => new(new OpenAIErrorBody(error.Message, ErrorType(error.Code), Param(error.Param), WireCode(error.Code)));

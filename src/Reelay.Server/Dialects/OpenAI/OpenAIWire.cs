@@ -27,6 +27,10 @@ internal sealed class OpenAIVideo
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>Reelay extension: lower-case hex SHA-256 of the stored MP4 (what variant=video serves), once completed.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Sha256 { get; init; }
 }
 
 internal sealed record OpenAIVideoError(string Code, string Message);

@@ -29,7 +29,8 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
         "seed", "options", "input_image_key", "status", "progress", "error", "created_at", "updated_at", "started_at",
         "completed_at", "expires_at", "deadline", "provider", "upstream_model", "upstream_id", "submit_attempts",
         "result_key", "thumbnail_key", "result_bytes", "result_duration_seconds", "note", "webhook_url", "metadata",
-        "idempotency_key", "dialect", "deleted_at",
+        "idempotency_key", "dialect", "deleted_at", "result_sha256", "result_width", "result_height", "spritesheet_key",
+        "content_deleted_at",
     ];
 
     private static readonly string SelectSql = $"SELECT {string.Join(", ", Columns)}, version FROM jobs ";
@@ -175,6 +176,17 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
     public async Task<IReadOnlyList<Job>> ListActiveAsync(CancellationToken cancellationToken) =>
         await QueryAsync(ListActiveSql, static _ => { }, cancellationToken);
 
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<Job>> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        await QueryAsync(
+            ListExpiredSql,
+            p =>
+            {
+                p.AddWithValue("@now", now.ToUnixTimeMilliseconds());
+                p.AddWithValue("@take", Math.Clamp(limit, 1, 1000));
+            },
+            cancellationToken);
+
     /// <summary>Releases the pooled connections to the database file.</summary>
     public ValueTask DisposeAsync()
     {
@@ -189,6 +201,10 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
     }
 
     internal static string ListActiveSql { get; } = SelectSql + ActiveJobsSql;
+
+    // Matches the partial index ix_jobs_expiring.
+    internal static string ListExpiredSql { get; } = SelectSql
+        + "WHERE expires_at IS NOT NULL AND content_deleted_at IS NULL AND deleted_at IS NULL AND expires_at <= @now ORDER BY expires_at, seq LIMIT @take";
 
     internal static string ListSql(bool byOwner, bool after, bool ascending)
     {
@@ -299,6 +315,11 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
         p.AddWithValue("@idempotency_key", Db(job.IdempotencyKey));
         p.AddWithValue("@dialect", Db(job.Dialect));
         p.AddWithValue("@deleted_at", Db(job.DeletedAt?.ToUnixTimeMilliseconds()));
+        p.AddWithValue("@result_sha256", Db(job.ResultSha256));
+        p.AddWithValue("@result_width", Db(job.ResultWidth));
+        p.AddWithValue("@result_height", Db(job.ResultHeight));
+        p.AddWithValue("@spritesheet_key", Db(job.SpritesheetKey));
+        p.AddWithValue("@content_deleted_at", Db(job.ContentDeletedAt?.ToUnixTimeMilliseconds()));
         p.AddWithValue("@version", job.Version);
     }
 
@@ -341,7 +362,12 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
         IdempotencyKey = Text(r, 33),
         Dialect = Text(r, 34),
         DeletedAt = OptionalTime(r, 35),
-        Version = r.GetInt64(36),
+        ResultSha256 = Text(r, 36),
+        ResultWidth = r.IsDBNull(37) ? null : r.GetInt32(37),
+        ResultHeight = r.IsDBNull(38) ? null : r.GetInt32(38),
+        SpritesheetKey = Text(r, 39),
+        ContentDeletedAt = OptionalTime(r, 40),
+        Version = r.GetInt64(41),
     };
 
     // What a read would return: dates in UTC to the millisecond.
@@ -354,6 +380,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
         ExpiresAt = Truncate(job.ExpiresAt),
         Deadline = Truncate(job.Deadline),
         DeletedAt = Truncate(job.DeletedAt),
+        ContentDeletedAt = Truncate(job.ContentDeletedAt),
         Version = version,
     };
 

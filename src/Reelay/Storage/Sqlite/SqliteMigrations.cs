@@ -97,6 +97,13 @@ internal static class SqliteMigrations
                 PRIMARY KEY (owner, key)
             ) STRICT;
             CREATE INDEX ix_idempotency_created ON idempotency_keys (created_at);
+        new(3, "result storage: checksum, measured size, spritesheet, retention sweep", """
+            ALTER TABLE jobs ADD COLUMN result_sha256 TEXT;
+            ALTER TABLE jobs ADD COLUMN result_width INTEGER;
+            ALTER TABLE jobs ADD COLUMN result_height INTEGER;
+            ALTER TABLE jobs ADD COLUMN spritesheet_key TEXT;
+            ALTER TABLE jobs ADD COLUMN content_deleted_at INTEGER;
+            CREATE INDEX ix_jobs_expiring ON jobs (expires_at) WHERE expires_at IS NOT NULL AND content_deleted_at IS NULL AND deleted_at IS NULL;
             """),
     ];
 }
