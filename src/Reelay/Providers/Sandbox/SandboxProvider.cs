@@ -268,6 +268,9 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
         // A fresh name per render: after a hard kill, an orphaned ffmpeg may still be writing the previous attempt's file.
         var part = Path.Combine(WorkDirectory, $"{id}.{Guid.NewGuid():N}.mp4.part");
         var acquired = false;
+        var succeeded = false;
+        var cancelled = false;
+        JobError? failure = null;
         try
         {
             await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -281,27 +284,27 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
             var renderSpec = new RenderSpec(spec.Mode, spec.Width, spec.Height, spec.DurationSeconds, RenderSpec.SeedOf(spec), spec.Prompt, job.StandIn ? spec.Model : null, image);
             await _renderer.RenderAsync(renderSpec, folder, part, render, p => render.Process = p, cancellationToken).ConfigureAwait(false);
             File.Move(part, OutputPath(id), overwrite: true);
-            render.Succeed();
+            succeeded = true;
             var elapsed = _timeProvider.GetElapsedTime(started);
             LogSucceeded(_logger, id, elapsed.TotalMilliseconds);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            render.MarkCancelled();
+            cancelled = true;
         }
         catch (FfmpegException ex)
         {
             LogFailed(_logger, id, ex.ExitCode, ex.StderrTail);
-            render.Fail(new JobError(ErrorCodes.RenderFailed, DescribeFailure(ex)));
+            failure = new JobError(ErrorCodes.RenderFailed, DescribeFailure(ex));
         }
         catch (SandboxInputException ex)
         {
-            render.Fail(ex.Error);
+            failure = ex.Error;
         }
         catch (Exception ex)
         {
             LogError(_logger, id, ex);
-            render.Fail(new JobError(ErrorCodes.RenderFailed, "The sandbox could not render the video because of an internal error."));
+            failure = new JobError(ErrorCodes.RenderFailed, "The sandbox could not render the video because of an internal error.");
         }
         finally
         {
@@ -310,11 +313,25 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
                 _slots.Release();
             }
 
+            // Scratch files go before the outcome is published, so whoever sees the outcome sees a clean work folder.
             render.Process = null;
             TryDeleteDirectory(folder);
-            if (render.State != RenderState.Succeeded)
+            if (!succeeded)
             {
                 TryDelete(part);
+            }
+
+            if (succeeded)
+            {
+                render.Succeed();
+            }
+            else if (cancelled)
+            {
+                render.MarkCancelled();
+            }
+            else
+            {
+                render.Fail(failure ?? new JobError(ErrorCodes.RenderFailed, "The sandbox render stopped without a result."));
             }
 
             render.Finish();
