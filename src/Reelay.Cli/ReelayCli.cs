@@ -34,6 +34,9 @@ internal static class ReelayCli
             ModelsCommand.Create(context),
             ProvidersCommand.Create(context),
             EmulateCommand.Create(context),
+            KeysCommand.Create(context),
+            UsageCommand.Create(context),
+            ChargesCommand.Create(context),
         };
         return root;
     }

@@ -20,7 +20,7 @@ namespace Reelay.Client;
 /// a call that exceeds <see cref="ReelayClientOptions.Timeout"/> as <see cref="TimeoutException"/>; cancellation
 /// through the caller's token as <see cref="OperationCanceledException"/>.
 /// </remarks>
-public class ReelayClient
+public partial class ReelayClient
 {
     /// <summary>The poll interval <see cref="WaitForCompletionAsync"/> uses when none is given.</summary>
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(2);

@@ -11,10 +11,15 @@ internal sealed class ConnectionOptions
     public const string AdminKeyVariable = "REELAY_ADMIN_KEY";
 
     private readonly CliContext _context;
+    private readonly bool _preferAdminKey;
 
-    public ConnectionOptions(CliContext context, string urlDescription)
+    /// <param name="context">The CLI's surroundings.</param>
+    /// <param name="urlDescription">The --url help text.</param>
+    /// <param name="preferAdminKey">For admin commands: the key defaults to REELAY_ADMIN_KEY before REELAY_API_KEY.</param>
+    public ConnectionOptions(CliContext context, string urlDescription, bool preferAdminKey = false)
     {
         _context = context;
+        _preferAdminKey = preferAdminKey;
         Url = new Option<string?>("--url") { Description = urlDescription, HelpName = "URL" };
         Url.Validators.Add(result =>
         {
@@ -26,7 +31,9 @@ internal sealed class ConnectionOptions
         });
         Key = new Option<string?>("--key")
         {
-            Description = $"API key (default: ${ApiKeyVariable}, else ${AdminKeyVariable}).",
+            Description = preferAdminKey
+                ? $"Admin API key (default: ${AdminKeyVariable}, else ${ApiKeyVariable})."
+                : $"API key (default: ${ApiKeyVariable}, else ${AdminKeyVariable}).",
             HelpName = "KEY",
         };
     }
@@ -59,10 +66,13 @@ internal sealed class ConnectionOptions
         return TryParseUrl(fromEnvironment) ?? throw new UsageException($"{UrlVariable} '{fromEnvironment}' is not an absolute http or https URL.");
     }
 
-    public string? ResolveKey(ParseResult parseResult) =>
+    public string? ResolveKey(ParseResult parseResult) => ResolveKey(parseResult, _preferAdminKey);
+
+    /// <summary>--key, else the environment's admin or client key, in the order <paramref name="preferAdminKey"/> says.</summary>
+    public string? ResolveKey(ParseResult parseResult, bool preferAdminKey) =>
         NonEmpty(parseResult.GetValue(Key))
-        ?? NonEmpty(_context.GetEnvironmentVariable(ApiKeyVariable))
-        ?? NonEmpty(_context.GetEnvironmentVariable(AdminKeyVariable));
+        ?? NonEmpty(_context.GetEnvironmentVariable(preferAdminKey ? AdminKeyVariable : ApiKeyVariable))
+        ?? NonEmpty(_context.GetEnvironmentVariable(preferAdminKey ? ApiKeyVariable : AdminKeyVariable));
 
     /// <summary>A client for --url / REELAY_URL, else the default local address.</summary>
     public ReelayClient CreateClient(ParseResult parseResult) =>
