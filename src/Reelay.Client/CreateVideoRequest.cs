@@ -12,6 +12,13 @@ public sealed class CreateVideoRequest
     /// <summary>What to generate. Required for text-to-video.</summary>
     public string? Prompt { get; set; }
 
+    /// <summary>
+    /// Sent as the Idempotency-Key header: resending the same request with the same key returns the original video
+    /// instead of starting (and paying for) another; the same key with a different request is a 409. Use a new
+    /// key (e.g. a GUID) per intended video and reuse it on retries.
+    /// </summary>
+    public string? IdempotencyKey { get; set; }
+
     /// <summary>Duration in seconds; sent as a string as the OpenAI dialect expects. Null lets the model choose.</summary>
     public int? Seconds { get; set; }
 

@@ -125,7 +125,7 @@ public partial class ReelayClient
             };
             var json = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, ReelayJsonContext.Default.CreateVideoBody));
             json.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-            return await SendJsonAsync(HttpMethod.Post, "v1/videos", json, ReelayJsonContext.Default.Video, cancellationToken).ConfigureAwait(false);
+            return await SendJsonAsync(HttpMethod.Post, "v1/videos", json, ReelayJsonContext.Default.Video, cancellationToken, request.IdempotencyKey).ConfigureAwait(false);
         }
 
         FileStream? file = null;
@@ -159,7 +159,7 @@ public partial class ReelayClient
             var part = new UploadStreamContent(image);
             part.Headers.ContentType = new MediaTypeHeaderValue(request.ImageContentType ?? GuessImageContentType(fileName));
             form.Add(part, "input_reference", fileName);
-            return await SendJsonAsync(HttpMethod.Post, "v1/videos", form, ReelayJsonContext.Default.Video, cancellationToken).ConfigureAwait(false);
+            return await SendJsonAsync(HttpMethod.Post, "v1/videos", form, ReelayJsonContext.Default.Video, cancellationToken, request.IdempotencyKey).ConfigureAwait(false);
         }
         finally
         {
@@ -544,12 +544,12 @@ public partial class ReelayClient
         return await WaitForCompletionAsync(id, progress, pollInterval, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<T> SendJsonAsync<T>(HttpMethod method, string relativePath, HttpContent? content, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    private async Task<T> SendJsonAsync<T>(HttpMethod method, string relativePath, HttpContent? content, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken, string? idempotencyKey = null)
     {
         using var call = new CallTimeout(_timeout, _time, cancellationToken);
         try
         {
-            using var response = await SendCoreAsync(method, relativePath, content, "application/json", call.Token).ConfigureAwait(false);
+            using var response = await SendCoreAsync(method, relativePath, content, "application/json", call.Token, idempotencyKey: idempotencyKey).ConfigureAwait(false);
             var stream = await response.Content.ReadAsStreamAsync(call.Token).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
@@ -586,10 +586,15 @@ public partial class ReelayClient
         }
     }
 
-    private async Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, string relativePath, HttpContent? content, string accept, CancellationToken cancellationToken, string? lastEventId = null)
+    private async Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, string relativePath, HttpContent? content, string accept, CancellationToken cancellationToken, string? lastEventId = null, string? idempotencyKey = null)
     {
         using var request = new HttpRequestMessage(method, new Uri(_baseAddress, relativePath)) { Content = content };
         request.Headers.Accept.ParseAdd(accept);
+        if (idempotencyKey is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
+        }
+
         if (lastEventId is not null)
         {
             request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);

@@ -88,6 +88,19 @@ public sealed class IdempotencyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sdk_CreateVideoRetriedWithIdempotencyKey_SameVideo()
+    {
+        var client = new Reelay.Client.ReelayClient(_server.BaseAddress, _key.Secret);
+        var request = new Reelay.Client.CreateVideoRequest { Model = "sandbox", Prompt = "sdk retry", Seconds = 1, Size = "160x90", IdempotencyKey = Guid.NewGuid().ToString() };
+        var first = await client.CreateVideoAsync(request);
+        var again = await client.CreateVideoAsync(request);
+        Assert.Equal(first.Id, again.Id);
+        request.Prompt = "changed";
+        var conflict = await Assert.ThrowsAsync<Reelay.Client.ReelayApiException>(() => client.CreateVideoAsync(request));
+        Assert.Equal(409, conflict.StatusCode);
+    }
+
+    [Fact]
     public async Task Submit_BadIdempotencyKeyHeader_400NamingIt()
     {
         var (status, body, _) = await AccountsKit.SendAsync(_key.Http, HttpMethod.Post, "/v1/videos", """{"model":"sandbox","prompt":"x","seconds":"1","size":"160x90"}""", new string('k', 300));
