@@ -16,6 +16,8 @@ using Reelay.Server.Dialects.ModelVerse;
 using Reelay.Server.Dialects.OpenAI;
 using Reelay.Server.Dialects.SoraRelay;
 using Reelay.Server.Hosting;
+using Reelay.Server.Webhooks;
+using Reelay.Webhooks;
 
 namespace Reelay.Server;
 
@@ -63,12 +65,14 @@ public static class ReelayServer
         builder.Services.AddSingleton(sp => ContentUrlSigner.FromDataFolder(
             sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayOptions>().ContentUrlLifetime));
         builder.Services.AddSoraRelayDialect();
+        builder.Services.AddReelayWebhooks();
 
         var app = builder.Build();
         app.MapOpenAIDialect();
         app.MapModelVerseDialect();
         app.MapAimlApiDialect();
         app.MapSoraRelayDialect();
+        app.MapReelayWebhooks();
         app.MapSignedContent();
         app.MapGet("/healthz", () => TypedResults.Text("{\"status\":\"ok\"}", "application/json"));
         return app;

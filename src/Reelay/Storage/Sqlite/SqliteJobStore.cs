@@ -29,7 +29,7 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
         "seed", "options", "input_image_key", "status", "progress", "error", "created_at", "updated_at", "started_at",
         "completed_at", "expires_at", "deadline", "provider", "upstream_model", "upstream_id", "submit_attempts",
         "result_key", "thumbnail_key", "result_bytes", "result_duration_seconds", "note", "webhook_url", "metadata",
-        "idempotency_key", "dialect", "deleted_at",
+        "idempotency_key", "dialect", "deleted_at", "webhook_events",
     ];
 
     private static readonly string SelectSql = $"SELECT {string.Join(", ", Columns)}, version FROM jobs ";
@@ -299,6 +299,7 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
         p.AddWithValue("@idempotency_key", Db(job.IdempotencyKey));
         p.AddWithValue("@dialect", Db(job.Dialect));
         p.AddWithValue("@deleted_at", Db(job.DeletedAt?.ToUnixTimeMilliseconds()));
+        p.AddWithValue("@webhook_events", Db(job.WebhookEvents is null ? null : string.Join(',', job.WebhookEvents)));
         p.AddWithValue("@version", job.Version);
     }
 
@@ -341,7 +342,8 @@ public sealed class SqliteJobStore : IJobStore, IAsyncDisposable
         IdempotencyKey = Text(r, 33),
         Dialect = Text(r, 34),
         DeletedAt = OptionalTime(r, 35),
-        Version = r.GetInt64(36),
+        WebhookEvents = r.IsDBNull(36) ? null : r.GetString(36).Split(',', StringSplitOptions.RemoveEmptyEntries),
+        Version = r.GetInt64(37),
     };
 
     // What a read would return: dates in UTC to the millisecond.
