@@ -82,10 +82,35 @@ public sealed class SqliteJobStoreTests : JobStoreContractTests, IAsyncLifetime
         }
 
         var job = TestJobs.Full();
-        await using (var old = new SqliteJobStore(ConnectionString))
+        var scratch = Directory.CreateTempSubdirectory("reelay-store-v1-");
+        try
         {
-            // A version-1 store writing a job, without running InitializeAsync (which would migrate).
-            await old.InsertAsync(job, Ct);
+            // A version-1 store's row: written by today's store elsewhere, copied in with only version 1's columns.
+            await using (var current = new SqliteJobStore(SqliteJobStore.DefaultConnectionString(scratch.FullName)))
+            {
+                await current.InitializeAsync(Ct);
+                await current.InsertAsync(job, Ct);
+            }
+
+            await using var connection = await OpenRawAsync();
+            var columns = new List<string>();
+            await using (var info = connection.CreateCommand())
+            {
+                info.CommandText = "SELECT name FROM pragma_table_info('jobs')";
+                await using var reader = await info.ExecuteReaderAsync(Ct);
+                while (await reader.ReadAsync(Ct))
+                {
+                    columns.Add(reader.GetString(0));
+                }
+            }
+
+            var list = string.Join(", ", columns);
+            await ExecuteAsync(connection, $"ATTACH DATABASE '{Path.Combine(scratch.FullName, SqliteJobStore.DefaultFileName)}' AS src; INSERT INTO jobs ({list}) SELECT {list} FROM src.jobs; DETACH DATABASE src;");
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            scratch.Delete(recursive: true);
         }
 
         var store = await OpenStoreAsync();
