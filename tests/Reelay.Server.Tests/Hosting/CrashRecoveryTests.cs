@@ -11,7 +11,7 @@ namespace Reelay.Server.Tests.Hosting;
 /// <summary>The gateway as its own process (`reelay serve`), killed without warning and started again.</summary>
 public sealed partial class CrashRecoveryTests
 {
-    private sealed class ServeProcess : IAsyncDisposable
+    internal sealed class ServeProcess : IAsyncDisposable
     {
         private readonly Process _process;
 
@@ -24,7 +24,7 @@ public sealed partial class CrashRecoveryTests
 
         public HttpClient Http { get; }
 
-        public static async Task<ServeProcess> StartAsync(string data, string key)
+        public static async Task<ServeProcess> StartAsync(string data, string key, IReadOnlyDictionary<string, string>? environment = null)
         {
             var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Reelay.Cli.dll"), "serve", "--urls", "http://127.0.0.1:0", "--data", data })
@@ -35,6 +35,10 @@ public sealed partial class CrashRecoveryTests
             psi.Environment["REELAY_ADMIN_KEY"] = key;
             psi.Environment["Reelay__Sandbox__MaxConcurrentRenders"] = "1";
             psi.Environment["Logging__LogLevel__Default"] = "Warning";
+            foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            {
+                psi.Environment[name] = value;
+            }
             var process = Process.Start(psi)!;
             var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
             var output = new StringBuilder();
