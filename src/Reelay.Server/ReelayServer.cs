@@ -18,6 +18,8 @@ using Reelay.Server.Dialects.OpenAI;
 using Reelay.Server.Dialects.SoraRelay;
 using Reelay.Server.Events;
 using Reelay.Server.Hosting;
+using Reelay.Server.Webhooks;
+using Reelay.Webhooks;
 
 namespace Reelay.Server;
 
@@ -66,6 +68,7 @@ public static class ReelayServer
             sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayOptions>().ContentUrlLifetime));
         builder.Services.AddSoraRelayDialect();
         builder.Services.AddJobEvents();
+        builder.Services.AddReelayWebhooks();
 
         var app = builder.Build();
         app.MapOpenAIDialect();
@@ -73,6 +76,7 @@ public static class ReelayServer
         app.MapAimlApiDialect();
         app.MapSoraRelayDialect();
         app.MapReelayAdmin();
+        app.MapReelayWebhooks();
         app.MapSignedContent();
         app.MapGet("/healthz", () => TypedResults.Text("{\"status\":\"ok\"}", "application/json"));
         return app;

@@ -58,8 +58,8 @@ public sealed class ReelayOptions
     /// <summary>Per public model, the ordered deployments to try (Reelay:Routes:&lt;model&gt;:0:Provider, ...).</summary>
     public Dictionary<string, List<Providers.DeploymentOptions>> Routes { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>The Sora-relay dialect (/v2/videos/generations) and its notify_hook callbacks.</summary>
-    public SoraRelayDialectOptions SoraRelay { get; set; } = new();
+    /// <summary>Signed webhooks (and the Sora relay's notify_hook): the durable outbox and its delivery schedule.</summary>
+    public Webhooks.WebhookOptions Webhooks { get; set; } = new();
 
     /// <summary>Live progress streams (GET /v1/videos/{id}/events).</summary>
     public EventsOptions Events { get; set; } = new();
@@ -172,35 +172,6 @@ public sealed class OpenAIDialectOptions
 {
     /// <summary>The model used when a request names none (OpenAI's own default is sora-2).</summary>
     public string DefaultModel { get; set; } = "sora-2";
-}
-
-/// <summary>The Sora-relay ("new-api" reseller) dialect, /v2/videos/generations.</summary>
-public sealed class SoraRelayDialectOptions
-{
-    /// <summary>How a job's notify_hook is called.</summary>
-    public NotifyHookOptions NotifyHook { get; set; } = new();
-}
-
-/// <summary>
-/// notify_hook deliveries: a POST of the task's query body at each status change, through the guarded HTTP client, kept
-/// in memory (a durable, signed webhook outbox is later work).
-/// </summary>
-public sealed class NotifyHookOptions
-{
-    /// <summary>Attempts per delivery (the first try included) before it is given up.</summary>
-    public int MaxAttempts { get; set; } = 6;
-
-    /// <summary>Delay before the first retry; it doubles with each further retry, with ±20 % jitter, up to <see cref="MaxRetryDelay"/>.</summary>
-    public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
-
-    /// <summary>The longest delay between two attempts (also the cap on a receiver's Retry-After).</summary>
-    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(5);
-
-    /// <summary>How long one attempt may take, from connecting to the response headers.</summary>
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>Deliveries in flight at once, across all jobs.</summary>
-    public int MaxConcurrentDeliveries { get; set; } = 32;
 }
 
 /// <summary>Live progress streams: Server-Sent Events fanned out in process from the engine's job changes.</summary>

@@ -58,16 +58,18 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         }
 
         errors.AddRange(options.Storage.Validate());
-        var hook = options.SoraRelay.NotifyHook;
-        Check(hook.MaxAttempts is >= 1 and <= 20, $"Reelay:SoraRelay:NotifyHook:MaxAttempts must be 1 to 20 (got {hook.MaxAttempts}).");
-        Check(hook.FirstRetryDelay > TimeSpan.Zero && hook.FirstRetryDelay <= hook.MaxRetryDelay, "Reelay:SoraRelay:NotifyHook:FirstRetryDelay must be positive and at most MaxRetryDelay.");
-        Check(hook.MaxRetryDelay <= TimeSpan.FromHours(1), "Reelay:SoraRelay:NotifyHook:MaxRetryDelay must be at most 1 hour.");
-        Check(hook.Timeout > TimeSpan.Zero && hook.Timeout <= TimeSpan.FromMinutes(2), "Reelay:SoraRelay:NotifyHook:Timeout must be positive and at most 2 minutes.");
-        Check(hook.MaxConcurrentDeliveries is >= 1 and <= 1024, "Reelay:SoraRelay:NotifyHook:MaxConcurrentDeliveries must be 1 to 1024.");
         var events = options.Events;
         Check(events.MaxOpenStreams is >= 1 and <= 100_000, $"Reelay:Events:MaxOpenStreams must be 1 to 100000 (got {events.MaxOpenStreams}).");
         Check(events.HeartbeatInterval >= TimeSpan.FromSeconds(1) && events.HeartbeatInterval <= TimeSpan.FromMinutes(5), $"Reelay:Events:HeartbeatInterval must be 1 second to 5 minutes (got {events.HeartbeatInterval}).");
         Check(events.BufferSize is >= 2 and <= 1024, $"Reelay:Events:BufferSize must be 2 to 1024 (got {events.BufferSize}).");
+        var hooks = options.Webhooks;
+        Check(hooks.FirstRetryDelay > TimeSpan.Zero && hooks.FirstRetryDelay <= hooks.MaxRetryDelay, $"Reelay:Webhooks:FirstRetryDelay must be positive and at most MaxRetryDelay (got {hooks.FirstRetryDelay}).");
+        Check(hooks.MaxRetryDelay <= TimeSpan.FromHours(6), $"Reelay:Webhooks:MaxRetryDelay must be at most 6 hours (got {hooks.MaxRetryDelay}).");
+        Check(hooks.RetryWindow >= TimeSpan.FromSeconds(1) && hooks.RetryWindow <= TimeSpan.FromDays(30), $"Reelay:Webhooks:RetryWindow must be 1 second to 30 days (got {hooks.RetryWindow}).");
+        Check(hooks.Timeout > TimeSpan.Zero && hooks.Timeout <= TimeSpan.FromMinutes(2), $"Reelay:Webhooks:Timeout must be positive and at most 2 minutes (got {hooks.Timeout}).");
+        Check(hooks.MaxConcurrentDeliveries is >= 1 and <= 1024, $"Reelay:Webhooks:MaxConcurrentDeliveries must be 1 to 1024 (got {hooks.MaxConcurrentDeliveries}).");
+        Check(hooks.ProgressInterval >= TimeSpan.Zero && hooks.ProgressInterval <= TimeSpan.FromMinutes(10), $"Reelay:Webhooks:ProgressInterval must be 0 to 10 minutes (got {hooks.ProgressInterval}).");
+        Check(hooks.SecretGracePeriod >= TimeSpan.Zero && hooks.SecretGracePeriod <= TimeSpan.FromDays(30), $"Reelay:Webhooks:SecretGracePeriod must be 0 to 30 days (got {hooks.SecretGracePeriod}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -10,12 +10,13 @@ import { randomBytes } from 'node:crypto';
 const here = dirname(fileURLToPath(import.meta.url));
 const defaultCli = resolve(here, '../../src/Reelay.Cli/bin/Release/net10.0/Reelay.Cli.dll');
 
-export async function startReelay() {
+// `env` adds environment variables, e.g. { Reelay__Limits__AllowPrivateNetworks__0: '127.0.0.1' }.
+export async function startReelay({ env = {} } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'reelay-js-'));
   const apiKey = 'rk_test_' + randomBytes(16).toString('hex');
   const cli = process.env.REELAY_CLI_DLL ?? defaultCli;
   const child = spawn('dotnet', [cli, 'serve', '--urls', 'http://127.0.0.1:0'], {
-    env: { ...process.env, REELAY_ADMIN_KEY: apiKey, Reelay__DataDirectory: dataDir, Logging__LogLevel__Default: 'Warning' },
+    env: { ...process.env, REELAY_ADMIN_KEY: apiKey, Reelay__DataDirectory: dataDir, Logging__LogLevel__Default: 'Warning', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

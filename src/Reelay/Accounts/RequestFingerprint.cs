@@ -26,6 +26,7 @@ public static class RequestFingerprint
         Field("aspect_ratio", request.AspectRatio);
         Field("seed", request.Seed?.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Field("webhook", request.WebhookUrl);
+        Field("webhook_events", request.WebhookEvents is null ? null : string.Join(',', request.WebhookEvents));
         foreach (var (key, value) in (request.Options ?? new Dictionary<string, string>()).OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             Field("option." + key, value);

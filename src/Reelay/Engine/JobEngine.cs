@@ -87,6 +87,7 @@ public sealed class JobEngine
             UpdatedAt = now,
             Deadline = now + _options.JobDeadline,
             WebhookUrl = request.WebhookUrl,
+            WebhookEvents = request.WebhookUrl is null ? null : request.WebhookEvents,
             Metadata = request.Metadata ?? new Dictionary<string, string>(),
             IdempotencyKey = request.IdempotencyKey,
             Dialect = request.Dialect,

@@ -117,6 +117,9 @@ public sealed record Job
     /// <summary>Webhook URL.</summary>
     public string? WebhookUrl { get; init; }
 
+    /// <summary>The webhook events the client asked for (e.g. job.succeeded); null means every event.</summary>
+    public IReadOnlyList<string>? WebhookEvents { get; init; }
+
     /// <summary>Client metadata.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = EmptyMap;
 

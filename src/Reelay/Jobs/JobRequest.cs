@@ -39,6 +39,9 @@ public sealed class JobRequest
     /// <summary>Where to send webhooks.</summary>
     public string? WebhookUrl { get; init; }
 
+    /// <summary>Which webhook events to send (names from <see cref="Webhooks.WebhookEvents.All"/>); null sends every event.</summary>
+    public IReadOnlyList<string>? WebhookEvents { get; init; }
+
     /// <summary>Client metadata, stored and returned as is.</summary>
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 

@@ -11,7 +11,7 @@ namespace Reelay.Server.Tests.Hosting;
 /// <summary>The gateway as its own process (`reelay serve`), killed without warning and started again.</summary>
 public sealed partial class CrashRecoveryTests
 {
-    private sealed class ServeProcess : IAsyncDisposable
+    internal sealed class ServeProcess : IAsyncDisposable
     {
         private readonly Process _process;
 

@@ -28,7 +28,7 @@ public sealed partial class SoraRelayDialectTests : IAsyncLifetime
         {
             ["Reelay:Sandbox:StandInFor:0"] = "*",
             ["Reelay:Limits:AllowPrivateNetworks:0"] = "127.0.0.1",
-            ["Reelay:SoraRelay:NotifyHook:FirstRetryDelay"] = "00:00:00.200",
+            ["Reelay:Webhooks:FirstRetryDelay"] = "00:00:00.200",
         });
     }
 

@@ -3,6 +3,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Reelay.Catalog;
 using Reelay.Jobs;
+using Reelay.Net;
+using Reelay.Server.Webhooks;
 
 namespace Reelay.Server.Dialects.AimlApi;
 
@@ -13,9 +15,9 @@ namespace Reelay.Server.Dialects.AimlApi;
 /// </summary>
 internal static class AimlApiRequestReader
 {
-    private static readonly string[] Fields = ["model", "prompt", "image_url", "resolution", "aspect_ratio", "duration"];
+    private static readonly string[] Fields = ["model", "prompt", "image_url", "resolution", "aspect_ratio", "duration", WebhookRequestFields.UrlField, WebhookRequestFields.EventsField];
 
-    public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, ModelCatalog catalog, CancellationToken ct)
+    public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, ModelCatalog catalog, AddressPolicy addresses, CancellationToken ct)
     {
         if (!request.HasJsonContentType())
         {
@@ -87,6 +89,7 @@ internal static class AimlApiRequestReader
                 duration ??= AimlApiModels.DefaultDuration;
             }
 
+            var (webhook, events) = WebhookRequestFields.FromJson(root, addresses);
             return new JobRequest
             {
                 Model = model.CatalogModel,
@@ -96,6 +99,8 @@ internal static class AimlApiRequestReader
                 DurationSeconds = duration,
                 Resolution = resolution,
                 AspectRatio = aspectRatio,
+                WebhookUrl = webhook,
+                WebhookEvents = events,
                 Owner = owner,
                 IdempotencyKey = IdempotencyHeader.Read(request),
                 Dialect = "aimlapi",

@@ -1,17 +1,19 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Reelay.Jobs;
+using Reelay.Net;
+using Reelay.Server.Webhooks;
 
 namespace Reelay.Server.Dialects.ModelVerse;
 
 /// <summary>Parses POST /v1/tasks/submit (<c>{model, input, parameters}</c>) into a canonical <see cref="JobRequest"/>.</summary>
 internal static class ModelVerseRequestReader
 {
-    private static readonly string[] TopFields = ["model", "input", "parameters"];
+    private static readonly string[] TopFields = ["model", "input", "parameters", WebhookRequestFields.UrlField, WebhookRequestFields.EventsField];
     private static readonly string[] InputFields = ["prompt", "first_frame_url"];
     private static readonly string[] ParameterFields = ["size", "resolution", "duration", "seed", "movement_amplitude", "bgm", "vidu_type"];
 
-    public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, CancellationToken ct)
+    public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, AddressPolicy addresses, CancellationToken ct)
     {
         if (!request.HasJsonContentType())
         {
@@ -74,6 +76,7 @@ internal static class ModelVerseRequestReader
             }
 
             var seed = Integer(parameters, "seed");
+            var (webhook, events) = WebhookRequestFields.FromJson(root, addresses);
             return new JobRequest
             {
                 Model = model.CatalogModel,
@@ -86,6 +89,8 @@ internal static class ModelVerseRequestReader
                 // ModelVerse's seed 0 means "random": no seed.
                 Seed = seed is 0 ? null : seed,
                 Options = options.Count > 0 ? options : null,
+                WebhookUrl = webhook,
+                WebhookEvents = events,
                 Owner = owner,
                 IdempotencyKey = IdempotencyHeader.Read(request),
                 Dialect = "modelverse",

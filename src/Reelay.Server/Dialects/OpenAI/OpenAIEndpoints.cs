@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Reelay.Engine;
 using Reelay.Jobs;
 using Reelay.Server.Content;
@@ -31,7 +32,7 @@ public static class OpenAIEndpoints
 
     private static async Task<IResult> Create(HttpContext context, JobEngine engine, ReelayOptions options)
     {
-        var request = await OpenAIRequestReader.ReadAsync(context.Request, CallerOf(context).KeyId, options.OpenAI.DefaultModel, options.Limits.MaxImageBytes, context.RequestAborted).ConfigureAwait(false);
+        var request = await OpenAIRequestReader.ReadAsync(context.Request, CallerOf(context).KeyId, options.OpenAI.DefaultModel, options.Limits.MaxImageBytes, context.RequestServices.GetRequiredService<Reelay.Net.AddressPolicy>(), context.RequestAborted).ConfigureAwait(false);
         var job = await engine.SubmitAsync(request, context.RequestAborted).ConfigureAwait(false);
         return TypedResults.Json(OpenAIMapper.Video(job, engine.QueuePosition(job)), OpenAIJsonContext.Default.OpenAIVideo);
     }

@@ -2,30 +2,32 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Reelay.Jobs;
+using Reelay.Net;
+using Reelay.Server.Webhooks;
 
 namespace Reelay.Server.Dialects.OpenAI;
 
 /// <summary>Parses POST /v1/videos (JSON or multipart/form-data) into a canonical <see cref="JobRequest"/>.</summary>
 internal static class OpenAIRequestReader
 {
-    private static readonly string[] KnownFields = ["model", "prompt", "seconds", "size", "input_reference", "seed", "options", "metadata"];
+    private static readonly string[] KnownFields = ["model", "prompt", "seconds", "size", "input_reference", "seed", "options", "metadata", WebhookRequestFields.UrlField, WebhookRequestFields.EventsField];
 
-    public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, string defaultModel, long maxImageBytes, CancellationToken ct)
+    public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, string defaultModel, long maxImageBytes, AddressPolicy addresses, CancellationToken ct)
     {
         if (request.HasFormContentType)
         {
-            return await ReadFormAsync(request, owner, defaultModel, maxImageBytes, ct).ConfigureAwait(false);
+            return await ReadFormAsync(request, owner, defaultModel, maxImageBytes, addresses, ct).ConfigureAwait(false);
         }
 
         if (request.HasJsonContentType())
         {
-            return await ReadJsonAsync(request, owner, defaultModel, ct).ConfigureAwait(false);
+            return await ReadJsonAsync(request, owner, defaultModel, addresses, ct).ConfigureAwait(false);
         }
 
         throw ReelayException.Invalid("Content-Type", $"Content-Type '{request.ContentType}' is not supported; send application/json or multipart/form-data.");
     }
 
-    private static async Task<JobRequest> ReadJsonAsync(HttpRequest request, string owner, string defaultModel, CancellationToken ct)
+    private static async Task<JobRequest> ReadJsonAsync(HttpRequest request, string owner, string defaultModel, AddressPolicy addresses, CancellationToken ct)
     {
         JsonDocument document;
         try
@@ -61,6 +63,7 @@ internal static class OpenAIRequestReader
                 };
             }
 
+            var (webhook, events) = WebhookRequestFields.FromJson(root, addresses);
             return new JobRequest
             {
                 Model = String(root, "model") ?? defaultModel,
@@ -73,6 +76,8 @@ internal static class OpenAIRequestReader
                 FirstFrame = image,
                 Options = Map(root, "options", allowScalars: true),
                 Metadata = Map(root, "metadata", allowScalars: false),
+                WebhookUrl = webhook,
+                WebhookEvents = events,
                 Owner = owner,
                 IdempotencyKey = IdempotencyHeader.Read(request),
                 Dialect = "openai",
@@ -104,7 +109,7 @@ internal static class OpenAIRequestReader
             : InputImage.Parse(url, "input_reference.image_url");
     }
 
-    private static async Task<JobRequest> ReadFormAsync(HttpRequest request, string owner, string defaultModel, long maxImageBytes, CancellationToken ct)
+    private static async Task<JobRequest> ReadFormAsync(HttpRequest request, string owner, string defaultModel, long maxImageBytes, AddressPolicy addresses, CancellationToken ct)
     {
         IFormCollection form;
         try
@@ -132,6 +137,9 @@ internal static class OpenAIRequestReader
             else if (key == "input_reference[image_url]")
             {
                 referenceUrl = value.ToString();
+            }
+            else if (WebhookRequestFields.IsFormField(key))
+            {
             }
             else if (key == "input_reference[file_id]")
             {
@@ -183,6 +191,7 @@ internal static class OpenAIRequestReader
                 : throw ReelayException.Invalid("seed", $"'seed' must be an integer (got '{seedText}').");
         }
 
+        var (webhook, events) = WebhookRequestFields.FromForm(form, addresses);
         return new JobRequest
         {
             Model = NonEmpty(form, "model") ?? defaultModel,
@@ -193,6 +202,8 @@ internal static class OpenAIRequestReader
             FirstFrame = image,
             Options = options.Count > 0 ? options : null,
             Metadata = metadata.Count > 0 ? CheckMetadata(metadata) : null,
+            WebhookUrl = webhook,
+            WebhookEvents = events,
             Owner = owner,
             IdempotencyKey = IdempotencyHeader.Read(request),
             Dialect = "openai",

@@ -2,11 +2,11 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Reelay.Engine;
 using Reelay.Jobs;
 using Reelay.Net;
 using Reelay.Server.Content;
+using Reelay.Webhooks;
 
 namespace Reelay.Server.Dialects.SoraRelay;
 
@@ -16,12 +16,11 @@ namespace Reelay.Server.Dialects.SoraRelay;
 /// </summary>
 public static class SoraRelayEndpoints
 {
-    /// <summary>Registers what the dialect needs besides its routes: the notify_hook dispatcher (an engine observer).</summary>
+    /// <summary>Registers what the dialect needs besides its routes: the notify_hook body (relay jobs' webhook payloads).</summary>
     public static IServiceCollection AddSoraRelayDialect(this IServiceCollection services)
     {
-        services.AddSingleton<NotifyHookDispatcher>();
-        services.AddSingleton<IJobObserver>(sp => sp.GetRequiredService<NotifyHookDispatcher>());
-        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<NotifyHookDispatcher>());
+        services.AddSingleton<SoraRelayWebhookRenderer>();
+        services.AddSingleton<IWebhookPayloadRenderer>(sp => sp.GetRequiredService<SoraRelayWebhookRenderer>());
         return services;
     }
 
@@ -35,7 +34,7 @@ public static class SoraRelayEndpoints
         return app;
     }
 
-    private static async Task<IResult> Submit(HttpContext context, JobEngine engine, AddressPolicy addresses, NotifyHookDispatcher hooks)
+    private static async Task<IResult> Submit(HttpContext context, JobEngine engine, AddressPolicy addresses, SoraRelayWebhookRenderer hooks)
     {
         var caller = DialectFilter.CallerOf(context);
         var request = await SoraRelayRequestReader.ReadAsync(context.Request, caller.KeyId, engine.Catalog, addresses, context.RequestAborted).ConfigureAwait(false);

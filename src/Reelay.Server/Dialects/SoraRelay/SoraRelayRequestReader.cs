@@ -103,6 +103,9 @@ internal static class SoraRelayRequestReader
                 Seed = seed,
                 Options = options.Count > 0 ? options : null,
                 WebhookUrl = webhook,
+
+                // The relay's callbacks come at status changes only, as its clients expect: no job.progress.
+                WebhookEvents = webhook is null ? null : [.. Reelay.Webhooks.WebhookEvents.All.Where(e => e != Reelay.Webhooks.WebhookEvents.Progress)],
                 Owner = owner,
                 IdempotencyKey = IdempotencyHeader.Read(request),
                 Dialect = Dialect,

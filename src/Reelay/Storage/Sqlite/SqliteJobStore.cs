@@ -30,7 +30,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
         "completed_at", "expires_at", "deadline", "provider", "upstream_model", "upstream_id", "submit_attempts",
         "result_key", "thumbnail_key", "result_bytes", "result_duration_seconds", "note", "webhook_url", "metadata",
         "idempotency_key", "dialect", "deleted_at", "result_sha256", "result_width", "result_height", "spritesheet_key",
-        "content_deleted_at",
+        "content_deleted_at", "webhook_events",
     ];
 
     private static readonly string SelectSql = $"SELECT {string.Join(", ", Columns)}, version FROM jobs ";
@@ -320,6 +320,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
         p.AddWithValue("@result_height", Db(job.ResultHeight));
         p.AddWithValue("@spritesheet_key", Db(job.SpritesheetKey));
         p.AddWithValue("@content_deleted_at", Db(job.ContentDeletedAt?.ToUnixTimeMilliseconds()));
+        p.AddWithValue("@webhook_events", Db(job.WebhookEvents is null ? null : string.Join(',', job.WebhookEvents)));
         p.AddWithValue("@version", job.Version);
     }
 
@@ -367,7 +368,8 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
         ResultHeight = r.IsDBNull(38) ? null : r.GetInt32(38),
         SpritesheetKey = Text(r, 39),
         ContentDeletedAt = OptionalTime(r, 40),
-        Version = r.GetInt64(41),
+        WebhookEvents = r.IsDBNull(41) ? null : r.GetString(41).Split(',', StringSplitOptions.RemoveEmptyEntries),
+        Version = r.GetInt64(42),
     };
 
     // What a read would return: dates in UTC to the millisecond.

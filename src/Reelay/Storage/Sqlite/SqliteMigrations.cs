@@ -97,6 +97,7 @@ internal static class SqliteMigrations
                 PRIMARY KEY (owner, key)
             ) STRICT;
             CREATE INDEX ix_idempotency_created ON idempotency_keys (created_at);
+            """),
         new(3, "result storage: checksum, measured size, spritesheet, retention sweep", """
             ALTER TABLE jobs ADD COLUMN result_sha256 TEXT;
             ALTER TABLE jobs ADD COLUMN result_width INTEGER;
@@ -104,6 +105,49 @@ internal static class SqliteMigrations
             ALTER TABLE jobs ADD COLUMN spritesheet_key TEXT;
             ALTER TABLE jobs ADD COLUMN content_deleted_at INTEGER;
             CREATE INDEX ix_jobs_expiring ON jobs (expires_at) WHERE expires_at IS NOT NULL AND content_deleted_at IS NULL AND deleted_at IS NULL;
+            """),
+        new(4, "webhooks", """
+            ALTER TABLE jobs ADD COLUMN webhook_events TEXT;
+            CREATE INDEX ix_jobs_webhook ON jobs (updated_at) WHERE webhook_url IS NOT NULL;
+            CREATE TABLE webhook_deliveries (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                id TEXT NOT NULL UNIQUE,
+                job_id TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                event_rank INTEGER NOT NULL,
+                sequence INTEGER NOT NULL,
+                url TEXT NOT NULL,
+                payload BLOB NOT NULL,
+                headers TEXT NOT NULL DEFAULT '{}',
+                created_at INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at INTEGER NOT NULL,
+                last_attempt_at INTEGER,
+                last_status_code INTEGER,
+                last_error TEXT,
+                finished_at INTEGER,
+                UNIQUE (job_id, event_type, sequence)
+            ) STRICT;
+            CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+            CREATE INDEX ix_webhook_deliveries_job ON webhook_deliveries (job_id, seq);
+            CREATE TABLE webhook_attempts (
+                delivery_id TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                at INTEGER NOT NULL,
+                duration_ms INTEGER NOT NULL,
+                status_code INTEGER,
+                error TEXT,
+                PRIMARY KEY (delivery_id, attempt)
+            ) STRICT;
+            CREATE TABLE webhook_secrets (
+                owner TEXT PRIMARY KEY,
+                secret TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                previous_secret TEXT,
+                previous_expires_at INTEGER
+            ) STRICT;
             """),
     ];
 }

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Reelay.Engine;
+using Reelay.Storage.Sqlite;
+
+namespace Reelay.Webhooks;
+
+/// <summary>Registers signed webhooks: the SQLite outbox, the outbox writer (a job observer) and the dispatcher.</summary>
+public static class WebhookServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the webhook outbox and dispatcher. Call after AddReelay (whose engine start-up creates the schema). Dialects
+    /// that want their own body shape register an <see cref="IWebhookPayloadRenderer"/>.
+    /// </summary>
+    public static IServiceCollection AddReelayWebhooks(this IServiceCollection services)
+    {
+        services.AddSingleton<IWebhookStore>(sp =>
+        {
+            var options = sp.GetRequiredService<ReelayOptions>();
+            return new SqliteWebhookStore(options.Store.ConnectionString ?? SqliteJobStore.DefaultConnectionString(options.DataPath));
+        });
+        services.AddSingleton<WebhookDispatcher>();
+        services.AddSingleton<WebhookOutbox>();
+        services.AddSingleton<IJobObserver>(sp => sp.GetRequiredService<WebhookOutbox>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<WebhookOutbox>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<WebhookDispatcher>());
+        return services;
+    }
+}
