@@ -60,6 +60,8 @@ public sealed class IsolationTests : IAsyncLifetime
         Assert.Equal(404, (await SendAsync(_bob.Http, HttpMethod.Post, $"/v1/videos/{id}/cancel")).Status);
         Assert.Equal(404, (await SendAsync(_bob.Http, HttpMethod.Get, $"/v1/videos/{id}/content")).Status);
         Assert.Equal(404, (await SendAsync(_bob.Http, HttpMethod.Delete, $"/v1/videos/{id}")).Status);
+        Assert.Equal(404, (await SendAsync(_bob.Http, HttpMethod.Get, $"/v1/videos/{id}/webhooks")).Status);
+        Assert.Equal(200, (await SendAsync(_alice.Http, HttpMethod.Get, $"/v1/videos/{id}/webhooks")).Status);
         using (var events = await _bob.Http.GetAsync($"/v1/videos/{id}/events", HttpCompletionOption.ResponseHeadersRead))
         {
             Assert.Equal(System.Net.HttpStatusCode.NotFound, events.StatusCode);
