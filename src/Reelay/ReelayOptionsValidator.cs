@@ -53,7 +53,7 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         {
             foreach (var (tier, price) in tiers)
             {
-                Check(price >= 0 && price * 1_000_000 == decimal.Truncate(price * 1_000_000), $"Reelay:Pricing:{model}:{tier} must be a non-negative USD amount with at most six decimal places (got {price}).");
+                Check(price >= 0 && Accounts.Money.IsWholeMicros(price), $"Reelay:Pricing:{model}:{tier} must be a non-negative USD amount with at most six decimal places (got {price}).");
             }
         }
 

@@ -287,7 +287,7 @@ public static class AdminEndpoints
             return new Optional<long?>(true, null);
         }
 
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDecimal(out var usd) || usd < 0 || usd > 1_000_000_000m || usd * Money.MicrosPerUsd != decimal.Truncate(usd * Money.MicrosPerUsd))
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetDecimal(out var usd) || usd < 0 || usd > 1_000_000_000m || !Money.IsWholeMicros(usd))
         {
             throw ReelayException.Invalid(field, $"{field} must be a USD amount from 0 to 1000000000 with at most six decimal places, or null.");
         }

@@ -11,16 +11,18 @@ public static class Money
     /// <summary>Micro-USD per USD.</summary>
     public const long MicrosPerUsd = 1_000_000;
 
+    /// <summary>Whether <paramref name="usd"/> is a whole number of micro-USD (at most six decimal places).</summary>
+    public static bool IsWholeMicros(decimal usd) => usd * MicrosPerUsd == decimal.Truncate(usd * MicrosPerUsd);
+
     /// <summary>USD to micro-USD; more than six decimal places is an error.</summary>
     public static long ToMicros(decimal usd)
     {
-        var micros = usd * MicrosPerUsd;
-        if (micros != decimal.Truncate(micros))
+        if (!IsWholeMicros(usd))
         {
             throw new ArgumentException($"{usd.ToString(CultureInfo.InvariantCulture)} USD has more than six decimal places.", nameof(usd));
         }
 
-        return decimal.ToInt64(micros);
+        return decimal.ToInt64(usd * MicrosPerUsd);
     }
 
     /// <summary>Micro-USD to USD.</summary>

@@ -109,7 +109,7 @@ public sealed class ModelCatalog
                 throw new InvalidOperationException($"{Where()}: pricing names '{tier}', which is not one of its resolutions (or '*').");
             }
 
-            if (price < 0 || price * 1_000_000 != decimal.Truncate(price * 1_000_000))
+            if (price < 0 || !Accounts.Money.IsWholeMicros(price))
             {
                 throw new InvalidOperationException($"{Where()}: pricing for '{tier}' must be a non-negative USD amount with at most six decimal places.");
             }

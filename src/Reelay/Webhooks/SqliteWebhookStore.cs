@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Reelay.Storage.Sqlite;
 
 namespace Reelay.Webhooks;
 
@@ -9,8 +10,6 @@ namespace Reelay.Webhooks;
 /// </summary>
 public sealed class SqliteWebhookStore : IWebhookStore
 {
-    private const string ConnectionPragmas = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;";
-
     private const string DeliveryColumns =
         "id, job_id, owner, event_type, sequence, url, payload, headers, created_at, state, attempts, next_attempt_at, last_attempt_at, last_status_code, last_error, finished_at";
 
@@ -18,14 +17,13 @@ public sealed class SqliteWebhookStore : IWebhookStore
     private const string HeadOfJob =
         "d.state = 'pending' AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.job_id = d.job_id AND e.state = 'pending' AND e.seq < d.seq)";
 
-    private readonly string _connectionString;
-    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly SqliteJobStore _database;
 
-    /// <summary>Creates the store over the job database (the same connection string as the SQLite job store).</summary>
-    public SqliteWebhookStore(string connectionString)
+    /// <summary>Creates the store over the job database, sharing its connections and its write gate.</summary>
+    public SqliteWebhookStore(SqliteJobStore database)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        _connectionString = new SqliteConnectionStringBuilder(connectionString).ToString();
+        ArgumentNullException.ThrowIfNull(database);
+        _database = database;
     }
 
     /// <inheritdoc />
@@ -191,30 +189,11 @@ public sealed class SqliteWebhookStore : IWebhookStore
         _ => "pending",
     };
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var command = connection.CreateCommand();
-            command.CommandText = ConnectionPragmas;
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) => _database.OpenAsync(cancellationToken);
 
-    private async Task<int> WriteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken, bool transaction = false)
-    {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+    private Task<int> WriteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken, bool transaction = false) =>
+        _database.WithWriteConnectionAsync(async connection =>
         {
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var tx = transaction ? connection.BeginTransaction(deferred: false) : null;
             await using var command = connection.CreateCommand();
             command.Transaction = tx;
@@ -227,12 +206,7 @@ public sealed class SqliteWebhookStore : IWebhookStore
             }
 
             return changed;
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
-    }
+        }, cancellationToken);
 
     private async Task<List<T>> QueryAsync<T>(string sql, Action<SqliteParameterCollection> bind, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
     {

@@ -14,11 +14,7 @@ public static class WebhookServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddReelayWebhooks(this IServiceCollection services)
     {
-        services.AddSingleton<IWebhookStore>(sp =>
-        {
-            var options = sp.GetRequiredService<ReelayOptions>();
-            return new SqliteWebhookStore(options.Store.ConnectionString ?? SqliteJobStore.DefaultConnectionString(options.DataPath));
-        });
+        services.AddSingleton<IWebhookStore>(sp => new SqliteWebhookStore(sp.GetRequiredService<SqliteJobStore>()));
         services.AddSingleton<WebhookDispatcher>();
         services.AddSingleton<WebhookOutbox>();
         services.AddSingleton<IJobObserver>(sp => sp.GetRequiredService<WebhookOutbox>());

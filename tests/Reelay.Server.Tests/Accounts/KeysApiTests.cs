@@ -59,9 +59,16 @@ public sealed class KeysApiTests : IAsyncLifetime
     [Fact]
     public async Task Expired_Key_Refused401()
     {
-        using var key = await CreateKeyAsync(_server, new { name = "short lived", expires_at = DateTimeOffset.UtcNow.AddSeconds(2).ToUnixTimeSeconds() });
+        // Whole seconds on the wire: a margin so a busy machine still creates the key before it expires.
+        var expires = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 4);
+        using var key = await CreateKeyAsync(_server, new { name = "short lived", expires_at = expires.ToUnixTimeSeconds() });
         Assert.Equal(200, (await SendAsync(key.Http, HttpMethod.Get, "/v1/videos")).Status);
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var wait = expires - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(300);
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+
         Assert.Equal(401, (await SendAsync(key.Http, HttpMethod.Get, "/v1/videos")).Status);
     }
 

@@ -31,7 +31,7 @@ public sealed class WebhookOutboxTests : IAsyncLifetime
         var connection = SqliteJobStore.DefaultConnectionString(_directory.FullName);
         _jobs = new SqliteJobStore(connection, _clock);
         await _jobs.InitializeAsync(Ct);
-        _store = new SqliteWebhookStore(connection);
+        _store = new SqliteWebhookStore(_jobs);
     }
 
     public async Task DisposeAsync()

@@ -420,22 +420,14 @@ public sealed partial class SqliteJobStore : IAccountStore
         }, cancellationToken);
     }
 
-    private async Task<T> InWriteTransactionAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken)
-    {
-        await _writeGate.WaitAsync(cancellationToken);
-        try
+    private Task<T> InWriteTransactionAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+        WithWriteConnectionAsync(async connection =>
         {
-            await using var connection = await OpenAsync(cancellationToken);
             await using var transaction = connection.BeginTransaction(deferred: false);
             var result = await work(connection, transaction);
             await transaction.CommitAsync(cancellationToken);
             return result;
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
-    }
+        }, cancellationToken);
 
     private static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
     {

@@ -244,22 +244,32 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
         }
     }
 
-    private async Task<int> WriteAsync(string sql, Job job, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="work"/> on a fresh connection while holding the database's write gate. Every writer to this
+    /// file in the process (jobs, accounts, the webhook outbox) queues here instead of blocking a thread in SQLite's lock.
+    /// </summary>
+    internal async Task<T> WithWriteConnectionAsync<T>(Func<SqliteConnection, Task<T>> work, CancellationToken cancellationToken)
     {
         await _writeGate.WaitAsync(cancellationToken);
         try
         {
             await using var connection = await OpenAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            Bind(command.Parameters, job);
-            return await command.ExecuteNonQueryAsync(cancellationToken);
+            return await work(connection);
         }
         finally
         {
             _writeGate.Release();
         }
     }
+
+    private Task<int> WriteAsync(string sql, Job job, CancellationToken cancellationToken) =>
+        WithWriteConnectionAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            Bind(command.Parameters, job);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
 
     private async Task<List<Job>> QueryAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
     {
