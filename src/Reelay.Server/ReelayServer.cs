@@ -66,6 +66,7 @@ public static class ReelayServer
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton(sp => ContentUrlSigner.FromDataFolder(
             sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayOptions>().ContentUrlLifetime));
+        builder.Services.AddOpenAIDialect();
         builder.Services.AddSoraRelayDialect();
         builder.Services.AddJobEvents();
         builder.Services.AddReelayWebhooks();

@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { Webhook } from 'standardwebhooks';
+import OpenAI from 'openai';
 import { startReelay } from './reelay-server.mjs';
 
 let server;
@@ -15,7 +16,7 @@ before(async () => {
     req.setEncoding('utf8');
     req.on('data', (chunk) => { body += chunk; });
     req.on('end', () => {
-      received.push({ headers: req.headers, body });
+      received.push({ url: req.url, headers: req.headers, body });
       res.writeHead(204).end();
     });
   });
@@ -45,23 +46,56 @@ test('every event of a sandbox job arrives signed, and standardwebhooks verifies
   const { id } = await created.json();
 
   const deadline = Date.now() + 120_000;
-  while (!received.some((r) => r.body.includes('"job.succeeded"'))) {
+  while (!received.some((r) => r.url === '/hooks/reelay' && r.body.includes('"job.succeeded"'))) {
     assert.ok(Date.now() < deadline, `no job.succeeded webhook; got ${received.length} deliveries`);
     await new Promise((r) => setTimeout(r, 100));
   }
 
   const wh = new Webhook(secret);
-  const events = received.map((r) => wh.verify(r.body, r.headers));
+  const mine = received.filter((r) => r.url === '/hooks/reelay');
+  const events = mine.map((r) => wh.verify(r.body, r.headers));
   assert.deepEqual(events.slice(0, 2).map((e) => e.type), ['job.queued', 'job.running']);
   assert.equal(events.at(-1).type, 'job.succeeded');
   for (const e of events.slice(2, -1)) assert.equal(e.type, 'job.progress');
   for (const e of events) assert.equal(e.data.id, id);
-  assert.equal(new Set(received.map((r) => r.headers['webhook-id'])).size, received.length);
+  assert.equal(new Set(mine.map((r) => r.headers['webhook-id'])).size, mine.length);
 
   // A tampered body or another secret fails verification: the check is real.
-  assert.throws(() => wh.verify(received[0].body.replace('job.queued', 'job.failed'), received[0].headers));
-  assert.throws(() => new Webhook('whsec_' + Buffer.alloc(32, 7).toString('base64')).verify(received[0].body, received[0].headers));
+  assert.throws(() => wh.verify(mine[0].body.replace('job.queued', 'job.failed'), mine[0].headers));
+  assert.throws(() => new Webhook('whsec_' + Buffer.alloc(32, 7).toString('base64')).verify(mine[0].body, mine[0].headers));
 
   const log = await (await api(`/v1/videos/${id}/webhooks`)).json();
-  assert.deepEqual(log.data.map((d) => d.id), received.map((r) => r.headers['webhook-id']));
+  assert.deepEqual(log.data.map((d) => d.id), mine.map((r) => r.headers['webhook-id']));
+});
+
+test('a video submitted with the official openai client gets video.completed, which its webhooks.unwrap verifies and types', async () => {
+  const { secret } = await (await api('/v1/webhooks/secret')).json();
+  const openai = new OpenAI({ apiKey: server.apiKey, baseURL: `${server.baseUrl}/v1`, maxRetries: 0, webhookSecret: secret });
+  const hookUrl = `http://127.0.0.1:${receiver.address().port}/hooks/openai`;
+  const created = await openai.videos.create({
+    model: 'sandbox', prompt: 'A kite over the dunes', seconds: '1', size: '160x90',
+    webhook_url: hookUrl, webhook_events: ['video.completed', 'video.failed'],
+  });
+
+  const deadline = Date.now() + 120_000;
+  let hook;
+  while (!(hook = received.find((r) => r.url === '/hooks/openai'))) {
+    assert.ok(Date.now() < deadline, 'no OpenAI-style webhook arrived');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const event = await openai.webhooks.unwrap(hook.body, hook.headers);
+  assert.equal(event.type, 'video.completed');
+  assert.equal(event.object, 'event');
+  assert.match(event.id, /^evt_[0-9a-f]{32}$/);
+  assert.equal(typeof event.created_at, 'number');
+  assert.deepEqual(event.data, { id: created.id });
+  assert.equal((await openai.videos.retrieve(event.data.id)).status, 'completed');
+
+  // The SDK's check is real: a tampered body or another secret is refused.
+  await assert.rejects(openai.webhooks.unwrap(hook.body.replace('video.completed', 'video.failed'), hook.headers));
+  await assert.rejects(openai.webhooks.unwrap(hook.body, hook.headers, 'whsec_' + Buffer.alloc(32, 7).toString('base64')));
+
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(received.filter((r) => r.url === '/hooks/openai').length, 1, 'only the asked-for event type is sent');
 });

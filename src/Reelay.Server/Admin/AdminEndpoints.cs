@@ -201,21 +201,8 @@ public static class AdminEndpoints
 
     private static async Task<JsonDocument> ReadBodyAsync(HttpContext context)
     {
-        JsonDocument document;
-        try
-        {
-            document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (JsonException ex)
-        {
-            throw ReelayException.Invalid("body", $"The request body is not valid JSON: {ex.Message}");
-        }
-
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
-        {
-            document.Dispose();
-            throw ReelayException.Invalid("body", "The request body must be a JSON object.");
-        }
+        JsonBody.RequireJsonContentType(context.Request);
+        var document = await JsonBody.ReadObjectAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
 
         foreach (var property in document.RootElement.EnumerateObject())
         {

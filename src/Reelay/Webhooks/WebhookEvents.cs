@@ -23,11 +23,45 @@ public static class WebhookEvents
     /// <summary>The job was cancelled.</summary>
     public const string Cancelled = "job.cancelled";
 
+    /// <summary>OpenAI's own event type for a finished video (raised with <see cref="Succeeded"/>), for OpenAI-dialect clients.</summary>
+    public const string VideoCompleted = "video.completed";
+
+    /// <summary>OpenAI's own event type for a video that failed or was cancelled (raised with <see cref="Failed"/> and <see cref="Cancelled"/>).</summary>
+    public const string VideoFailed = "video.failed";
+
     /// <summary>Every event type, in lifecycle order.</summary>
     public static IReadOnlyList<string> All { get; } = [Queued, Running, Progress, Succeeded, Failed, Cancelled];
 
-    /// <summary>Whether <paramref name="name"/> is an event type.</summary>
+    /// <summary>OpenAI's event types, which a job submitted through the OpenAI dialect may ask for besides <see cref="All"/>.</summary>
+    public static IReadOnlyList<string> OpenAI { get; } = [VideoCompleted, VideoFailed];
+
+    /// <summary>Whether <paramref name="name"/> is one of Reelay's own event types.</summary>
     public static bool IsKnown(string name) => All.Contains(name, StringComparer.Ordinal);
+
+    /// <summary>
+    /// The event types a raised event is delivered as, for this job's filter: Reelay's own type when the job wants it, and
+    /// OpenAI's alias of a terminal event (<see cref="VideoCompleted"/>, <see cref="VideoFailed"/>) when the job asked for it.
+    /// A job without a filter gets Reelay's own types only.
+    /// </summary>
+    public static IEnumerable<string> Deliveries(Job job, string raised)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (Wanted(job, raised))
+        {
+            yield return raised;
+        }
+
+        var alias = raised switch
+        {
+            Succeeded => VideoCompleted,
+            Failed or Cancelled => VideoFailed,
+            _ => null,
+        };
+        if (alias is not null && job.WebhookEvents is not null && job.WebhookEvents.Contains(alias, StringComparer.Ordinal))
+        {
+            yield return alias;
+        }
+    }
 
     /// <summary>The event's place in a job's life: a delivery is never enqueued after one of a later rank (progress ranks by its value).</summary>
     public static int Rank(string eventType) => eventType switch
@@ -35,6 +69,7 @@ public static class WebhookEvents
         Queued => 0,
         Running => 1,
         Progress => 2,
+        VideoCompleted or VideoFailed => 4,
         _ => 3,
     };
 

@@ -76,13 +76,8 @@ public sealed class WebhookOutbox : BackgroundService, IJobObserver
             }
 
             var now = _time.GetUtcNow();
-            foreach (var eventType in WebhookEvents.Raised(previous, current))
+            foreach (var eventType in WebhookEvents.Raised(previous, current).SelectMany(raised => WebhookEvents.Deliveries(current, raised)))
             {
-                if (!WebhookEvents.Wanted(current, eventType))
-                {
-                    continue;
-                }
-
                 if (eventType == WebhookEvents.Progress)
                 {
                     Throttle(current, now);
@@ -205,7 +200,7 @@ public sealed class WebhookOutbox : BackgroundService, IJobObserver
             }
 
             var before = added;
-            foreach (var eventType in WebhookEvents.Implied(job).Where(e => WebhookEvents.Wanted(job, e)))
+            foreach (var eventType in WebhookEvents.Implied(job).SelectMany(implied => WebhookEvents.Deliveries(job, implied)))
             {
                 added += await WriteAsync(new Pending(job, eventType, now), ct).ConfigureAwait(false) ? 1 : 0;
             }

@@ -96,7 +96,7 @@ public static class ModelVerseEndpoints
             ErrorCodes.UnsupportedModel => ("invalid_request_error", "model_error"),
             ErrorCodes.Unauthorized => ("invalid_request_error", "auth_error"),
             ErrorCodes.NotFound => ("invalid_request_error", "not_found"),
-            ErrorCodes.QuotaExceeded => ("permission_error", "forbidden"),
+            ErrorCodes.QuotaExceeded or ErrorCodes.Forbidden => ("permission_error", "forbidden"),
             ErrorCodes.RateLimited => ("rate_limit_error", "rate_limit"),
             ErrorCodes.UpstreamTimeout => ("timeout", "gateway_timeout_error"),
             _ => ("internal_error", "internal_error"),

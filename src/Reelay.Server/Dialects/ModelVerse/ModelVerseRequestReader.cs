@@ -15,22 +15,8 @@ internal static class ModelVerseRequestReader
 
     public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, AddressPolicy addresses, CancellationToken ct)
     {
-        if (!request.HasJsonContentType())
-        {
-            throw ReelayException.Invalid("Content-Type", $"Content-Type '{request.ContentType}' is not supported; send application/json.");
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = await JsonDocument.ParseAsync(request.Body, default, ct).ConfigureAwait(false);
-        }
-        catch (JsonException ex)
-        {
-            throw ReelayException.Invalid("body", $"The request body is not valid JSON: {ex.Message}");
-        }
-
-        using (document)
+        JsonBody.RequireJsonContentType(request);
+        using (var document = await JsonBody.ReadObjectAsync(request, ct).ConfigureAwait(false))
         {
             var root = Object(document.RootElement, "body", TopFields, "");
             var modelName = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()!
@@ -84,7 +70,7 @@ internal static class ModelVerseRequestReader
                 Prompt = String(input, "prompt", "input."),
                 FirstFrame = image,
                 DurationSeconds = (int?)Integer(parameters, "duration"),
-                Size = String(parameters, "size", "parameters."),
+                Size = OpenAI.OpenAIRequestReader.CheckSize(String(parameters, "size", "parameters.")),
                 Resolution = String(parameters, "resolution", "parameters."),
                 // ModelVerse's seed 0 means "random": no seed.
                 Seed = seed is 0 ? null : seed,

@@ -12,6 +12,13 @@ namespace Reelay.Server.Dialects.OpenAI;
 /// <summary>The OpenAI-compatible /v1/videos API (plus /v1/models and a cancel extension).</summary>
 public static class OpenAIEndpoints
 {
+    /// <summary>Registers what the dialect needs besides its routes: OpenAI-shaped webhook events (video.completed, video.failed).</summary>
+    public static IServiceCollection AddOpenAIDialect(this IServiceCollection services)
+    {
+        services.AddSingleton<Reelay.Webhooks.IWebhookPayloadRenderer, OpenAIWebhookRenderer>();
+        return services;
+    }
+
     /// <summary>Maps the dialect's routes.</summary>
     public static IEndpointRouteBuilder MapOpenAIDialect(this IEndpointRouteBuilder app)
     {

@@ -12,6 +12,14 @@ internal static class OpenAIRequestReader
 {
     private static readonly string[] KnownFields = ["model", "prompt", "seconds", "size", "input_reference", "seed", "options", "metadata", WebhookRequestFields.UrlField, WebhookRequestFields.EventsField];
 
+    /// <summary>The dialect's name on the jobs it creates.</summary>
+    public const string Dialect = "openai";
+
+    private const string Alternatives = "application/json or multipart/form-data";
+
+    /// <summary>Fields whose null would otherwise be replaced by a default (or dropped): refused, so nothing is changed silently.</summary>
+    private static readonly string[] NotNullable = ["model", "prompt", "seconds", "size", "seed"];
+
     public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, string defaultModel, long maxImageBytes, AddressPolicy addresses, CancellationToken ct)
     {
         if (request.HasFormContentType)
@@ -19,70 +27,53 @@ internal static class OpenAIRequestReader
             return await ReadFormAsync(request, owner, defaultModel, maxImageBytes, addresses, ct).ConfigureAwait(false);
         }
 
-        if (request.HasJsonContentType())
-        {
-            return await ReadJsonAsync(request, owner, defaultModel, addresses, ct).ConfigureAwait(false);
-        }
-
-        throw ReelayException.Invalid("Content-Type", $"Content-Type '{request.ContentType}' is not supported; send application/json or multipart/form-data.");
+        return await ReadJsonAsync(request, owner, defaultModel, addresses, ct).ConfigureAwait(false);
     }
 
     private static async Task<JobRequest> ReadJsonAsync(HttpRequest request, string owner, string defaultModel, AddressPolicy addresses, CancellationToken ct)
     {
-        JsonDocument document;
-        try
+        JsonBody.RequireJsonContentType(request, Alternatives);
+        using var document = await JsonBody.ReadObjectAsync(request, ct).ConfigureAwait(false);
+        var root = document.RootElement;
+        foreach (var property in root.EnumerateObject())
         {
-            document = await JsonDocument.ParseAsync(request.Body, default, ct).ConfigureAwait(false);
+            RejectUnknown(property.Name);
+            if (property.Value.ValueKind == JsonValueKind.Null && NotNullable.Contains(property.Name))
+            {
+                throw ReelayException.Invalid(property.Name, $"'{property.Name}' is null; leave the field out to get the default, or give a value.");
+            }
         }
-        catch (JsonException ex)
+
+        InputImage? image = null;
+        if (root.TryGetProperty("input_reference", out var reference) && reference.ValueKind != JsonValueKind.Null)
         {
-            throw ReelayException.Invalid("body", $"The request body is not valid JSON: {ex.Message}");
-        }
-
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            image = reference.ValueKind switch
             {
-                throw ReelayException.Invalid("body", "The request body must be a JSON object.");
-            }
-
-            foreach (var property in root.EnumerateObject())
-            {
-                RejectUnknown(property.Name);
-            }
-
-            InputImage? image = null;
-            if (root.TryGetProperty("input_reference", out var reference) && reference.ValueKind != JsonValueKind.Null)
-            {
-                image = reference.ValueKind switch
-                {
-                    JsonValueKind.String => InputImage.Parse(reference.GetString()!, "input_reference"),
-                    JsonValueKind.Object => ReferenceObject(reference),
-                    _ => throw ReelayException.Invalid("input_reference", "'input_reference' must be an object {\"image_url\": \"https://... or data:image/...;base64,...\"} or a file upload."),
-                };
-            }
-
-            var (webhook, events) = WebhookRequestFields.FromJson(root, addresses);
-            return new JobRequest
-            {
-                Model = String(root, "model") ?? defaultModel,
-                Prompt = String(root, "prompt"),
-                DurationSeconds = Seconds(root.TryGetProperty("seconds", out var s) ? s : default),
-                Size = String(root, "size"),
-                Seed = root.TryGetProperty("seed", out var seed) && seed.ValueKind != JsonValueKind.Null
-                    ? seed.ValueKind == JsonValueKind.Number && seed.TryGetInt64(out var n) ? n : throw ReelayException.Invalid("seed", "'seed' must be an integer.")
-                    : null,
-                FirstFrame = image,
-                Options = Map(root, "options", allowScalars: true),
-                Metadata = Map(root, "metadata", allowScalars: false),
-                WebhookUrl = webhook,
-                WebhookEvents = events,
-                Owner = owner,
-                IdempotencyKey = IdempotencyHeader.Read(request),
-                Dialect = "openai",
+                JsonValueKind.String => InputImage.Parse(reference.GetString()!, "input_reference"),
+                JsonValueKind.Object => ReferenceObject(reference),
+                _ => throw ReelayException.Invalid("input_reference", "'input_reference' must be an object {\"image_url\": \"https://... or data:image/...;base64,...\"} or a file upload."),
             };
         }
+
+        var (webhook, events) = WebhookRequestFields.FromJson(root, addresses, WebhookRequestFields.OpenAIEvents);
+        return new JobRequest
+        {
+            Model = String(root, "model") ?? defaultModel,
+            Prompt = String(root, "prompt"),
+            DurationSeconds = Seconds(root.TryGetProperty("seconds", out var s) ? s : default),
+            Size = CheckSize(String(root, "size")),
+            Seed = root.TryGetProperty("seed", out var seed)
+                ? seed.ValueKind == JsonValueKind.Number && seed.TryGetInt64(out var n) ? n : throw ReelayException.Invalid("seed", "'seed' must be an integer.")
+                : null,
+            FirstFrame = image,
+            Options = Map(root, "options", allowScalars: true),
+            Metadata = Map(root, "metadata", allowScalars: false),
+            WebhookUrl = webhook,
+            WebhookEvents = events,
+            Owner = owner,
+            IdempotencyKey = IdempotencyHeader.Read(request),
+            Dialect = Dialect,
+        };
     }
 
     private static InputImage ReferenceObject(JsonElement reference)
@@ -111,32 +102,29 @@ internal static class OpenAIRequestReader
 
     private static async Task<JobRequest> ReadFormAsync(HttpRequest request, string owner, string defaultModel, long maxImageBytes, AddressPolicy addresses, CancellationToken ct)
     {
-        IFormCollection form;
-        try
-        {
-            form = await request.ReadFormAsync(ct).ConfigureAwait(false);
-        }
-        catch (InvalidDataException ex)
-        {
-            throw ReelayException.Invalid("body", $"The multipart body could not be read: {ex.Message}");
-        }
-
+        var form = await FormBody.ReadAsync(request, maxImageBytes, ct).ConfigureAwait(false);
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         string? referenceUrl = null;
-        foreach (var (key, value) in form)
+        foreach (var (key, value) in form.Fields)
         {
+            if (!seen.Add(key) && key is not (WebhookRequestFields.EventsField or WebhookRequestFields.EventsField + "[]"))
+            {
+                throw ReelayException.Invalid(FormParam(key), $"'{key}' is given more than once; send each field once (only {WebhookRequestFields.EventsField} may repeat).");
+            }
+
             if (TryIndexed(key, "options", out var option))
             {
-                options[option] = value.ToString();
+                options[option] = value;
             }
             else if (TryIndexed(key, "metadata", out var meta))
             {
-                metadata[meta] = value.ToString();
+                metadata[meta] = value;
             }
             else if (key == "input_reference[image_url]")
             {
-                referenceUrl = value.ToString();
+                referenceUrl = value;
             }
             else if (WebhookRequestFields.IsFormField(key))
             {
@@ -151,8 +139,6 @@ internal static class OpenAIRequestReader
             }
         }
 
-        InputImage? image = null;
-        var file = form.Files.GetFile("input_reference");
         foreach (var other in form.Files)
         {
             if (other.Name != "input_reference")
@@ -161,43 +147,45 @@ internal static class OpenAIRequestReader
             }
         }
 
-        if (file is not null)
+        var uploads = form.Files.Where(f => f.Name == "input_reference").ToList();
+        if (uploads.Count > 1 || (uploads.Count == 1 && (referenceUrl is not null || seen.Contains("input_reference"))))
         {
-            if (file.Length > maxImageBytes)
-            {
-                throw new ReelayException(ErrorCodes.ImageInvalid, $"'input_reference' is {file.Length} bytes; at most {maxImageBytes} bytes are allowed.", "input_reference");
-            }
-
-            var bytes = new byte[file.Length];
-            await using (var stream = file.OpenReadStream())
-            {
-                await stream.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
-            }
-
-            image = InputImage.FromBytes(bytes, "input_reference", file.ContentType, file.FileName);
+            throw ReelayException.Invalid("input_reference", "'input_reference' is given more than once; send one first frame: a file upload or an image_url.");
         }
-        else if (referenceUrl is not null || form.TryGetValue("input_reference", out _))
+
+        if (referenceUrl is not null && seen.Contains("input_reference"))
         {
-            var text = referenceUrl ?? form["input_reference"].ToString();
+            throw ReelayException.Invalid("input_reference", "'input_reference' and 'input_reference[image_url]' are both given; send one first frame.");
+        }
+
+        InputImage? image = null;
+        if (uploads.Count == 1)
+        {
+            var file = uploads[0];
+            image = InputImage.FromBytes(file.Bytes, "input_reference", file.ContentType, file.FileName);
+        }
+        else if (referenceUrl is not null || seen.Contains("input_reference"))
+        {
+            var text = referenceUrl ?? Single(form, "input_reference")!;
             image = text.TrimStart().StartsWith('{') ? ReferenceObject(ParseObject(text)) : InputImage.Parse(text, "input_reference");
         }
 
-        int? seconds = form.TryGetValue("seconds", out var secondsText) ? ParseSeconds(secondsText.ToString()) : null;
+        int? seconds = Single(form, "seconds") is { } secondsText ? ParseSeconds(secondsText) : null;
         long? seed = null;
-        if (form.TryGetValue("seed", out var seedText))
+        if (Single(form, "seed") is { } seedText)
         {
-            seed = long.TryParse(seedText.ToString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
+            seed = long.TryParse(seedText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
                 ? n
-                : throw ReelayException.Invalid("seed", $"'seed' must be an integer (got '{seedText}').");
+                : throw ReelayException.Invalid("seed", $"'seed' must be an integer (got '{Shown(seedText)}').");
         }
 
-        var (webhook, events) = WebhookRequestFields.FromForm(form, addresses);
+        var (webhook, events) = WebhookRequestFields.FromForm(form, addresses, WebhookRequestFields.OpenAIEvents);
         return new JobRequest
         {
-            Model = NonEmpty(form, "model") ?? defaultModel,
-            Prompt = form.TryGetValue("prompt", out var prompt) ? prompt.ToString() : null,
+            Model = NotEmpty(form, "model") ?? defaultModel,
+            Prompt = Single(form, "prompt"),
             DurationSeconds = seconds,
-            Size = NonEmpty(form, "size"),
+            Size = CheckSize(NotEmpty(form, "size")),
             Seed = seed,
             FirstFrame = image,
             Options = options.Count > 0 ? options : null,
@@ -206,21 +194,50 @@ internal static class OpenAIRequestReader
             WebhookEvents = events,
             Owner = owner,
             IdempotencyKey = IdempotencyHeader.Read(request),
-            Dialect = "openai",
+            Dialect = Dialect,
         };
     }
 
+    /// <summary>The dotted spelling of a form key (options[bgm] → options.bgm), for error params.</summary>
+    private static string FormParam(string key) =>
+        TryIndexed(key, "options", out var o) ? "options." + o
+        : TryIndexed(key, "metadata", out var m) ? "metadata." + m
+        : key == "input_reference[image_url]" ? "input_reference.image_url"
+        : key;
+
+    private static string? Single(FormBody form, string key) => form.Values(key) is [var one, ..] ? one : null;
+
+    /// <summary>A field that must not be empty when given: an empty value is refused, never replaced by the default.</summary>
+    private static string? NotEmpty(FormBody form, string key) => Single(form, key) switch
+    {
+        null => null,
+        "" => throw ReelayException.Invalid(key, $"'{key}' is empty; leave the field out to get the default, or give a value."),
+        var value => value,
+    };
+
+    /// <summary>
+    /// WIDTHxHEIGHT in plain digits with a lower-case x. The catalog would read "1280X720" or "01280x720" as 1280x720; a
+    /// dialect refuses them rather than change what the client sent.
+    /// </summary>
+    internal static string? CheckSize(string? size)
+    {
+        if (size is null)
+        {
+            return null;
+        }
+
+        var x = size.IndexOf('x', StringComparison.Ordinal);
+        var ok = x > 0 && x < size.Length - 1 && size[0] != '0' && size[x + 1] != '0'
+            && size.AsSpan(0, x).IndexOfAnyExceptInRange('0', '9') < 0 && size.AsSpan(x + 1).IndexOfAnyExceptInRange('0', '9') < 0;
+        return ok ? size : throw ReelayException.Invalid("size", $"size '{Shown(size)}' is not WIDTHxHEIGHT in digits with a lower-case x, such as 1280x720.");
+    }
+
+    private static string Shown(string text) => text.Length > 40 ? string.Concat(text.AsSpan(0, char.IsHighSurrogate(text[39]) ? 39 : 40), "…") : text;
+
     private static JsonElement ParseObject(string text)
     {
-        try
-        {
-            using var doc = JsonDocument.Parse(text);
-            return doc.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            throw ReelayException.Invalid("input_reference", "'input_reference' looks like JSON but is not valid JSON.");
-        }
+        using var document = JsonBody.ParseObject(System.Text.Encoding.UTF8.GetBytes(text), "input_reference");
+        return document.RootElement.Clone();
     }
 
     private static bool TryIndexed(string key, string name, out string inner)
@@ -234,9 +251,6 @@ internal static class OpenAIRequestReader
         inner = "";
         return false;
     }
-
-    private static string? NonEmpty(IFormCollection form, string key) =>
-        form.TryGetValue(key, out var value) && !string.IsNullOrEmpty(value.ToString()) ? value.ToString() : null;
 
     private static void RejectUnknown(string name)
     {

@@ -79,10 +79,26 @@ internal sealed class OpenAIModelList
     public required IReadOnlyList<OpenAIModel> Data { get; init; }
 }
 
+/// <summary>
+/// OpenAI's webhook event for videos: <c>{"id":"evt_…","object":"event","type":"video.completed","created_at":…,"data":{"id":"video_…"}}</c>,
+/// what the OpenAI SDKs' <c>webhooks.unwrap</c> verifies and types.
+/// </summary>
+internal sealed class OpenAIWebhookEvent
+{
+    public required string Id { get; init; }
+    public string Object => "event";
+    public required string Type { get; init; }
+    public long CreatedAt { get; init; }
+    public required OpenAIWebhookEventData Data { get; init; }
+}
+
+internal sealed record OpenAIWebhookEventData(string Id);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(OpenAIVideo))]
 [JsonSerializable(typeof(OpenAIVideoList))]
 [JsonSerializable(typeof(OpenAIDeleted))]
 [JsonSerializable(typeof(OpenAIErrorEnvelope))]
 [JsonSerializable(typeof(OpenAIModelList))]
+[JsonSerializable(typeof(OpenAIWebhookEvent))]
 internal sealed partial class OpenAIJsonContext : JsonSerializerContext;

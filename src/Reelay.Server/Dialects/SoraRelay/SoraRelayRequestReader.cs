@@ -23,22 +23,8 @@ internal static class SoraRelayRequestReader
 
     public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, ModelCatalog catalog, AddressPolicy addresses, CancellationToken ct)
     {
-        if (!request.HasJsonContentType())
-        {
-            throw ReelayException.Invalid("Content-Type", $"Content-Type '{request.ContentType}' is not supported; send application/json.");
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = await JsonDocument.ParseAsync(request.Body, default, ct).ConfigureAwait(false);
-        }
-        catch (JsonException ex)
-        {
-            throw ReelayException.Invalid("body", $"The request body is not valid JSON: {ex.Message}");
-        }
-
-        using (document)
+        JsonBody.RequireJsonContentType(request);
+        using (var document = await JsonBody.ReadObjectAsync(request, ct).ConfigureAwait(false))
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
