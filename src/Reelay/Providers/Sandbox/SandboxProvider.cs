@@ -38,7 +38,8 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
     /// <param name="dataDirectory">Reelay's data directory.</param>
     /// <param name="timeProvider">Clock, for render timings.</param>
     /// <param name="logger">Logger.</param>
-    public SandboxProvider(SandboxOptions options, string dataDirectory, TimeProvider timeProvider, ILogger<SandboxProvider> logger)
+    /// <param name="media">The ffmpeg watchdog's limits; null for the defaults.</param>
+    public SandboxProvider(SandboxOptions options, string dataDirectory, TimeProvider timeProvider, ILogger<SandboxProvider> logger, MediaOptions? media = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
@@ -66,7 +67,7 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
             LogNoFont(_logger);
         }
 
-        _renderer = new SandboxRenderer(options, new FfmpegRunner(options.FfmpegPath, options.FfprobePath, logger), font);
+        _renderer = new SandboxRenderer(options, new FfmpegRunner(options.FfmpegPath, options.FfprobePath, logger, media), font);
         _slots = new SemaphoreSlim(options.MaxConcurrentRenders, options.MaxConcurrentRenders);
     }
 
