@@ -52,4 +52,15 @@ public sealed class ImageDecodeAtSubmitTests : IAsyncLifetime
         Assert.Contains("input.first_frame_url", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains("does not decode", error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("Reelay:Media:StallTimeout", "00:00:00", "Reelay:Media:StallTimeout must be 1 second to 1 hour")]
+    [InlineData("Reelay:Media:ImageCheckTimeout", "01:00:00", "Reelay:Media:ImageCheckTimeout must be 1 second to 5 minutes")]
+    [InlineData("Reelay:Media:StallTimeot", "00:01:00", "Reelay:Media:StallTimeot is not a known setting")]
+    public async Task Start_InvalidMediaSetting_FailsNamingIt(string key, string value, string message)
+    {
+        var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => ReelayTestServer.StartAsync(new() { [key] = value }));
+
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
 }

@@ -110,3 +110,27 @@ public sealed class SandboxSpritesheetTests : IDisposable
         return (mean, Math.Sqrt(Math.Max(0, (squares / n) - (mean * mean))));
     }
 }
+
+/// <summary>Issue 17 item 2: a render over an image whose pixel data never decodes is stopped by the watchdog.</summary>
+public sealed class SandboxWatchdogTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task RenderAsync_CorruptFirstFrame_StoppedForMakingNoProgress()
+    {
+        var image = _temp.File("first.png");
+        await File.WriteAllBytesAsync(image, Convert.FromBase64String(ImageDecodeCheckTests.CorruptPngBase64));
+        var runner = new FfmpegRunner(options: new MediaOptions { StallTimeout = TimeSpan.FromSeconds(2), KillGracePeriod = TimeSpan.FromSeconds(1) });
+        var renderer = new SandboxRenderer(new SandboxOptions { Fps = 24, Preset = "ultrafast" }, runner, SandboxRenderer.FindFont());
+
+        var ex = await Assert.ThrowsAsync<FfmpegException>(() => renderer
+            .RenderAsync(new RenderSpec(VideoMode.ImageToVideo, 320, 180, 4, 1, "p", null, image), _temp.Path, _temp.File("out.mp4"), null, null, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromMinutes(2)));
+
+        // Either ffmpeg gives up on its own (exit code) or the watchdog stops it; it never runs on.
+        Assert.True(ex.Stalled || ex.ExitCode != 0, ex.Message);
+    }
+}
