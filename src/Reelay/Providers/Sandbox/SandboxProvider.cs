@@ -95,9 +95,33 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
                 return new ProbeResult(false, $"could not start {_options.FfmpegPath}");
             }
 
-            var first = (await process.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false)).Split('\n')[0];
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            return process.ExitCode == 0 ? new ProbeResult(true, first.Trim()) : new ProbeResult(false, $"{_options.FfmpegPath} -version exited with {process.ExitCode}");
+            // Like every child process, this one has a bound: it is killed if it does not answer in time or the caller gives up.
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            limit.CancelAfter(TimeSpan.FromSeconds(10));
+            try
+            {
+                var first = (await process.StandardOutput.ReadToEndAsync(limit.Token).ConfigureAwait(false)).Split('\n')[0];
+                await process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
+                return process.ExitCode == 0 ? new ProbeResult(true, first.Trim()) : new ProbeResult(false, $"{_options.FfmpegPath} -version exited with {process.ExitCode}");
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return new ProbeResult(false, $"{_options.FfmpegPath} -version did not answer within 10 s");
+            }
+            finally
+            {
+                try
+                {
+                    if (!process.HasExited)
+                    {
+                        process.Kill(entireProcessTree: true);
+                    }
+                }
+                catch (InvalidOperationException)
+                {
+                    // It exited meanwhile.
+                }
+            }
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
