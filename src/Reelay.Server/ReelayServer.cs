@@ -12,6 +12,7 @@ using Microsoft.Extensions.Options;
 using Reelay.Server.Admin;
 using Reelay.Server.Auth;
 using Reelay.Server.Content;
+using Reelay.Server.Dialects;
 using Reelay.Server.Dialects.AimlApi;
 using Reelay.Server.Dialects.ModelVerse;
 using Reelay.Server.Dialects.OpenAI;
@@ -72,6 +73,7 @@ public static class ReelayServer
         builder.Services.AddReelayWebhooks();
 
         var app = builder.Build();
+        app.UseDialectErrorsForUnmatchedRequests();
         app.MapOpenAIDialect();
         app.MapModelVerseDialect();
         app.MapAimlApiDialect();

@@ -34,6 +34,9 @@ public sealed class ReelayOptions
     /// <summary>The sandbox provider.</summary>
     public SandboxOptions Sandbox { get; set; } = new();
 
+    /// <summary>Limits on the ffmpeg and ffprobe child processes (watchdog, input image check).</summary>
+    public Media.MediaOptions Media { get; set; } = new();
+
     /// <summary>Request and upload limits.</summary>
     public LimitsOptions Limits { get; set; } = new();
 

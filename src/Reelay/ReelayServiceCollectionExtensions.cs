@@ -72,8 +72,8 @@ public static class ReelayServiceCollectionExtensions
 
         services.AddSingleton(sp =>
         {
-            var sandbox = sp.GetRequiredService<ReelayOptions>().Sandbox;
-            return new FfmpegRunner(sandbox.FfmpegPath, sandbox.FfprobePath, sp.GetRequiredService<ILogger<FfmpegRunner>>());
+            var options = sp.GetRequiredService<ReelayOptions>();
+            return new FfmpegRunner(options.Sandbox.FfmpegPath, options.Sandbox.FfprobePath, sp.GetRequiredService<ILogger<FfmpegRunner>>(), options.Media);
         });
         services.AddSingleton<MediaProbe>();
         services.AddSingleton<MediaTransforms>();
@@ -81,13 +81,18 @@ public static class ReelayServiceCollectionExtensions
 
         services.AddSingleton(sp => new AddressPolicy(sp.GetRequiredService<ReelayOptions>().Limits.AllowPrivateNetworks));
         services.AddSingleton<GuardedHttpClient>();
+        services.AddSingleton<IImageDecodeCheck>(sp =>
+        {
+            var options = sp.GetRequiredService<ReelayOptions>();
+            return new FfmpegImageDecodeCheck(sp.GetRequiredService<FfmpegRunner>(), Path.Combine(options.DataPath, "tmp"), options.Media.ImageCheckTimeout);
+        });
         services.AddSingleton<InputImageLoader>();
 
         services.AddSingleton(sp => new FirstFrames(sp.GetRequiredService<MediaTransforms>(), Path.Combine(sp.GetRequiredService<ReelayOptions>().DataPath, "tmp")));
         services.AddSingleton<IVideoProvider>(sp =>
         {
             var options = sp.GetRequiredService<ReelayOptions>();
-            return new SandboxProvider(options.Sandbox, options.DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SandboxProvider>>());
+            return new SandboxProvider(options.Sandbox, options.DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SandboxProvider>>(), options.Media);
         });
 
         // One line per upstream provider type.

@@ -56,7 +56,8 @@ test('create → retrieve until completed → downloadContent → list → delet
   assert.equal(bytes.subarray(4, 8).toString('latin1'), 'ftyp', 'an MP4 file');
 
   const thumbnail = Buffer.from(await (await client.videos.downloadContent(created.id, { variant: 'thumbnail' })).arrayBuffer());
-  assert.deepEqual([...thumbnail.subarray(0, 2)], [0xff, 0xd8], 'a JPEG thumbnail');
+  assert.equal(thumbnail.subarray(0, 4).toString('latin1'), 'RIFF', 'a WebP thumbnail');
+  assert.equal(thumbnail.subarray(8, 12).toString('latin1'), 'WEBP', 'a WebP thumbnail');
 
   const page = await client.videos.list({ limit: 10, order: 'desc' });
   assert.ok(page.data.some((v) => v.id === created.id), 'the list contains the video');
@@ -112,6 +113,25 @@ test('bad requests come back as OpenAI errors naming the field', async () => {
     (err) => err instanceof OpenAI.BadRequestError && err.param === 'input_reference',
   );
   await assert.rejects(client.videos.retrieve('video_does_not_exist'), (err) => err instanceof OpenAI.NotFoundError);
+  // A PNG whose header is valid but whose pixel data is not: refused at submit, not left to stall a render.
+  const corrupt = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAUAAAAC0CAIAAABqhmJGAAAACElEQVRub3QgemxpYlVpEfcAAAAASUVORK5CYII=', 'base64');
+  await assert.rejects(
+    client.videos.create({ model: 'sandbox', prompt: 'x', seconds: '1', size: '320x180', input_reference: await toFile(corrupt, 'x.png', { type: 'image/png' }) }),
+    (err) => err instanceof OpenAI.BadRequestError && err.param === 'input_reference' && err.code === 'image_invalid' && /does not decode/.test(err.message),
+  );
   const wrongKey = new OpenAI({ apiKey: 'wrong-key', baseURL: `${server.baseUrl}/v1`, maxRetries: 0 });
   await assert.rejects(wrongKey.videos.list(), (err) => err instanceof OpenAI.AuthenticationError && err.status === 401);
+});
+
+test('OpenAI video operations Reelay does not implement are a NotFoundError that names them', async () => {
+  const calls = [
+    ['remix', () => client.videos.remix('video_0123456789abcdef0123456789abcdef', { prompt: 'x' })],
+    ['edits', () => client.videos.edit({ prompt: 'x', video: { id: 'video_0123456789abcdef0123456789abcdef' } })],
+    ['extensions', () => client.videos.extend({ prompt: 'x', seconds: '4', video: { id: 'video_0123456789abcdef0123456789abcdef' } })],
+    ['characters', () => client.videos.getCharacter('char_123')],
+  ];
+  for (const [operation, call] of calls) {
+    await assert.rejects(call(), (err) => err instanceof OpenAI.NotFoundError && err.code === 'unsupported_operation'
+      && err.message.includes(operation) && err.message.includes('Reelay does not implement'), operation);
+  }
 });

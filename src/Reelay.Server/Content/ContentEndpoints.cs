@@ -9,10 +9,10 @@ namespace Reelay.Server.Content;
 /// <summary>Serves content through signed URLs (no API key: the signature is the permission).</summary>
 public static class ContentEndpoints
 {
-    /// <summary>Maps <c>GET /content/{id}/{variant}</c>.</summary>
+    /// <summary>Maps <c>GET</c> and <c>HEAD /content/{id}/{variant}</c>.</summary>
     public static IEndpointRouteBuilder MapSignedContent(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/content/{id}/{variant}", Serve);
+        app.MapMethods("/content/{id}/{variant}", ContentResults.Methods, Serve);
         return app;
     }
 
@@ -26,7 +26,7 @@ public static class ContentEndpoints
         try
         {
             var content = await engine.OpenContentAsync(id, Caller.Admin, which, context.RequestAborted).ConfigureAwait(false);
-            return ContentResults.Serve(content, ContentResults.FileName(id, which));
+            return ContentResults.Serve(content, id, which);
         }
         catch (ReelayException ex)
         {

@@ -6,11 +6,11 @@ public interface IMediaInspector
     /// <summary>Probes a video file; null when it is not a playable video.</summary>
     Task<VideoFacts?> ProbeAsync(string path, CancellationToken cancellationToken);
 
-    /// <summary>Writes a JPEG thumbnail of the video to <paramref name="outputPath"/>; false when it could not.</summary>
+    /// <summary>Writes a thumbnail of the video to <paramref name="outputPath"/> (WebP for a .webp path, else JPEG); false when it could not.</summary>
     Task<bool> CreateThumbnailAsync(string videoPath, string outputPath, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Writes a JPEG spritesheet (a grid of evenly spaced frames) of a video of known duration to
+    /// Writes a spritesheet (a grid of evenly spaced frames; WebP for a .webp path, else JPEG) of a video of known duration to
     /// <paramref name="outputPath"/>; false when it could not. The default makes none.
     /// </summary>
     Task<bool> CreateSpritesheetAsync(string videoPath, string outputPath, double durationSeconds, CancellationToken cancellationToken) => Task.FromResult(false);

@@ -4,18 +4,26 @@ using Reelay.Net;
 
 namespace Reelay.Engine;
 
-/// <summary>Turns a client's first frame (bytes or URL) into checked image bytes: png, jpeg or webp by their bytes, size- and ratio-limited.</summary>
+/// <summary>
+/// Turns a client's first frame (bytes or URL) into checked image bytes: png, jpeg or webp by their bytes, size- and
+/// ratio-limited, and (with a decode check) proven to decode.
+/// </summary>
 public sealed class InputImageLoader
 {
     private readonly GuardedHttpClient _http;
     private readonly LimitsOptions _limits;
+    private readonly IImageDecodeCheck? _decode;
 
     /// <summary>Creates the loader.</summary>
-    public InputImageLoader(GuardedHttpClient http, ReelayOptions options)
+    /// <param name="http">Fetches image URLs.</param>
+    /// <param name="options">The limits.</param>
+    /// <param name="decode">Proves the pixel data decodes; null skips that check (the host always registers one).</param>
+    public InputImageLoader(GuardedHttpClient http, ReelayOptions options, IImageDecodeCheck? decode = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _http = http;
         _limits = options.Limits;
+        _decode = decode;
     }
 
     /// <summary>Loads and checks the image; throws image_invalid naming the field.</summary>
@@ -48,6 +56,11 @@ public sealed class InputImageLoader
         if (ratio > 4.0)
         {
             throw new ReelayException(ErrorCodes.ImageInvalid, $"'{param}' is {info.Width}x{info.Height}; its aspect ratio must be between 1:4 and 4:1.", param);
+        }
+
+        if (_decode is not null && await _decode.CheckAsync(bytes, info, cancellationToken).ConfigureAwait(false) is { } problem)
+        {
+            throw new ReelayException(ErrorCodes.ImageInvalid, $"'{param}' has a valid {info.Format.ToUpperInvariant()} header ({info.Width}x{info.Height}) but {problem}; send an image that opens.", param);
         }
 
         return new LoadedImage(bytes, info);

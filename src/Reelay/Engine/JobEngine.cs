@@ -282,8 +282,8 @@ public enum ContentVariant
 {
     /// <summary>The MP4.</summary>
     Video,
-    /// <summary>A JPEG frame.</summary>
+    /// <summary>A still frame (WebP; JPEG for jobs finished before WebP).</summary>
     Thumbnail,
-    /// <summary>A JPEG grid of evenly spaced frames.</summary>
+    /// <summary>A grid of evenly spaced frames (WebP; JPEG for jobs finished before WebP).</summary>
     Spritesheet,
 }

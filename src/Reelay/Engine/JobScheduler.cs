@@ -546,11 +546,11 @@ public sealed class JobScheduler : IAsyncDisposable
     {
         var ct = _stopping.Token;
         var videoKey = $"videos/{job.Id}.mp4";
-        var thumbKey = $"thumbnails/{job.Id}.jpg";
-        var spriteKey = $"spritesheets/{job.Id}.jpg";
+        var thumbKey = $"thumbnails/{job.Id}.webp";
+        var spriteKey = $"spritesheets/{job.Id}.webp";
         var downloaded = Path.Combine(_tempDirectory, $"{job.Id}.download.mp4");
-        var thumbnail = Path.Combine(_tempDirectory, $"{job.Id}.thumb.jpg");
-        var spritesheet = Path.Combine(_tempDirectory, $"{job.Id}.sprite.jpg");
+        var thumbnail = Path.Combine(_tempDirectory, $"{job.Id}.thumb.webp");
+        var spritesheet = Path.Combine(_tempDirectory, $"{job.Id}.sprite.webp");
         try
         {
             var source = result.Video;
@@ -578,12 +578,12 @@ public sealed class JobScheduler : IAsyncDisposable
             var stored = await _results.PutFileAsync(videoKey, source, "video/mp4", move: true, ct).ConfigureAwait(false);
             if (hasThumbnail)
             {
-                await _results.PutFileAsync(thumbKey, thumbnail, "image/jpeg", move: true, ct).ConfigureAwait(false);
+                await _results.PutFileAsync(thumbKey, thumbnail, "image/webp", move: true, ct).ConfigureAwait(false);
             }
 
             if (hasSpritesheet)
             {
-                await _results.PutFileAsync(spriteKey, spritesheet, "image/jpeg", move: true, ct).ConfigureAwait(false);
+                await _results.PutFileAsync(spriteKey, spritesheet, "image/webp", move: true, ct).ConfigureAwait(false);
             }
 
             var retention = _storage.Retention;

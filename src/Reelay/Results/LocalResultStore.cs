@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
@@ -7,12 +8,15 @@ namespace Reelay.Results;
 /// The default result store: files under one root directory. Keys map to relative paths and are checked so
 /// that none escapes the root. Every write goes to a temporary file under the root's <c>.tmp</c> folder (which no
 /// key can name), is flushed to disk and then renamed over the key, so readers never see half an object.
-/// The content type is derived from the key's extension.
+/// The content type is derived from the key's extension. Each object's SHA-256 is recorded beside it (under the root's
+/// <c>.sha256</c> folder, which no key can name either) with the size and modification time it belongs to, and served
+/// as its strong ETag; an object without a matching record (stored by an older version) gets a weak size-and-time ETag.
 /// </summary>
 public sealed partial class LocalResultStore : IResultStore
 {
     private const int BufferSize = 128 * 1024;
     private const int MaxKeyLength = 512;
+    private const string HashFolder = ".sha256";
     private readonly string _tempDirectory;
 
     /// <summary>Creates the store, creating <paramref name="rootPath"/> if needed.</summary>
@@ -45,6 +49,7 @@ public sealed partial class LocalResultStore : IResultStore
                 output.Flush(flushToDisk: true);
             }
 
+            await RecordHashAsync(key, temp, length, sha256, cancellationToken).ConfigureAwait(false);
             Commit(temp, target);
             return new StoredObject(key, length, sha256);
         }
@@ -84,6 +89,7 @@ public sealed partial class LocalResultStore : IResultStore
                 file.Flush(flushToDisk: true);
             }
 
+            await RecordHashAsync(key, temp, length, sha256, cancellationToken).ConfigureAwait(false);
             Commit(temp, target);
             return new StoredObject(key, length, sha256);
         }
@@ -95,24 +101,30 @@ public sealed partial class LocalResultStore : IResultStore
     }
 
     /// <inheritdoc />
-    public Task<StoredContent?> OpenAsync(string key, CancellationToken cancellationToken)
+    public async Task<StoredContent?> OpenAsync(string key, CancellationToken cancellationToken)
     {
         var path = PathFor(key);
         cancellationToken.ThrowIfCancellationRequested();
         var info = new FileInfo(path);
         if (!info.Exists)
         {
-            return Task.FromResult<StoredContent?>(null);
+            return null;
         }
 
-        return Task.FromResult<StoredContent?>(new StoredContent
+        var modified = info.LastWriteTimeUtc.Ticks;
+        var sha256 = await ReadHashAsync(key, info.Length, modified, cancellationToken).ConfigureAwait(false);
+        return new StoredContent
         {
             PhysicalPath = path,
             OpenRead = () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan),
             Length = info.Length,
             ContentType = ContentTypeFor(key),
             LastModified = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero),
-        });
+            // The checksum identifies the bytes (a strong validator); size and time only suggest them (a weak one).
+            ETag = sha256 is not null
+                ? $"\"{sha256}\""
+                : $"W/\"{info.Length.ToString("x", CultureInfo.InvariantCulture)}-{modified.ToString("x", CultureInfo.InvariantCulture)}\"",
+        };
     }
 
     /// <inheritdoc />
@@ -120,13 +132,16 @@ public sealed partial class LocalResultStore : IResultStore
     {
         var path = PathFor(key);
         cancellationToken.ThrowIfCancellationRequested();
-        try
+        foreach (var file in (string[])[path, HashPathFor(key)])
         {
-            File.Delete(path);
-        }
-        catch (DirectoryNotFoundException)
-        {
-            // Nothing there.
+            try
+            {
+                File.Delete(file);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Nothing there.
+            }
         }
 
         return Task.CompletedTask;
@@ -180,6 +195,47 @@ public sealed partial class LocalResultStore : IResultStore
         }
 
         return path;
+    }
+
+    private string HashPathFor(string key) => Path.Combine(RootPath, HashFolder, key + ".sha256");
+
+    // "<sha256> <length> <mtime ticks>", written before the object's rename (which keeps the mtime), so a record only
+    // ever matches the bytes it was computed from.
+    private async Task RecordHashAsync(string key, string tempObject, long length, string sha256, CancellationToken cancellationToken)
+    {
+        var record = HashPathFor(key);
+        var ticks = File.GetLastWriteTimeUtc(tempObject).Ticks;
+        var temp = NewTempPath();
+        try
+        {
+            await File.WriteAllTextAsync(temp, $"{sha256} {length.ToString(CultureInfo.InvariantCulture)} {ticks.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
+            Commit(temp, record);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    private async Task<string?> ReadHashAsync(string key, long length, long ticks, CancellationToken cancellationToken)
+    {
+        string text;
+        try
+        {
+            text = await File.ReadAllTextAsync(HashPathFor(key), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+
+        var parts = text.Split(' ');
+        return parts.Length == 3 && parts[0].Length == 64
+            && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var recordedLength) && recordedLength == length
+            && long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var recordedTicks) && recordedTicks == ticks
+            ? parts[0]
+            : null;
     }
 
     private string NewTempPath() => Path.Combine(_tempDirectory, Guid.NewGuid().ToString("N") + ".part");

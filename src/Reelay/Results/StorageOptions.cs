@@ -30,7 +30,7 @@ public sealed class StorageOptions
     /// <summary>Jobs whose content one sweeper batch deletes; a sweep runs at most 10 batches. Default 100.</summary>
     public int SweepBatchSize { get; set; } = 100;
 
-    /// <summary>Whether finalization makes a spritesheet (a JPEG grid of evenly spaced frames). Default true.</summary>
+    /// <summary>Whether finalization makes a spritesheet (a WebP grid of ten frames sampled inside the video). Default true.</summary>
     public bool Spritesheet { get; set; } = true;
 
     /// <summary>The S3-compatible store, used when <see cref="Kind"/> is "s3".</summary>

@@ -76,7 +76,7 @@ public sealed class S3StorageGatewayTests(S3rverServer s3) : IClassFixture<S3rve
         var id = video.GetProperty("id").GetString()!;
 
         // Everything is in the bucket, nothing under the local data folder.
-        Assert.Equal([$"spritesheets/{id}.jpg", $"thumbnails/{id}.jpg", $"videos/{id}.mp4"], await ObjectKeysAsync(bucket));
+        Assert.Equal([$"spritesheets/{id}.webp", $"thumbnails/{id}.webp", $"videos/{id}.mp4"], await ObjectKeysAsync(bucket));
         Assert.False(Directory.Exists(Path.Combine(server.DataDirectory, "files", "videos")));
 
         // The whole video: its SHA-256 is the one on the video object, and ffprobe reads it.
@@ -116,15 +116,15 @@ public sealed class S3StorageGatewayTests(S3rverServer s3) : IClassFixture<S3rve
         using var notModified = await server.Http.SendAsync(conditional);
         Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
 
-        // The spritesheet: a real JPEG of 5 x 2 frames of 256 x 192.
+        // The spritesheet: a real WebP of 5 x 2 frames of 256 x 192.
         using var sprite = await server.Http.GetAsync($"/v1/videos/{id}/content?variant=spritesheet");
         Assert.Equal(HttpStatusCode.OK, sprite.StatusCode);
-        Assert.Equal("image/jpeg", sprite.Content.Headers.ContentType?.MediaType);
-        var spritePath = Path.Combine(Path.GetTempPath(), $"reelay-s3-{id}.jpg");
+        Assert.Equal("image/webp", sprite.Content.Headers.ContentType?.MediaType);
+        var spritePath = Path.Combine(Path.GetTempPath(), $"reelay-s3-{id}.webp");
         try
         {
             await File.WriteAllBytesAsync(spritePath, await sprite.Content.ReadAsByteArrayAsync());
-            Assert.Equal("codec_name=mjpeg\nwidth=1280\nheight=384\n", await TestFiles.FfprobeAsync(spritePath, "stream=codec_name,width,height"));
+            Assert.Equal("codec_name=webp\nwidth=1280\nheight=384\n", await TestFiles.FfprobeAsync(spritePath, "stream=codec_name,width,height"));
         }
         finally
         {
@@ -134,7 +134,7 @@ public sealed class S3StorageGatewayTests(S3rverServer s3) : IClassFixture<S3rve
         // The signed, keyless URL serves the spritesheet too.
         var signer = server.App.Services.GetRequiredService<ContentUrlSigner>();
         using var anonymous = new HttpClient { BaseAddress = server.BaseAddress };
-        Assert.Equal([0xFF, 0xD8], (await anonymous.GetByteArrayAsync(signer.SignedPath(id, ContentVariant.Spritesheet)))[..2]);
+        Assert.Equal("webp", Reelay.Media.ImageInfo.Sniff(await anonymous.GetByteArrayAsync(signer.SignedPath(id, ContentVariant.Spritesheet)))?.Format);
 
         // Retention: the default 7 days from completion.
         Assert.InRange(video.GetProperty("expires_at").GetInt64() - video.GetProperty("completed_at").GetInt64(), (7 * 86400) - 1, (7 * 86400) + 1);

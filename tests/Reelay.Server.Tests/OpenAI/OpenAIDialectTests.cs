@@ -101,9 +101,10 @@ public sealed class OpenAIDialectTests : IAsyncLifetime
         var id = created.GetProperty("id").GetString()!;
         Assert.Equal("completed", (await WaitAsync(id)).GetProperty("status").GetString());
         using var thumbnail = await Http.GetAsync($"/v1/videos/{id}/content?variant=thumbnail");
-        Assert.Equal("image/jpeg", thumbnail.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("image/webp", thumbnail.Content.Headers.ContentType?.MediaType);
+        Assert.Equal($"{id}.webp", thumbnail.Content.Headers.ContentDisposition?.FileNameStar ?? thumbnail.Content.Headers.ContentDisposition?.FileName);
         var bytes = await thumbnail.Content.ReadAsByteArrayAsync();
-        Assert.Equal([0xFF, 0xD8], bytes[..2]);
+        Assert.Equal("webp", Reelay.Media.ImageInfo.Sniff(bytes)?.Format);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public sealed class JobSchedulerTests
         var done = await h.GetAsync(job.Id);
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("fake mp4 bytes"u8)), done.ResultSha256);
         Assert.Equal((320, 240), (done.ResultWidth, done.ResultHeight));
-        Assert.Equal($"spritesheets/{job.Id}.jpg", done.SpritesheetKey);
+        Assert.Equal($"spritesheets/{job.Id}.webp", done.SpritesheetKey);
         Assert.Equal("spritesheet"u8.ToArray(), h.Results.Objects[done.SpritesheetKey!]);
         Assert.Equal(done.CompletedAt + TimeSpan.FromDays(3), done.ExpiresAt);
         Assert.Null(done.ContentDeletedAt);

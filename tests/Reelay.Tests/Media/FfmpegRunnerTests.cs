@@ -73,6 +73,93 @@ public sealed class FfmpegRunnerTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task RunFfmpegAsync_NeverProgresses_WatchdogKillsTheWholeProcessGroup()
+    {
+        using var temp = new TempDirectory();
+        // A fake ffmpeg that ignores SIGTERM (as do its children, which inherit that), starts a stubborn child, writes
+        // errors forever (which are not progress) and never reports progress.
+        var fake = temp.File("stuck-ffmpeg");
+        await File.WriteAllTextAsync(fake, $$"""
+            #!/bin/sh
+            trap '' TERM
+            sleep 300 &
+            echo $! > '{{temp.File("child.pid")}}'
+            while :; do echo 'inflate returned error -3' >&2; sleep 0.1; done
+            """);
+        File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var runner = new FfmpegRunner(fake, "ffprobe", options: new MediaOptions { StallTimeout = TimeSpan.FromSeconds(1), KillGracePeriod = TimeSpan.FromMilliseconds(500) });
+        var pid = 0;
+
+        var ex = await Assert.ThrowsAsync<FfmpegException>(() =>
+            runner.RunFfmpegAsync(["-i", "whatever"], null, null, p => pid = p.Id, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60)));
+
+        Assert.True(ex.Stalled);
+        Assert.Contains("no progress", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("inflate returned error", ex.StderrTail, StringComparison.Ordinal);
+        Assert.False(IsAlive(pid), "the fake ffmpeg survived");
+        if (FfmpegRunner.UsesProcessGroups)
+        {
+            var child = int.Parse((await File.ReadAllTextAsync(temp.File("child.pid"))).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.False(IsAlive(child), "a child in the fake ffmpeg's process group survived");
+        }
+    }
+
+    [Fact]
+    public async Task RunFfmpegAsync_SlowButProgressing_IsNotStopped()
+    {
+        // Three seconds of real-time output with a one-second stall limit: steady progress keeps it alive.
+        var runner = new FfmpegRunner(options: new MediaOptions { StallTimeout = TimeSpan.FromSeconds(1) });
+        var reports = new SyncProgress<FfmpegProgress>();
+
+        await runner.RunFfmpegAsync(["-re", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=3", "-f", "null", "-"], reports, null, CancellationToken.None);
+
+        Assert.True(reports.Values[^1].Ended);
+    }
+
+    [Fact]
+    public void ProgressParser_RepeatedBlocks_AreNotProgress()
+    {
+        var advanced = 0;
+        var parser = new FfmpegProgressParser(null, () => advanced++);
+
+        foreach (var line in new[] { "frame=0", "out_time_us=0", "total_size=0", "progress=continue", "frame=0", "out_time_us=0", "total_size=0", "progress=continue", "frame=1", "progress=continue", "total_size=48", "progress=end" })
+        {
+            parser.OnLine(line);
+        }
+
+        Assert.Equal(3, advanced);
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        // Gone, or a zombie waiting for a parent that is not us.
+        var stat = $"/proc/{pid}/stat";
+        if (OperatingSystem.IsLinux())
+        {
+            try
+            {
+                var text = File.ReadAllText(stat);
+                return text[(text.LastIndexOf(')') + 2)..].FirstOrDefault() is not ('Z' or 'X');
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
     public async Task RunFfprobeAsync_Video_ReturnsJson()
     {
         using var temp = new TempDirectory();

@@ -53,6 +53,30 @@ public sealed class MediaTransformsTests : IDisposable
         Assert.Equal(new ImageInfo("jpeg", thumbWidth, thumbHeight), ImageInfo.Sniff(await File.ReadAllBytesAsync(output)));
     }
 
+    [Fact]
+    public async Task CreateThumbnailAsync_WebpPath_WritesWebp()
+    {
+        var video = TestMedia.Video(_temp.File("v.mp4"), 800, 600, 0.6);
+        var output = _temp.File("thumb.webp");
+
+        await _transforms.CreateThumbnailAsync(video, output, CancellationToken.None);
+
+        Assert.Equal(new ImageInfo("webp", 640, 480), ImageInfo.Sniff(await File.ReadAllBytesAsync(output)));
+    }
+
+    [Theory]
+    [InlineData(320, 240, 4.0, 1280, 384)]
+    [InlineData(240, 426, 2.5, 1280, 908)]
+    public async Task CreateSpritesheetAsync_WebpPath_WritesWebpGridOfTenFrames(int width, int height, double seconds, int sheetWidth, int sheetHeight)
+    {
+        var video = TestMedia.Video(_temp.File("v.mp4"), width, height, seconds);
+        var output = _temp.File("sprite.webp");
+
+        await _transforms.CreateSpritesheetAsync(video, output, seconds, CancellationToken.None);
+
+        Assert.Equal(new ImageInfo("webp", sheetWidth, sheetHeight), ImageInfo.Sniff(await File.ReadAllBytesAsync(output)));
+    }
+
     [Theory]
     [InlineData(320, 240, 4.0, 1280, 384)]
     [InlineData(240, 426, 2.5, 1280, 908)]

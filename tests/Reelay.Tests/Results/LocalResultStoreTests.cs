@@ -42,6 +42,49 @@ public sealed class LocalResultStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task OpenAsync_PutAndPutFile_ETagIsTheQuotedSha256AndSurvivesReopeningTheStore()
+    {
+        var bytes = Bytes(5000);
+        var source = _temp.File("source.bin");
+        await File.WriteAllBytesAsync(source, bytes);
+
+        await _store.PutAsync("videos/a.mp4", new MemoryStream(bytes), "video/mp4", CancellationToken.None);
+        await _store.PutFileAsync("videos/b.mp4", source, "video/mp4", move: true, CancellationToken.None);
+        var reopened = new LocalResultStore(_store.RootPath);
+
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        Assert.Equal($"\"{sha}\"", (await _store.OpenAsync("videos/a.mp4", CancellationToken.None))!.ETag);
+        Assert.Equal($"\"{sha}\"", (await reopened.OpenAsync("videos/b.mp4", CancellationToken.None))!.ETag);
+    }
+
+    [Fact]
+    public async Task OpenAsync_FileWithoutMatchingRecord_WeakETag()
+    {
+        // A file stored by an older version (no record), and one changed behind the store's back (record out of date).
+        Directory.CreateDirectory(Path.Combine(_store.RootPath, "thumbnails"));
+        await File.WriteAllBytesAsync(Path.Combine(_store.RootPath, "thumbnails", "old.jpg"), Bytes(100));
+        await _store.PutAsync("thumbnails/changed.jpg", new MemoryStream(Bytes(100)), "image/jpeg", CancellationToken.None);
+        await File.WriteAllBytesAsync(Path.Combine(_store.RootPath, "thumbnails", "changed.jpg"), Bytes(101));
+
+        var old = await _store.OpenAsync("thumbnails/old.jpg", CancellationToken.None);
+        var changed = await _store.OpenAsync("thumbnails/changed.jpg", CancellationToken.None);
+
+        Assert.StartsWith("W/\"", old!.ETag, StringComparison.Ordinal);
+        Assert.Equal("image/jpeg", old.ContentType);
+        Assert.StartsWith("W/\"", changed!.ETag, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeleteAsync_RemovesTheChecksumRecordToo()
+    {
+        await _store.PutAsync("videos/gone.mp4", new MemoryStream(Bytes(10)), "video/mp4", CancellationToken.None);
+
+        await _store.DeleteAsync("videos/gone.mp4", CancellationToken.None);
+
+        Assert.DoesNotContain(Directory.EnumerateFiles(_store.RootPath, "*", SearchOption.AllDirectories), f => !f.Contains(".tmp", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task PutAsync_ExistingKey_ReplacesObject()
     {
         await _store.PutAsync("a.png", new MemoryStream(Bytes(10)), "image/png", CancellationToken.None);

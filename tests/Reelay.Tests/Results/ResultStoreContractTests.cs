@@ -69,6 +69,21 @@ public abstract class ResultStoreContractTests : IDisposable
     }
 
     [Fact]
+    public async Task OpenAsync_StoredObject_HasStrongETagThatChangesWithTheBytes()
+    {
+        await Store.PutAsync("thumbnails/etag.webp", new MemoryStream(Bytes(1000)), "image/webp", Ct);
+        var first = (await Store.OpenAsync("thumbnails/etag.webp", Ct))!.ETag;
+        var again = (await Store.OpenAsync("thumbnails/etag.webp", Ct))!.ETag;
+        await Store.PutAsync("thumbnails/etag.webp", new MemoryStream(Bytes(1001)), "image/webp", Ct);
+        var replaced = (await Store.OpenAsync("thumbnails/etag.webp", Ct))!.ETag;
+
+        Assert.NotNull(first);
+        Assert.Matches("^\"[^\"]+\"$", first);
+        Assert.Equal(first, again);
+        Assert.NotEqual(first, replaced);
+    }
+
+    [Fact]
     public async Task PutAsync_EmptyStream_StoresEmptyObject()
     {
         var stored = await Store.PutAsync("inputs/empty.png", new MemoryStream(), "image/png", Ct);

@@ -71,7 +71,7 @@ public static class AimlApiEndpoints
     /// "Body validation error! field: detail" with the field in AI/ML's spelling; running out of budget is 403, as AI/ML
     /// answers when credits run out.
     /// </summary>
-    private static IResult Error(HttpContext context, JobError error, int status)
+    internal static IResult Error(HttpContext context, JobError error, int status)
     {
         if (error.Code == ErrorCodes.QuotaExceeded)
         {

@@ -87,7 +87,7 @@ public static class ModelVerseEndpoints
     /// ModelVerse's envelope: <c>{"error":{message, type, param, code}}</c>, where <c>param</c> carries the request id (as
     /// ModelVerse does) and the message names the field in ModelVerse's spelling.
     /// </summary>
-    private static IResult Error(HttpContext context, JobError error, int status)
+    internal static IResult Error(HttpContext context, JobError error, int status)
     {
         var (type, code) = error.Code switch
         {

@@ -29,11 +29,27 @@ public static class OpenAIEndpoints
         v1.MapGet("/videos/{id}", Retrieve);
         v1.MapDelete("/videos/{id}", Delete);
         v1.MapPost("/videos/{id}/cancel", Cancel);
-        v1.MapGet("/videos/{id}/content", Content);
+        v1.MapMethods("/videos/{id}/content", ContentResults.Methods, Content);
         v1.MapGet("/videos/{id}/events", OpenAIEvents.Stream);
         v1.MapGet("/models", Models);
+
+        // OpenAI's video routes Reelay does not implement: a 404 that names the operation (OpenAI's own answer to a route
+        // it lacks is 404 too, and no official client retries it), instead of a bare 404 or a misleading "no such video".
+        v1.MapPost("/videos/{id}/remix", (HttpContext context) => Unsupported(context, "video remix", "POST /v1/videos/{video_id}/remix"));
+        v1.MapPost("/videos/edits", (HttpContext context) => Unsupported(context, "video edits", "POST /v1/videos/edits"));
+        v1.MapPost("/videos/extensions", (HttpContext context) => Unsupported(context, "video extensions", "POST /v1/videos/extensions"));
+        v1.MapPost("/videos/characters", (HttpContext context) => Unsupported(context, "video characters", "POST /v1/videos/characters"));
+        v1.MapGet("/videos/characters/{id}", (HttpContext context) => Unsupported(context, "video characters", "GET /v1/videos/characters/{character_id}"));
         return app;
     }
+
+    /// <summary>The error code of an OpenAI operation Reelay does not implement.</summary>
+    internal const string UnsupportedOperation = "unsupported_operation";
+
+    private static IResult Unsupported(HttpContext context, string operation, string route) => WriteError(
+        context,
+        new JobError(UnsupportedOperation, $"Reelay does not implement OpenAI's {operation} operation ({route}). Supported: POST/GET /v1/videos, GET/DELETE /v1/videos/{{video_id}}, GET /v1/videos/{{video_id}}/content, POST /v1/videos/{{video_id}}/cancel."),
+        StatusCodes.Status404NotFound);
 
     private static Caller CallerOf(HttpContext context) => DialectFilter.CallerOf(context);
 
@@ -92,7 +108,7 @@ public static class OpenAIEndpoints
             _ => throw ReelayException.Invalid("variant", $"variant '{variant}' is not available; allowed: video, thumbnail, spritesheet."),
         };
         var content = await engine.OpenContentAsync(id, CallerOf(context), which, context.RequestAborted).ConfigureAwait(false);
-        return ContentResults.Serve(content, ContentResults.FileName(id, which));
+        return ContentResults.Serve(content, id, which);
     }
 
     private static IResult Models(JobEngine engine, Accounts.PriceTable prices) => TypedResults.Json(

@@ -60,7 +60,7 @@ internal static class OpenAIMapper
     {
         ErrorCodes.Unauthorized or ErrorCodes.InvalidRequest or ErrorCodes.UnsupportedModel or ErrorCodes.ImageInvalid
             or ErrorCodes.ModerationBlocked or ErrorCodes.NotFound or ErrorCodes.Conflict or ErrorCodes.PayloadTooLarge
-            or ErrorCodes.Gone or ErrorCodes.Forbidden => "invalid_request_error",
+            or ErrorCodes.Gone or ErrorCodes.Forbidden or OpenAIEndpoints.UnsupportedOperation => "invalid_request_error",
         ErrorCodes.QuotaExceeded => "insufficient_quota",
         ErrorCodes.RateLimited => "rate_limit_error",
         _ => "server_error",

@@ -78,7 +78,7 @@ public static class SoraRelayEndpoints
     /// <c>fail_reason</c>: a top-level <c>message</c> string serves all of them, and <c>error</c> carries the OpenAI-style
     /// object that new-api itself answers with (<c>{message, type, param, code}</c>, <c>param</c> in this API's spelling).
     /// </summary>
-    private static IResult Error(HttpContext context, JobError error, int status)
+    internal static IResult Error(HttpContext context, JobError error, int status)
     {
         var type = error.Code switch
         {

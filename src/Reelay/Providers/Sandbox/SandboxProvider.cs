@@ -38,7 +38,8 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
     /// <param name="dataDirectory">Reelay's data directory.</param>
     /// <param name="timeProvider">Clock, for render timings.</param>
     /// <param name="logger">Logger.</param>
-    public SandboxProvider(SandboxOptions options, string dataDirectory, TimeProvider timeProvider, ILogger<SandboxProvider> logger)
+    /// <param name="media">The ffmpeg watchdog's limits; null for the defaults.</param>
+    public SandboxProvider(SandboxOptions options, string dataDirectory, TimeProvider timeProvider, ILogger<SandboxProvider> logger, MediaOptions? media = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
@@ -66,7 +67,7 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
             LogNoFont(_logger);
         }
 
-        _renderer = new SandboxRenderer(options, new FfmpegRunner(options.FfmpegPath, options.FfprobePath, logger), font);
+        _renderer = new SandboxRenderer(options, new FfmpegRunner(options.FfmpegPath, options.FfprobePath, logger, media), font);
         _slots = new SemaphoreSlim(options.MaxConcurrentRenders, options.MaxConcurrentRenders);
     }
 
@@ -94,9 +95,33 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
                 return new ProbeResult(false, $"could not start {_options.FfmpegPath}");
             }
 
-            var first = (await process.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false)).Split('\n')[0];
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            return process.ExitCode == 0 ? new ProbeResult(true, first.Trim()) : new ProbeResult(false, $"{_options.FfmpegPath} -version exited with {process.ExitCode}");
+            // Like every child process, this one has a bound: it is killed if it does not answer in time or the caller gives up.
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            limit.CancelAfter(TimeSpan.FromSeconds(10));
+            try
+            {
+                var first = (await process.StandardOutput.ReadToEndAsync(limit.Token).ConfigureAwait(false)).Split('\n')[0];
+                await process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
+                return process.ExitCode == 0 ? new ProbeResult(true, first.Trim()) : new ProbeResult(false, $"{_options.FfmpegPath} -version exited with {process.ExitCode}");
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return new ProbeResult(false, $"{_options.FfmpegPath} -version did not answer within 10 s");
+            }
+            finally
+            {
+                try
+                {
+                    if (!process.HasExited)
+                    {
+                        process.Kill(entireProcessTree: true);
+                    }
+                }
+                catch (InvalidOperationException)
+                {
+                    // It exited meanwhile.
+                }
+            }
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
