@@ -61,7 +61,7 @@ internal static class ServeCommand
                 {
                     // Settings, the data folder's lock and the admin key first: a failure there is one line, and nothing started.
                     ReelayServer.Preflight(app);
-                    ReelayServer.AnnounceWhenReady(app);
+                    // The address file before the ready line, so that whoever waits for that line finds the file.
                     var address = new GatewayAddressFile(app.Services.GetRequiredService<ReelayOptions>().DataPath);
                     app.Lifetime.ApplicationStarted.Register(() =>
                     {
@@ -70,6 +70,7 @@ internal static class ServeCommand
                         address.Write(ReelayServer.BoundAddress(app));
                     });
                     app.Lifetime.ApplicationStopping.Register(address.Delete);
+                    ReelayServer.AnnounceWhenReady(app);
                     await ((IHost)app).RunAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (!started && ex is not OperationCanceledException)
