@@ -82,6 +82,22 @@ internal static partial class StartupFailures
                 ReelayCli.ExitUsage);
         }
 
+        if (ConversionFailure(exception) is { } conversion)
+        {
+            var type = conversion.Groups[3].Value;
+            var expected = type switch
+            {
+                "System.Int32" or "System.Int64" => "a whole number",
+                "System.Decimal" or "System.Double" => "a number",
+                "System.Boolean" => "true or false",
+                "System.TimeSpan" => "a duration such as 00:00:30 (hh:mm:ss) or 1.00:00:00 (a day)",
+                _ => $"a value of type {type}",
+            };
+            return new StartupFailure(
+                $"reelay: the configuration is not valid: {conversion.Groups[2].Value} is '{conversion.Groups[1].Value}', which is not {expected}; correct the setting (appsettings.json, Reelay__ environment variables or --Reelay:... options) and start again",
+                ReelayCli.ExitUsage);
+        }
+
         if (Find<DataFolderException>(exception) is { } folder)
         {
             return folder.Problem switch
@@ -192,6 +208,22 @@ internal static partial class StartupFailures
 
         return null;
     }
+
+    private static Match? ConversionFailure(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is InvalidOperationException && ConversionMessage().Match(current.Message) is { Success: true } match)
+            {
+                return match;
+            }
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex(@"^Failed to convert configuration value '(.*)' at '([^']+)' to type '([^']+)'")]
+    private static partial Regex ConversionMessage();
 
     [GeneratedRegex(@"bind to address (\S+?):? ")]
     private static partial Regex BindAddress();

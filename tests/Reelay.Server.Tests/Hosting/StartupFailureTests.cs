@@ -71,6 +71,17 @@ public sealed class StartupFailureTests : IDisposable
         Assert.False(Directory.Exists(Data)); // nothing was created for a start that could not happen
     }
 
+    [Theory]
+    [InlineData("Reelay:Sandbox:Fps", "a whole number")] // bound when the options are read
+    [InlineData("Reelay:Limits:MaxRequestBodyBytes", "a whole number")] // read while the host is built
+    [InlineData("Reelay:JobDeadline", "a duration such as 00:00:30")]
+    public async Task Serve_SettingOfTheWrongType_OneLineNamingItExitTwo(string key, string expected)
+    {
+        var exit = await ReelayProcess.RunAsync(["serve", "--urls", "http://127.0.0.1:0", "--data", Data, $"--{key}=abc"]);
+
+        AssertOneLine(exit, 2, $"the configuration is not valid: {key} is 'abc', which is not {expected}", "correct the setting");
+    }
+
     [Fact]
     public async Task Serve_AdminKeyTooShort_OneLineExitTwo()
     {
