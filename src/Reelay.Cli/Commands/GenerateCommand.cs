@@ -21,7 +21,7 @@ internal static class GenerateCommand
             Description = "Data directory of the in-process gateway (only without --url / REELAY_URL). Default: the running `reelay serve` of the configured data folder when there is one and a key, else a private temporary folder.",
             HelpName = "DIR",
         };
-        var connection = new ConnectionOptions(context, "Gateway address (default: $REELAY_URL; with neither, an in-process gateway is started).");
+        var connection = new ConnectionOptions(context, "Gateway address (default: $REELAY_URL; with neither, the running `reelay serve` of the data folder when a key is given, else an in-process gateway on a private folder).");
 
         seconds.CustomParser = OptionParsers.PositiveInt;
         size.Validators.Add(result =>
