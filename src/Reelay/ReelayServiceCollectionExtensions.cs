@@ -34,11 +34,16 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ReelayOptions>>().Value);
         services.TryAddSingleton(TimeProvider.System);
 
+        // One process owns a data folder. The lock is the first hosted service, so it is taken before any other one is
+        // even constructed (they open the database and clean scratch folders), and the store asks for it too.
+        services.AddSingleton(sp => DataFolderLock.Acquire(sp.GetRequiredService<ReelayOptions>().DataPath));
+        services.AddSingleton<IHostedService, DataFolderOwner>();
+
         services.AddSingleton(sp => ModelCatalog.Load(sp.GetRequiredService<ReelayOptions>().Catalog.Path));
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<ReelayOptions>();
-            Directory.CreateDirectory(options.DataPath);
+            sp.GetRequiredService<DataFolderLock>();
             var connection = options.Store.ConnectionString ?? SqliteJobStore.DefaultConnectionString(options.DataPath);
             return new SqliteJobStore(connection, sp.GetRequiredService<TimeProvider>());
         });

@@ -18,10 +18,10 @@ internal static class GenerateCommand
         var output = new Option<string?>("--output", "-o") { Description = "Where to save the MP4 (default: <id>.mp4).", HelpName = "PATH" };
         var data = new Option<string?>("--data")
         {
-            Description = "Data directory of the in-process gateway (only without --url / REELAY_URL).",
+            Description = "Data directory of the in-process gateway (only without --url / REELAY_URL). Default: the running `reelay serve` of the configured data folder when there is one and a key, else a private temporary folder.",
             HelpName = "DIR",
         };
-        var connection = new ConnectionOptions(context, "Gateway address (default: $REELAY_URL; with neither, an in-process gateway is started).");
+        var connection = new ConnectionOptions(context, "Gateway address (default: $REELAY_URL; with neither, the running `reelay serve` of the data folder when a key is given, else an in-process gateway on a private folder).");
 
         seconds.CustomParser = OptionParsers.PositiveInt;
         size.Validators.Add(result =>
@@ -90,14 +90,55 @@ internal static class GenerateCommand
                 return await VideoJobRunner.RunAsync(context, client, request, OutputFor, cancellationToken).ConfigureAwait(false);
             }
 
-            var gateway = await EmbeddedGateway.StartAsync(context, dataDirectory, cancellationToken).ConfigureAwait(false);
-            await using (gateway.ConfigureAwait(false))
+            if (dataDirectory is null)
             {
-                var client = connection.CreateClient(gateway.Address, gateway.ApiKey);
-                return await VideoJobRunner.RunAsync(context, client, request, OutputFor, cancellationToken).ConfigureAwait(false);
+                // The configured data folder belongs to `reelay serve` when one runs: use that gateway when it can be reached
+                // with a key, and otherwise a private folder, never a second writer on the same one.
+                var key = connection.ResolveKey(parseResult);
+                var running = await RunningGateway.FindAsync(context, key, cancellationToken).ConfigureAwait(false);
+                if (running is not null)
+                {
+                    await context.Error.WriteLineAsync($"gateway: {running} (the running `reelay serve` on the data folder)").ConfigureAwait(false);
+                    var client = connection.CreateClient(running, key);
+                    return await VideoJobRunner.RunAsync(context, client, request, OutputFor, cancellationToken).ConfigureAwait(false);
+                }
+
+                var temporary = Path.Combine(Path.GetTempPath(), "reelay-generate-" + Guid.NewGuid().ToString("N"));
+                try
+                {
+                    return await RunInProcessAsync(temporary).ConfigureAwait(false);
+                }
+                finally
+                {
+                    TryDeleteDirectory(temporary);
+                }
+            }
+
+            return await RunInProcessAsync(dataDirectory).ConfigureAwait(false);
+
+            async Task<int> RunInProcessAsync(string folder)
+            {
+                var gateway = await EmbeddedGateway.StartAsync(context, folder, cancellationToken).ConfigureAwait(false);
+                await using (gateway.ConfigureAwait(false))
+                {
+                    var client = connection.CreateClient(gateway.Address, gateway.ApiKey);
+                    return await VideoJobRunner.RunAsync(context, client, request, OutputFor, cancellationToken).ConfigureAwait(false);
+                }
             }
         });
         return command;
+    }
+
+    private static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A private scratch folder under the temp directory; the OS cleans what is left.
+        }
     }
 
     internal static bool IsUrl(string value) =>

@@ -42,7 +42,7 @@ internal static class ProvidersCommand
 
                 var registry = app.Services.GetRequiredService<ProviderRegistry>();
                 var instances = new Table().Border(TableBorder.Rounded).AddColumns("INSTANCE", "TYPE", "BASE URL", "KEY", "JOBS", "REQ/S", "STATUS");
-                var failed = false;
+                var failures = new List<string>();
                 foreach (var provider in registry.Providers)
                 {
                     var configured = options.Providers.GetValueOrDefault(provider.Name);
@@ -50,7 +50,11 @@ internal static class ProvidersCommand
                     if (parseResult.GetValue(probe))
                     {
                         var result = await provider.ProbeAsync(cancellationToken).ConfigureAwait(false);
-                        failed |= !result.Ok;
+                        if (!result.Ok)
+                        {
+                            failures.Add($"error: {provider.Name}: {result.Detail}");
+                        }
+
                         status = (result.Ok ? "ok: " : "FAILED: ") + result.Detail;
                     }
 
@@ -89,12 +93,13 @@ internal static class ProvidersCommand
                     context.OutConsole.Write(routes);
                 }
 
-                if (failed)
+                // Each failure whole on stderr too: the table may wrap a long reason over several lines.
+                foreach (var failure in failures)
                 {
-                    await context.Error.WriteLineAsync("error: at least one instance failed its probe").ConfigureAwait(false);
+                    await context.Error.WriteLineAsync(failure).ConfigureAwait(false);
                 }
 
-                return failed ? ReelayCli.ExitFailure : ReelayCli.ExitOk;
+                return failures.Count > 0 ? ReelayCli.ExitFailure : ReelayCli.ExitOk;
             }
         });
         return new Command("providers", "Inspect the configured upstream providers.") { check };

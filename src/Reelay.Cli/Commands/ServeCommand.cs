@@ -2,8 +2,8 @@ using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using Reelay.Cli.Infrastructure;
 using Reelay.Server;
 
@@ -39,24 +39,44 @@ internal static class ServeCommand
         command.SetHandler(context, async (parseResult, cancellationToken) =>
         {
             var dataDirectory = parseResult.GetValue(data);
-            var app = ReelayServer.Build(BuildServerArgs(parseResult), builder => ConfigureHost(builder, dataDirectory));
-            ReelayServer.AnnounceWhenReady(app);
+            WebApplication app;
+            try
+            {
+                app = ReelayServer.Build(BuildServerArgs(parseResult), builder =>
+                {
+                    ConfigureHost(builder, dataDirectory);
+                    StartupFailures.QuietHostStartFailure(builder);
+                });
+            }
+            catch (Exception ex) when (StartupFailures.Describe(ex, InUseHint) is not null)
+            {
+                return await StartupFailures.ReportAsync(context, ex, InUseHint).ConfigureAwait(false);
+            }
+
+            var started = false;
             await using (app.ConfigureAwait(false))
             {
                 try
                 {
+                    // Settings, the data folder's lock and the admin key first: a failure there is one line, and nothing started.
+                    ReelayServer.Preflight(app);
+                    // The address file before the ready line, so that whoever waits for that line finds the file.
+                    var address = new GatewayAddressFile(app.Services.GetRequiredService<ReelayOptions>().DataPath);
+                    app.Lifetime.ApplicationStarted.Register(() =>
+                    {
+                        started = true;
+                        StartupFailures.HostStarted(app);
+                        address.Write(ReelayServer.BoundAddress(app));
+                    });
+                    app.Lifetime.ApplicationStopping.Register(address.Delete);
+                    ReelayServer.AnnounceWhenReady(app);
                     await ((IHost)app).RunAsync(cancellationToken).ConfigureAwait(false);
                 }
-                catch (OptionsValidationException ex)
+                catch (Exception ex) when (!started && ex is not OperationCanceledException)
                 {
-                    // A configuration mistake is the operator's to fix: the list of problems, not a stack trace.
-                    await context.Error.WriteLineAsync("error: the configuration is not valid:").ConfigureAwait(false);
-                    foreach (var failure in ex.Failures)
-                    {
-                        await context.Error.WriteLineAsync("  - " + failure).ConfigureAwait(false);
-                    }
-
-                    return ReelayCli.ExitFailure;
+                    // A start that failed in a known way (a setting, the data folder, the address) is the operator's to fix:
+                    // one line that says what and how, not a stack trace.
+                    return await StartupFailures.ReportAsync(context, ex, InUseHint).ConfigureAwait(false);
                 }
             }
 
@@ -64,6 +84,9 @@ internal static class ServeCommand
         });
         return command;
     }
+
+    /// <summary>How to get past a data folder that another process owns.</summary>
+    internal const string InUseHint = "stop that process (only one may use a data folder), or start this one with another folder: --data DIR (or Reelay:DataDirectory)";
 
     /// <summary>The args for <see cref="ReelayServer.Build"/>: --urls if given, then everything the CLI did not recognise.</summary>
     internal static string[] BuildServerArgs(ParseResult parseResult)

@@ -18,6 +18,11 @@ internal static class CommandActions
                 await context.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
                 return ReelayCli.ExitUsage;
             }
+            catch (GatewayStartException ex)
+            {
+                await context.Error.WriteLineAsync(ex.Failure.Line).ConfigureAwait(false);
+                return ex.Failure.ExitCode;
+            }
             catch (ReelayApiException ex)
             {
                 await context.Error.WriteLineAsync(Describe(ex)).ConfigureAwait(false);

@@ -59,22 +59,34 @@ internal sealed class EmbeddedGateway : IAsyncDisposable
 
             // Ctrl+C belongs to the CLI, which stops the gateway itself; the host must not react to it on its own.
             builder.Services.AddSingleton<IHostLifetime, CliHostLifetime>();
+            StartupFailures.QuietHostStartFailure(builder);
             context.ConfigureEmbeddedGateway?.Invoke(builder);
         });
 
         try
         {
+            // Settings and the data folder's lock first, so that a folder another process owns is one line, not a stack trace.
+            ReelayServer.Preflight(app);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            StartupFailures.HostStarted(app);
             var address = ReelayServer.BoundAddress(app)
                 ?? throw new CliFailureException("The embedded gateway started but reported no bound http address.");
             return new EmbeddedGateway(app, address, adminKey);
         }
-        catch
+        catch (Exception ex)
         {
             await app.DisposeAsync().ConfigureAwait(false);
+            if (ex is not OperationCanceledException && StartupFailures.Describe(ex, InUseHint) is { } failure)
+            {
+                throw new GatewayStartException(failure, ex);
+            }
+
             throw;
         }
     }
+
+    /// <summary>How to get past a data folder that another process owns, for commands that start an in-process gateway.</summary>
+    internal const string InUseHint = "stop that process, use its gateway instead with --url URL (and --key), or give this command another folder with --data DIR";
 
     /// <summary>A key for one run: the operator's REELAY_ADMIN_KEY if set (the server may prefer it), else a random one.</summary>
     private static string ChooseAdminKey(CliContext context)

@@ -63,7 +63,7 @@ public sealed class AdminKey
             {
             }
 
-            throw new InvalidOperationException($"The admin key hash file {HashFileName} in the data folder is damaged; delete it to generate a new key.");
+            throw new AdminKeyException($"the admin key hash file {path} is damaged; delete it and start again to generate a new key, or set REELAY_ADMIN_KEY");
         }
 
         var key = "rk_admin_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
@@ -80,5 +80,24 @@ public sealed class AdminKey
         }
 
         return new AdminKey(hash, key);
+    }
+}
+
+/// <summary>The admin key cannot be set up (a damaged hash file); the message says what is wrong and how to fix it.</summary>
+public sealed class AdminKeyException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    public AdminKeyException()
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public AdminKeyException(string message) : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public AdminKeyException(string message, Exception inner) : base(message, inner)
+    {
     }
 }

@@ -83,7 +83,7 @@ public sealed class ProvidersCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Serve_InvalidConfiguration_ExitsOneListingTheProblemsWithoutAStackTrace()
+    public async Task Serve_InvalidConfiguration_OneLineListingEveryProblemExitTwo()
     {
         var result = await CliRunner.RunAsync(
         [
@@ -93,10 +93,49 @@ public sealed class ProvidersCommandTests : IDisposable
             "--Reelay:Providers:mv:Type=modelverse",
         ]);
 
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.Error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("reelay: the configuration is not valid: ", line, StringComparison.Ordinal);
+        Assert.Contains("Reelay:AdminKey (or REELAY_ADMIN_KEY) must be at least 16 characters", line, StringComparison.Ordinal);
+        Assert.Contains("Reelay:Providers:mv:BaseUrl must be", line, StringComparison.Ordinal);
+        Assert.EndsWith("; correct these settings (appsettings.json, Reelay__ environment variables or --Reelay:... options) and start again", line, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_data));
+    }
+
+    [Fact]
+    public async Task ProvidersCheck_DataFolderMissing_LeftUncreated()
+    {
+        var result = await CliRunner.RunAsync(["providers", "check", $"--Reelay:DataDirectory={_data}"]);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.False(Directory.Exists(_data)); // checking a configuration writes nothing, so it never competes with a running gateway
+    }
+
+    [Theory]
+    [InlineData(500)]
+    [InlineData(503)]
+    [InlineData(429)]
+    public async Task ProvidersCheck_ProbeOfAnUpstreamAnsweringErrorsToEverything_FailsSayingTheKeyWasNotVerified(int status)
+    {
+        await using var emulator = new ModelVerseEmulator(new EmulatorOptions { ApiKey = "mv-cli-secret-0123456" });
+        await emulator.StartAsync();
+        emulator.Faults.Add(FaultScope.Any, status == 429 ? new Fault.RateLimited(TimeSpan.FromSeconds(1)) : new Fault.ServerError(status), 10);
+
+        var result = await CliRunner.RunAsync(
+        [
+            "providers", "check", "--probe",
+            $"--Reelay:DataDirectory={_data}",
+            "--Reelay:Providers:mv:Type=modelverse",
+            $"--Reelay:Providers:mv:BaseUrl={emulator.BaseUrl}",
+            "--Reelay:Providers:mv:ApiKey=mv-cli-secret-0123456",
+        ]);
+
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("error: the configuration is not valid:", result.Error, StringComparison.Ordinal);
-        Assert.Contains("Reelay:AdminKey (or REELAY_ADMIN_KEY) must be at least 16 characters", result.Error, StringComparison.Ordinal);
-        Assert.Contains("Reelay:Providers:mv:BaseUrl must be", result.Error, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+        Assert.Contains("FAILED", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("accepted", result.Output + result.Error, StringComparison.Ordinal);
+        var line = Assert.Single(result.Error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: mv: ", line, StringComparison.Ordinal);
+        Assert.Contains($"HTTP {status}", line, StringComparison.Ordinal);
+        Assert.EndsWith(status == 429 ? "the API key was not verified, try again later" : "the API key was not verified", line, StringComparison.Ordinal);
     }
 }

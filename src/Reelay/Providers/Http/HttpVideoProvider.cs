@@ -78,7 +78,7 @@ public abstract class HttpVideoProvider : IVideoProvider
         }
         catch (UpstreamTransportException ex)
         {
-            return new ProbeResult(false, ex.Message);
+            return new ProbeResult(false, $"{(ex.Kind == UpstreamFailureKind.Unreachable ? "unreachable" : "no usable answer")}: {ex.Message}; the API key was not verified");
         }
     }
 
@@ -88,10 +88,26 @@ public abstract class HttpVideoProvider : IVideoProvider
     /// <summary>Headers for a result download on the instance's own origin (the credential, by default).</summary>
     protected virtual void AuthorizeDownload(HttpRequestHeaders headers) => Authorize(headers);
 
-    /// <summary>What a probe's HTTP status means: 401/403 refuse the key; anything else (typically a 404 for the unknown id) accepts it.</summary>
-    protected virtual ProbeResult DescribeProbe(int status) => status is 401 or 403
-        ? new ProbeResult(false, $"reachable, but the API key was refused (HTTP {status})")
-        : new ProbeResult(true, $"reachable and the API key was accepted (HTTP {status} for an unknown task id)");
+    /// <summary>
+    /// What a probe's HTTP status means. Only an answer that needs the key proves it: a 2xx, or the 404 these APIs give an
+    /// authenticated read of an unknown task id. 401/403 refuse the key. Anything else (a 5xx, a 429, a 400 from a proxy)
+    /// proves nothing about the key: an upstream answering 500 to everything would answer it to a bad key too.
+    /// </summary>
+    protected virtual ProbeResult DescribeProbe(int status) => status switch
+    {
+        >= 200 and < 300 => new ProbeResult(true, $"reachable and the API key was accepted (HTTP {status})"),
+        404 => new ProbeResult(true, $"reachable and the API key was accepted (HTTP 404 for an unknown task id)"),
+        _ => NotVerified(status),
+    };
+
+    /// <summary>The probe result for a status that says nothing about the key (or refuses it: 401, 403).</summary>
+    protected static ProbeResult NotVerified(int status) => status switch
+    {
+        401 or 403 => new ProbeResult(false, $"reachable, but the API key was refused (HTTP {status})"),
+        429 => new ProbeResult(false, "reachable, but rate-limited (HTTP 429); the API key was not verified, try again later"),
+        >= 500 => new ProbeResult(false, $"unhealthy: the upstream answered HTTP {status}; the API key was not verified"),
+        _ => new ProbeResult(false, $"reachable, but it answered HTTP {status} to an authenticated read; the API key was not verified"),
+    };
 
     /// <summary>
     /// Why the job cannot be served exactly because of an option: the first one that is set (not false, empty or auto)

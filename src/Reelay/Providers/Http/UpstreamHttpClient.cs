@@ -16,6 +16,9 @@ public sealed class UpstreamHttpClient : IDisposable
     /// <summary>Largest JSON reply read into memory.</summary>
     public const int MaxReplyBytes = 1024 * 1024;
 
+    /// <summary>Largest request body buffered to learn its length (a first frame inline is at most 50 MB, as Base64 about 67 MB).</summary>
+    public const int MaxRequestBytes = 96 * 1024 * 1024;
+
     private readonly HttpClient _http;
     private readonly RateLimiter? _limiter;
     private readonly TimeProvider _time;
@@ -71,6 +74,7 @@ public sealed class UpstreamHttpClient : IDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
+            await WithContentLengthAsync(request.Content, linked.Token).ConfigureAwait(false);
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
             var body = await ReadBoundedAsync(response.Content, MaxReplyBytes, linked.Token).ConfigureAwait(false);
             return new UpstreamReply(response.StatusCode, RetryAfter(response.Headers, _time.GetUtcNow()), body, response.Content.Headers.ContentType?.MediaType);
@@ -78,6 +82,19 @@ public sealed class UpstreamHttpClient : IDisposable
         catch (Exception ex) when (Translate(ex, cancellationToken, timeout.Token) is { } translated)
         {
             throw translated;
+        }
+    }
+
+    /// <summary>
+    /// Makes a request body go out with a Content-Length instead of Transfer-Encoding: chunked. Content whose length is not
+    /// known up front (JsonContent, a stream) is buffered first: upstream bodies are small, and some gateways answer a
+    /// chunked request with 411 Length Required.
+    /// </summary>
+    internal static async Task WithContentLengthAsync(HttpContent? content, CancellationToken cancellationToken)
+    {
+        if (content is not null && content.Headers.ContentLength is null)
+        {
+            await content.LoadIntoBufferAsync(MaxRequestBytes, cancellationToken).ConfigureAwait(false);
         }
     }
 

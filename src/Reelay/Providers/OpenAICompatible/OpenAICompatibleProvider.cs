@@ -179,10 +179,9 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
     protected override ProbeResult DescribeProbe(int status) => status switch
     {
         // Listing one video checks reachability and the key without starting (or paying for) anything.
-        401 or 403 => new ProbeResult(false, $"reachable, but the API key was refused (HTTP {status})"),
         >= 200 and < 300 => new ProbeResult(true, $"reachable and the API key was accepted (HTTP {status} listing videos)"),
         404 => new ProbeResult(false, "reachable, but it has no /videos endpoint (HTTP 404); the base URL must include the version, e.g. https://api.openai.com/v1"),
-        _ => new ProbeResult(false, $"reachable, but listing videos answered HTTP {status}"),
+        _ => NotVerified(status),
     };
 
     private JobError Failure(string? message, string? code, int? progress)

@@ -31,6 +31,10 @@ internal static class OpenAICompatibleWire
     public static MultipartFormDataContent CreateBody(string model, string? prompt, int seconds, string size, FirstFrame? frame, long? seed)
     {
         var form = new MultipartFormDataContent();
+
+        // .NET quotes the boundary parameter (boundary="…"); the SDKs send it bare, and some parsers take the quotes as part of it.
+        var boundary = form.Headers.ContentType!.Parameters.Single(p => p.Name == "boundary");
+        boundary.Value = boundary.Value!.Trim('"');
         Field(form, "model", model);
         if (prompt is not null)
         {
@@ -48,7 +52,8 @@ internal static class OpenAICompatibleWire
         {
             var file = new ByteArrayContent(frame.Bytes);
             file.Headers.ContentType = new MediaTypeHeaderValue(frame.MediaType);
-            form.Add(file, "input_reference", frame.FileName);
+            file.Headers.ContentDisposition = Disposition("input_reference", frame.FileName);
+            form.Add(file);
         }
 
         return form;
@@ -91,6 +96,27 @@ internal static class OpenAICompatibleWire
         // Plain form fields without a per-part Content-Type, as browsers and the OpenAI SDKs send them.
         var content = new StringContent(value);
         content.Headers.ContentType = null;
-        form.Add(content, name);
+        content.Headers.ContentDisposition = Disposition(name, null);
+        form.Add(content);
     }
+
+    /// <summary>
+    /// <c>form-data; name="…"; filename="…"</c> with both quoted, as the OpenAI SDKs (and browsers) write it. Left to
+    /// itself .NET writes <c>name=model</c> bare and adds <c>filename*=utf-8''…</c>, which Python's multipart parser reads
+    /// as an empty form. Names and file names here are fixed ASCII words, so quoting needs no escaping.
+    /// </summary>
+    internal static ContentDispositionHeaderValue Disposition(string name, string? fileName)
+    {
+        var disposition = new ContentDispositionHeaderValue("form-data") { Name = Quote(name) };
+        if (fileName is not null)
+        {
+            disposition.FileName = Quote(fileName);
+        }
+
+        return disposition;
+    }
+
+    private static string Quote(string value) => value.Contains('"', StringComparison.Ordinal) || value.Contains('\\', StringComparison.Ordinal)
+        ? throw new ArgumentException($"'{value}' cannot be a multipart name.", nameof(value))
+        : "\"" + value + "\"";
 }

@@ -33,7 +33,7 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
     private readonly CancellationTokenSource _disposing = new();
     private int _disposed;
 
-    /// <summary>Creates the provider and its work folder <c>&lt;dataDirectory&gt;/work/sandbox</c>.</summary>
+    /// <summary>Creates the provider; its work folder <c>&lt;dataDirectory&gt;/work/sandbox</c> is created by the first render, so merely building one (e.g. `reelay providers check`) writes nothing.</summary>
     /// <param name="options">Sandbox options (fps 24-30, a valid x264 preset, at least one render slot).</param>
     /// <param name="dataDirectory">Reelay's data directory.</param>
     /// <param name="timeProvider">Clock, for render timings.</param>
@@ -60,7 +60,6 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
         _timeProvider = timeProvider;
         _logger = logger;
         WorkDirectory = Path.Combine(Path.GetFullPath(dataDirectory), "work", "sandbox");
-        Directory.CreateDirectory(WorkDirectory);
         var font = SandboxRenderer.FindFont();
         if (font is null)
         {
