@@ -36,7 +36,7 @@ internal static class Program
           --kill-latency <ms> how long the emulator takes to answer a submit, after creating its task (3000)
           --kill-concurrency <n>  the instance's MaxConcurrentJobs (64)
           --kill-rate <n>     the instance's MaxRequestsPerSecond (20)
-          --kill-wait <s>     longest wait for every job to end after the restart (600)
+          --kill-wait <s>     longest wait for every job to end after the restart (1800)
           --serve <path>      the Reelay.Cli.dll to run (default: the one built with the benchmark), e.g. an older build
         """;
 
@@ -149,7 +149,7 @@ internal sealed record BenchOptions
 
     public int KillRate { get; init; } = 20;
 
-    public int KillWaitSeconds { get; init; } = 600;
+    public int KillWaitSeconds { get; init; } = 1800;
 
     public string? ServeDll { get; init; }
 

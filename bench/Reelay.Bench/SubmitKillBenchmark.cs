@@ -136,7 +136,10 @@ internal static partial class SubmitKillBenchmark
         var unknown = ended.Where(v => ErrorCode(v) == "submit_outcome_unknown").ToList();
         var otherFailures = ended.Where(v => v.GetProperty("status").GetString() != "completed" && ErrorCode(v) != "submit_outcome_unknown")
             .GroupBy(ErrorCode).Select(g => $"{g.Key ?? "?"}: {g.Count()}").ToList();
-        var lost = ids.OfType<string>().Count(id => !states.TryGetValue(id, out var v) || v is null || v.Value.GetProperty("status").GetString() is "queued" or "in_progress");
+        // Lost: accepted, then unknown to the restarted gateway. Unfinished: still queued or in progress when the wait ended.
+        var lost = ids.OfType<string>().Count(id => !states.TryGetValue(id, out var v) || v is null);
+        var unfinished = states.Values.OfType<JsonElement>().Where(v => v.GetProperty("status").GetString() is "queued" or "in_progress")
+            .GroupBy(v => $"{v.GetProperty("status").GetString()} {(v.TryGetProperty("progress", out var p) ? p.ToString() : "?")}%").Select(g => $"{g.Key}: {g.Count()}").ToList();
 
         // Duplicates: a job's marker in more than one submit request, or in more than one upstream task (each task bills).
         var requestsPerJob = SubmitRequests(emulator, kind).GroupBy(m => m).ToDictionary(g => g.Key, g => g.Count());
@@ -145,7 +148,7 @@ internal static partial class SubmitKillBenchmark
         var duplicateTasks = tasksPerJob.Values.Sum(c => c - 1);
         var billedNotDelivered = unknown.Count(v => Marker(v.TryGetProperty("prompt", out var p) ? p.GetString() : null) is { } m && tasksPerJob.ContainsKey(m));
 
-        Report.Line($"after the restart ({restarted.Elapsed.TotalSeconds:0} s): {completed} completed, {unknown.Count} submit_outcome_unknown ({billedNotDelivered} of them with an upstream task: billed, not delivered), other failures: {(otherFailures.Count == 0 ? "none" : string.Join(", ", otherFailures))}, lost: {lost}");
+        Report.Line($"after the restart ({restarted.Elapsed.TotalSeconds:0} s): {completed} completed, {unknown.Count} submit_outcome_unknown ({billedNotDelivered} of them with an upstream task: billed, not delivered), other failures: {(otherFailures.Count == 0 ? "none" : string.Join(", ", otherFailures))}, lost: {lost}, unfinished after {o.KillWaitSeconds} s: {(unfinished.Count == 0 ? "none" : string.Join(", ", unfinished))}");
         Report.Line($"upstream: {emulator.Tasks.Count} tasks for {tasksPerJob.Count} jobs, {requestsPerJob.Values.Sum()} submit requests; duplicate submit requests: {duplicateRequests}, duplicate tasks: {duplicateTasks}");
         var label = $"Kill mid-burst, {kind}";
         Report.Result($"{label}: submit_outcome_unknown", $"{unknown.Count} of {n} ({billedNotDelivered} billed upstream)", $"{submitsAtKill} submits at the upstream when killed", n == 0 ? double.NaN : unknown.Count / (double)n, "0 where the upstream can be looked up", null);
