@@ -10,12 +10,13 @@ namespace Reelay.Bench;
 internal static class Program
 {
     private const string Usage = """
-        usage: Reelay.Bench [status|submit|memory|upstream|all] [options]
+        usage: Reelay.Bench [status|submit|memory|upstream|kill|all] [options]
           status    GET /v1/videos/{id} throughput on a real gateway vs a bare Kestrel endpoint (and nginx if installed), with wrk
           submit    JobEngine.SubmitAsync vs SqliteJobStore.InsertAsync alone (p50/p99), plus HTTP POST /v1/videos for context
           memory    engine memory per queued and per running job
           upstream  1,000 jobs running at once against the ModelVerse EMULATOR: completion, poll lateness, request rate
-          all       all four (the default)
+          kill      SIGKILL a `reelay serve` process mid-burst against an upstream EMULATOR, restart it: unknown outcomes, lost jobs, duplicate submissions
+          all       the first four (the default; kill runs only when named)
         options:
           --duration <s>      wrk seconds per measured round (10)
           --warmup <s>        wrk warm-up seconds per target (3)
@@ -29,6 +30,14 @@ internal static class Program
           --upstream-jobs <n> jobs for the upstream benchmark (1000)
           --upstream-rate <n> the emulated instance's request limit per second (400)
           --upstream-run <s>  seconds each emulated task runs (30)
+          --kill-upstream <l> comma-separated: openai, vidu, modelverse (openai,vidu,modelverse)
+          --kill-jobs <n>     jobs in the burst (300)
+          --kill-after <n>    SIGKILL once the upstream has this many tasks (50)
+          --kill-latency <ms> how long the emulator takes to answer a submit, after creating its task (3000)
+          --kill-concurrency <n>  the instance's MaxConcurrentJobs (64)
+          --kill-rate <n>     the instance's MaxRequestsPerSecond (20)
+          --kill-wait <s>     longest wait for every job to end after the restart (1800)
+          --serve <path>      the Reelay.Cli.dll to run (default: the one built with the benchmark), e.g. an older build
         """;
 
     public static async Task<int> Main(string[] args)
@@ -79,6 +88,11 @@ internal static class Program
             benchmarks.Add(("Upstream polling", UpstreamPollingBenchmark.RunAsync));
         }
 
+        if (command is "kill")
+        {
+            benchmarks.Add(("Kill mid-burst", SubmitKillBenchmark.RunAsync));
+        }
+
         foreach (var (name, run) in benchmarks)
         {
             try
@@ -123,6 +137,22 @@ internal sealed record BenchOptions
 
     public int UpstreamRunSeconds { get; init; } = 30;
 
+    public string KillUpstreams { get; init; } = "openai,vidu,modelverse";
+
+    public int KillJobs { get; init; } = 300;
+
+    public int KillAfterTasks { get; init; } = 50;
+
+    public int KillLatencyMs { get; init; } = 3000;
+
+    public int KillConcurrency { get; init; } = 64;
+
+    public int KillRate { get; init; } = 20;
+
+    public int KillWaitSeconds { get; init; } = 1800;
+
+    public string? ServeDll { get; init; }
+
     public static (string Command, BenchOptions Options) Parse(string[] args)
     {
         var command = "all";
@@ -132,9 +162,23 @@ internal sealed record BenchOptions
             var arg = args[i];
             if (!arg.StartsWith("--", StringComparison.Ordinal))
             {
-                command = arg is "status" or "submit" or "memory" or "upstream" or "all"
+                command = arg is "status" or "submit" or "memory" or "upstream" or "kill" or "all"
                     ? arg
                     : throw new ArgumentException($"Unknown benchmark '{arg}'.");
+                continue;
+            }
+
+            if (arg is "--kill-upstream" or "--serve")
+            {
+                if (i + 1 >= args.Length)
+                {
+                    throw new ArgumentException($"{arg} needs a value.");
+                }
+
+                i++;
+                options = arg == "--serve"
+                    ? options with { ServeDll = Path.GetFullPath(File.Exists(args[i]) ? args[i] : throw new ArgumentException($"--serve: no file '{args[i]}'.")) }
+                    : options with { KillUpstreams = args[i] };
                 continue;
             }
 
@@ -158,6 +202,12 @@ internal sealed record BenchOptions
                 "--upstream-jobs" => options with { UpstreamJobs = Positive(arg, value) },
                 "--upstream-rate" => options with { UpstreamRate = Positive(arg, value) },
                 "--upstream-run" => options with { UpstreamRunSeconds = Positive(arg, value) },
+                "--kill-jobs" => options with { KillJobs = Positive(arg, value) },
+                "--kill-after" => options with { KillAfterTasks = Positive(arg, value) },
+                "--kill-latency" => options with { KillLatencyMs = value },
+                "--kill-concurrency" => options with { KillConcurrency = Positive(arg, value) },
+                "--kill-rate" => options with { KillRate = value },
+                "--kill-wait" => options with { KillWaitSeconds = Positive(arg, value) },
                 _ => throw new ArgumentException($"Unknown option '{arg}'."),
             };
         }

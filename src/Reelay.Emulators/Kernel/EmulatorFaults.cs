@@ -56,6 +56,12 @@ public sealed class EmulatorFaults
     /// <summary>Added to every request.</summary>
     public TimeSpan Latency { get; set; }
 
+    /// <summary>
+    /// A submit creates its task at once, then waits this long before it answers (a slow upstream, as seen by a client that
+    /// may crash meanwhile: the task exists and bills, the reply never arrives).
+    /// </summary>
+    public TimeSpan SubmitReplyDelay { get; set; }
+
     /// <summary>Every new task fails moderation once it reaches 90 % (as Sora's output review does).</summary>
     public bool ModerateAtNinety { get; set; }
 
@@ -83,6 +89,7 @@ public sealed class EmulatorFaults
     {
         _queues.Clear();
         Latency = TimeSpan.Zero;
+        SubmitReplyDelay = TimeSpan.Zero;
         ModerateAtNinety = false;
         ExpiredResultUrls = false;
         RequireExactFirstFrameSize = true;

@@ -6,7 +6,7 @@ namespace Reelay.Emulators.Kernel;
 public sealed record FaultRequest(string? Scope, string? Fault, int? Times, int? RetryAfterSeconds, int? Status, int? DelayMs);
 
 /// <summary>POST /_emulator/settings.</summary>
-public sealed record SettingsRequest(bool? ModerateAtNinety, bool? ExpiredResultUrls, bool? RequireExactFirstFrameSize, int? LatencyMs, double? RunSeconds);
+public sealed record SettingsRequest(bool? ModerateAtNinety, bool? ExpiredResultUrls, bool? RequireExactFirstFrameSize, int? LatencyMs, double? RunSeconds, int? SubmitReplyDelayMs = null);
 
 /// <summary>A control endpoint's error.</summary>
 public sealed record ControlError(string Error);

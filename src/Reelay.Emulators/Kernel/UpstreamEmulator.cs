@@ -67,6 +67,7 @@ public sealed record RecordedRequest(string Method, string PathAndQuery, string 
 /// </summary>
 public abstract class UpstreamEmulator : IAsyncDisposable
 {
+    private static readonly object SubmitMarker = new();
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly byte[] _urlSecret = RandomNumberGenerator.GetBytes(32);
     private WebApplication? _app;
@@ -142,7 +143,31 @@ public abstract class UpstreamEmulator : IAsyncDisposable
                 await Task.Delay(Faults.Latency, Options.Time, context.RequestAborted).ConfigureAwait(false);
             }
 
-            await next(context).ConfigureAwait(false);
+            if (Faults.SubmitReplyDelay <= TimeSpan.Zero || !HttpMethods.IsPost(context.Request.Method) || context.Request.Path.StartsWithSegments("/_emulator"))
+            {
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+
+            // Hold the reply (not the work): the handler creates the task, then the answer waits.
+            var reply = context.Response.Body;
+            using var held = new MemoryStream();
+            context.Response.Body = held;
+            try
+            {
+                await next(context).ConfigureAwait(false);
+                if (context.Items.ContainsKey(SubmitMarker))
+                {
+                    await Task.Delay(Faults.SubmitReplyDelay, Options.Time, context.RequestAborted).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                context.Response.Body = reply;
+            }
+
+            held.Position = 0;
+            await held.CopyToAsync(reply, context.RequestAborted).ConfigureAwait(false);
         });
         MapControl(app);
         Map(app);
@@ -171,6 +196,11 @@ public abstract class UpstreamEmulator : IAsyncDisposable
     protected async Task<bool> AdmitAsync(HttpContext context, FaultScope scope)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (scope == FaultScope.Submit)
+        {
+            context.Items[SubmitMarker] = true;
+        }
+
         var fault = Faults.Take(scope);
         switch (fault)
         {
@@ -340,6 +370,11 @@ public abstract class UpstreamEmulator : IAsyncDisposable
             if (settings.LatencyMs is { } latency)
             {
                 Faults.Latency = TimeSpan.FromMilliseconds(Math.Clamp(latency, 0, 600_000));
+            }
+
+            if (settings.SubmitReplyDelayMs is { } replyDelay)
+            {
+                Faults.SubmitReplyDelay = TimeSpan.FromMilliseconds(Math.Clamp(replyDelay, 0, 600_000));
             }
 
             if (settings.RunSeconds is { } run)

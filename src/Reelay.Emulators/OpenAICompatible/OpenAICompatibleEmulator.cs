@@ -234,7 +234,26 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
         }
 
         var limit = int.TryParse(context.Request.Query["limit"], NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? Math.Clamp(l, 1, 100) : 20;
+        var order = context.Request.Query["order"].ToString();
+        if (order is not ("" or "asc" or "desc"))
+        {
+            await WriteOpenAIErrorAsync(context, 400, $"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.", "invalid_value", "order").ConfigureAwait(false);
+            return;
+        }
+
+        // Newest first unless asked otherwise; `after` is a cursor: the id of the last video of the previous page.
         var all = Tasks.All.OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Id, StringComparer.Ordinal).ToList();
+        if (order == "asc")
+        {
+            all.Reverse();
+        }
+
+        if (context.Request.Query["after"].ToString() is { Length: > 0 } after)
+        {
+            var index = all.FindIndex(t => t.Id == after);
+            all = index < 0 ? [] : all[(index + 1)..];
+        }
+
         var page = all.Take(limit).Select(Video).ToList();
         var data = new JsonArray([.. page]);
         var list = new JsonObject

@@ -13,7 +13,9 @@ namespace Reelay.Emulators.Vidu;
 /// an endpoint does not take are refused as FieldUnwanted), GET /ent/v2/tasks/{id}/creations with the states created,
 /// queueing, processing, success and failed, err_code on failure (CreationPolicyViolation when the output is moderated
 /// at 90 %), creations[] with url, cover_url and watermarked_url behind expiring signed URLs (a new poll signs fresh
-/// ones), and "Authorization: Token &lt;key&gt;". HTTP errors use {"code","reason","message","metadata"} with reasons from
+/// ones), GET /ent/v2/tasks (the account's tasks, newest first, each with its payload; filters task_ids and
+/// created_at.from/created_at.to, pages pager.page and pager.pagesz; the shape third-party clients use, not in the
+/// reference), and "Authorization: Token &lt;key&gt;". HTTP errors use {"code","reason","message","metadata"} with reasons from
 /// Vidu's error-code table (not in the reference; taken from third-party copies). A simulation, not Vidu.
 /// </summary>
 public sealed class ViduEmulator(EmulatorOptions? options = null) : UpstreamEmulator(options)
@@ -53,6 +55,7 @@ public sealed class ViduEmulator(EmulatorOptions? options = null) : UpstreamEmul
         app.MapPost("/ent/v2/img2video", context => CreateAsync(context, image: true));
         app.MapPost("/ent/v2/text2video", context => CreateAsync(context, image: false));
         app.MapGet("/ent/v2/tasks/{id}/creations", CreationsAsync);
+        app.MapGet("/ent/v2/tasks", ListAsync);
     }
 
     /// <inheritdoc />
@@ -293,6 +296,69 @@ public sealed class ViduEmulator(EmulatorOptions? options = null) : UpstreamEmul
         };
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(reply.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task ListAsync(HttpContext context)
+    {
+        if (!await AdmitAsync(context, FaultScope.Poll).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var query = context.Request.Query;
+        var ids = query["task_ids"].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToHashSet(StringComparer.Ordinal);
+        DateTimeOffset? from = null, to = null;
+        foreach (var (name, set) in new (string, Action<DateTimeOffset>)[] { ("created_at.from", v => from = v), ("created_at.to", v => to = v) })
+        {
+            if (query[name].ToString() is { Length: > 0 } text)
+            {
+                if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+                {
+                    await WriteErrorAsync(context, 400, $"{name} must be an ISO 8601 time", "FieldInvalid").ConfigureAwait(false);
+                    return;
+                }
+
+                set(at);
+            }
+        }
+
+        var page = int.TryParse(query["pager.page"], NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : 0;
+        var size = int.TryParse(query["pager.pagesz"], NumberStyles.None, CultureInfo.InvariantCulture, out var z) ? Math.Clamp(z, 1, 100) : 20;
+        var matching = Tasks.All
+            .Where(t => (ids.Count == 0 || ids.Contains(t.Id)) && (from is null || t.CreatedAt >= from) && (to is null || t.CreatedAt <= to))
+            .OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Id, StringComparer.Ordinal)
+            .ToList();
+        var tasks = new JsonArray([.. matching.Skip(page * size).Take(size).Select(TaskJson)]);
+        var more = matching.Count > (page + 1) * size;
+        var reply = new JsonObject
+        {
+            ["tasks"] = tasks,
+            ["next_page_token"] = more ? (page + 1).ToString(CultureInfo.InvariantCulture) : "",
+        };
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(reply.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private JsonObject TaskJson(EmulatedTask task)
+    {
+        var (phase, _) = task.At(Now);
+        return new JsonObject
+        {
+            ["id"] = task.Id,
+            ["state"] = phase switch
+            {
+                TaskPhase.Queued => "queueing",
+                TaskPhase.Running => "processing",
+                TaskPhase.Succeeded => "success",
+                _ => "failed",
+            },
+            ["model"] = task.Model,
+            ["prompt"] = task.Prompt ?? "",
+            ["duration"] = task.Seconds,
+            ["payload"] = task.Extra.GetValueOrDefault("payload") ?? "",
+            ["credits"] = phase == TaskPhase.Succeeded ? task.Seconds * 4 : 0,
+            ["created_at"] = task.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture),
+        };
     }
 
     private static int Even(double value) => Math.Max(2, (int)Math.Round(value / 2.0, MidpointRounding.AwayFromZero) * 2);

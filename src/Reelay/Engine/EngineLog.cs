@@ -46,6 +46,9 @@ internal static partial class EngineLog
     [LoggerMessage(1013, LogLevel.Warning, "Job {JobId}: provider {From} did not accept it ({Code}); failing over to {To}")]
     public static partial void FailedOver(ILogger logger, string jobId, string from, string to, string code);
 
+    [LoggerMessage(1014, LogLevel.Warning, "Job {JobId} was caught in submitting by a restart and goes back to the {Provider} queue: {Reason}")]
+    public static partial void RequeuedAfterRestart(ILogger logger, string jobId, string provider, string reason);
+
     // 4600-4699: result storage.
     [LoggerMessage(4610, LogLevel.Warning, "Job {JobId}: making the spritesheet failed; the job succeeds without one")]
     public static partial void SpritesheetFailed(ILogger logger, Exception exception, string jobId);

@@ -34,6 +34,11 @@ public sealed class JobScheduler : IAsyncDisposable
     private readonly PriorityQueue<TimerItem, DateTimeOffset> _timers = new();
     private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly CancellationTokenSource _stopping = new();
+
+    // While jobs caught in submitting are being recovered: the upstream ids jobs own per provider, so that a heuristic
+    // lookup never adopts another job's task. Empty otherwise (it costs nothing per running job in normal operation).
+    private readonly ConcurrentDictionary<(string Provider, string UpstreamId), string> _claims = new();
+    private int _recovering;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTimeOffset _nextWake = DateTimeOffset.MaxValue;
     private Task? _loop;
@@ -65,6 +70,7 @@ public sealed class JobScheduler : IAsyncDisposable
         Poll,
         Deadline,
         Resubmit,
+        Recover,
     }
 
     private readonly record struct TimerItem(string JobId, TimerKind Kind, int Attempt);
@@ -84,13 +90,30 @@ public sealed class JobScheduler : IAsyncDisposable
         Directory.CreateDirectory(_tempDirectory);
         var active = await _store.ListActiveAsync(cancellationToken).ConfigureAwait(false);
         int queued = 0, submitting = 0, running = 0;
+        if (active.Any(j => j.Status == JobStatus.Submitting))
+        {
+            _recovering = active.Count(j => j.Status == JobStatus.Submitting);
+            foreach (var owned in active.Where(j => j is { Status: JobStatus.Running, Provider: not null, UpstreamId: not null }))
+            {
+                _claims.TryAdd((owned.Provider!, owned.UpstreamId!), owned.Id);
+            }
+        }
+
         foreach (var job in active)
         {
             ScheduleDeadline(job);
-            var lane = job.Provider is null ? null : LaneOf(job.Provider);
+
+            // A submit caught in flight is looked up on the deployment it recorded, never on a new plan.
+            var provider = job is { Status: JobStatus.Submitting, HasCallInFlight: true } ? job.SubmitCall!.Provider : job.Provider;
+            var lane = provider is null ? null : LaneOf(provider);
             if (lane is null)
             {
-                await FailAsync(job.Id, new JobError(ErrorCodes.UpstreamUnavailable, $"The provider '{job.Provider}' that this job was routed to is no longer configured."), cancellationToken).ConfigureAwait(false);
+                await FailAsync(job.Id, new JobError(ErrorCodes.UpstreamUnavailable, $"The provider '{provider}' that this job was routed to is no longer configured."), cancellationToken).ConfigureAwait(false);
+                if (job.Status == JobStatus.Submitting)
+                {
+                    EndRecovery();
+                }
+
                 continue;
             }
 
@@ -310,12 +333,18 @@ public sealed class JobScheduler : IAsyncDisposable
         }
 
         SubmitOutcome outcome;
+        var attempt = job.SubmitAttempts;
+        var reference = job.ClientReference(attempt);
         try
         {
             using var call = UpstreamCall();
+
+            // The call is recorded on the job right before its request leaves (after rate-limit waits and first-frame
+            // work), so a restart can tell a job that never reached the upstream from one that may have.
+            using var send = SubmitSend.Begin(token => RecordSubmitCallAsync(job, lane.Provider.Name, attempt, reference, token));
             try
             {
-                outcome = await lane.Provider.SubmitAsync(ToProviderJob(job), call.Token).ConfigureAwait(false);
+                outcome = await lane.Provider.SubmitAsync(ToProviderJob(job, reference), call.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
@@ -325,6 +354,11 @@ public sealed class JobScheduler : IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             return; // Shutting down: the job stays 'submitting' and is recovered at the next start.
+        }
+        catch (SubmitAbandonedException)
+        {
+            Release(lane, jobId); // Cancelled (or failed by its deadline) before its request was sent: nothing went upstream.
+            return;
         }
         catch (Exception ex)
         {
@@ -367,6 +401,20 @@ public sealed class JobScheduler : IAsyncDisposable
         }
     }
 
+    /// <summary>Durably records the submit call about to be sent; throws <see cref="SubmitAbandonedException"/> when the job is no longer being submitted.</summary>
+    private async Task RecordSubmitCallAsync(Job job, string provider, int attempt, string reference, CancellationToken ct)
+    {
+        var (recorded, _) = await TransitionAsync(
+            job.Id,
+            j => j.Status == JobStatus.Submitting && j.SubmitAttempts == attempt && j.DeletedAt is null,
+            j => j with { SubmitCall = new SubmitCall(attempt, provider, j.UpstreamModel ?? j.Model, reference, _time.GetUtcNow()) },
+            ct).ConfigureAwait(false);
+        if (recorded is null)
+        {
+            throw new SubmitAbandonedException(job.Id);
+        }
+    }
+
     /// <summary>The upstream did not accept the job: move it, still queued, to the next deployment's lane at once.</summary>
     private async Task FailOverAsync(Job job, Lane lane, JobRoute next, JobError reason, CancellationToken ct)
     {
@@ -387,6 +435,11 @@ public sealed class JobScheduler : IAsyncDisposable
     {
         var ct = _stopping.Token;
         EngineLog.JobAccepted(_log, job.Id, lane.Provider.Name, upstreamId);
+        if (Volatile.Read(ref _recovering) > 0)
+        {
+            _claims.TryAdd((lane.Provider.Name, upstreamId), job.Id);
+        }
+
         var (running, current) = await TransitionAsync(
             job.Id,
             j => j.Status == JobStatus.Submitting,
@@ -405,29 +458,43 @@ public sealed class JobScheduler : IAsyncDisposable
     private async Task RecoverSubmittingAsync(Job job, Lane lane)
     {
         var ct = _stopping.Token;
-        RecoveryOutcome outcome;
-        try
+        var step = SubmitRecovery.Plan(job);
+        if (step is RecoveryStep.LookUp)
         {
-            using var call = UpstreamCall();
-            outcome = await lane.Provider.RecoverSubmitAsync(ToProviderJob(job), call.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            return;
-        }
-        catch (Exception ex)
-        {
-            EngineLog.ProviderThrew(_log, ex, lane.Provider.Name, "recover", job.Id);
-            outcome = new RecoveryOutcome.Unknown();
+            RecoveryOutcome outcome;
+            try
+            {
+                var claimed = _claims.Where(c => c.Key.Provider == lane.Provider.Name && c.Value != job.Id).Select(c => c.Key.UpstreamId).ToHashSet(StringComparer.Ordinal);
+                using var call = UpstreamCall();
+                outcome = await lane.Provider.RecoverSubmitAsync(ToProviderJob(job, job.SubmitCall!.Reference, claimed), call.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                EngineLog.ProviderThrew(_log, ex, lane.Provider.Name, "recover", job.Id);
+                outcome = new RecoveryOutcome.Unknown();
+            }
+
+            // Two jobs must never adopt one upstream task: the first claim wins, the other cannot tell.
+            var claimedByAnother = outcome is RecoveryOutcome.Found found && _claims.GetOrAdd((lane.Provider.Name, found.UpstreamId), job.Id) != job.Id;
+            EngineLog.RecoveredSubmitting(_log, job.Id, lane.Provider.Name, claimedByAnother ? "Found (claimed by another job)" : outcome.GetType().Name);
+            step = SubmitRecovery.After(job, outcome, _time.GetUtcNow(), _options.UpstreamCallTimeout, claimedByAnother);
         }
 
-        EngineLog.RecoveredSubmitting(_log, job.Id, lane.Provider.Name, outcome.GetType().Name);
-        switch (outcome)
+        switch (step)
         {
-            case RecoveryOutcome.Found found:
-                await OnAcceptedAsync(job, lane, found.UpstreamId).ConfigureAwait(false);
+            case RecoveryStep.Adopt adopt:
+                await OnAcceptedAsync(job, lane, adopt.UpstreamId).ConfigureAwait(false);
                 break;
-            case RecoveryOutcome.NotFound:
+            case RecoveryStep.LookAgain again:
+                // Still holding its slot: the interrupted call could still be creating the task upstream.
+                AddTimer(new TimerItem(job.Id, TimerKind.Recover, 0), again.At);
+                return;
+            case RecoveryStep.Requeue requeue:
+                EngineLog.RequeuedAfterRestart(_log, job.Id, lane.Provider.Name, requeue.Reason);
                 var (requeued, _) = await TransitionAsync(job.Id, j => j.Status == JobStatus.Submitting, j => j with { Status = JobStatus.Queued }, ct).ConfigureAwait(false);
                 Release(lane, job.Id);
                 if (requeued is not null)
@@ -440,6 +507,30 @@ public sealed class JobScheduler : IAsyncDisposable
                 await FailAsync(job.Id, new JobError(ErrorCodes.SubmitOutcomeUnknown, "Reelay restarted while submitting this job, and the provider cannot tell whether it accepted it. It was not resubmitted, to avoid paying twice."), ct).ConfigureAwait(false);
                 Release(lane, job.Id);
                 break;
+        }
+
+        EndRecovery();
+    }
+
+    private async Task OnRecoverAsync(string jobId)
+    {
+        var job = await _store.GetAsync(jobId, _stopping.Token).ConfigureAwait(false);
+        var lane = job?.SubmitCall is { } call ? LaneOf(call.Provider) : null;
+        if (job is { Status: JobStatus.Submitting } && lane is not null)
+        {
+            await RecoverSubmittingAsync(job, lane).ConfigureAwait(false);
+        }
+        else
+        {
+            EndRecovery(); // Cancelled or timed out meanwhile; leaving the lane freed its slot.
+        }
+    }
+
+    private void EndRecovery()
+    {
+        if (Interlocked.Decrement(ref _recovering) <= 0)
+        {
+            _claims.Clear();
         }
     }
 
@@ -775,7 +866,7 @@ public sealed class JobScheduler : IAsyncDisposable
         throw new InvalidOperationException($"Job {jobId} is being changed by too many writers at once.");
     }
 
-    private ProviderJob ToProviderJob(Job job)
+    private ProviderJob ToProviderJob(Job job, string? clientReference = null, IReadOnlySet<string>? claimed = null)
     {
         Func<CancellationToken, Task<Stream>>? open = null;
         if (job.InputImageKey is { } key)
@@ -788,12 +879,15 @@ public sealed class JobScheduler : IAsyncDisposable
             };
         }
 
+        var upstreamModel = job is { Status: JobStatus.Submitting, HasCallInFlight: true } ? job.SubmitCall!.UpstreamModel : job.UpstreamModel ?? job.Model;
         return new ProviderJob
         {
             Job = job,
-            UpstreamModel = job.UpstreamModel ?? job.Model,
+            UpstreamModel = upstreamModel,
             OpenFirstFrame = open,
-            StandIn = job.UpstreamModel == DeploymentRouter.SandboxModel && job.Model != DeploymentRouter.SandboxModel,
+            StandIn = upstreamModel == DeploymentRouter.SandboxModel && job.Model != DeploymentRouter.SandboxModel,
+            ClientReference = clientReference,
+            ClaimedUpstreamIds = claimed ?? ProviderJob.NoClaims,
         };
     }
 
@@ -887,6 +981,7 @@ public sealed class JobScheduler : IAsyncDisposable
                 {
                     TimerKind.Poll => () => PollOrRescheduleAsync(item, at),
                     TimerKind.Deadline => () => OnDeadlineAsync(item.JobId),
+                    TimerKind.Recover => () => OnRecoverAsync(item.JobId),
                     _ => () => OnResubmitAsync(item.JobId),
                 });
             }

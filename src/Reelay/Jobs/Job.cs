@@ -84,6 +84,13 @@ public sealed record Job
     /// <summary>How many times a submit was started.</summary>
     public int SubmitAttempts { get; init; }
 
+    /// <summary>
+    /// The last submit call that was about to reach an upstream, written durably immediately before its HTTP request
+    /// was sent. A job in <see cref="JobStatus.Submitting"/> whose record is missing or names an earlier attempt than
+    /// <see cref="SubmitAttempts"/> never reached the upstream on its current attempt.
+    /// </summary>
+    public SubmitCall? SubmitCall { get; init; }
+
     /// <summary>Storage key of the video.</summary>
     public string? ResultKey { get; init; }
 
@@ -142,4 +149,18 @@ public sealed record Job
 
     /// <summary>A new random job id.</summary>
     public static string NewId() => "video_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>The client reference Reelay sends upstream (where the API takes one) for submit attempt <paramref name="attempt"/>: reelay-&lt;id&gt;-&lt;attempt&gt;.</summary>
+    public string ClientReference(int attempt) => $"reelay-{Id}-{attempt.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
+    /// <summary>Whether <see cref="SubmitCall"/> records the current attempt, i.e. that attempt's request may have reached the upstream.</summary>
+    public bool HasCallInFlight => SubmitCall is { } call && call.Attempt == SubmitAttempts;
 }
+
+/// <summary>One submit call to an upstream, recorded before its request is sent (so a restart knows it may have arrived).</summary>
+/// <param name="Attempt">The job's submit attempt number (1, 2, ...), as <see cref="Job.SubmitAttempts"/> was then.</param>
+/// <param name="Provider">The provider instance called.</param>
+/// <param name="UpstreamModel">The upstream model id sent.</param>
+/// <param name="Reference">The client reference sent where the API takes one (see <see cref="Job.ClientReference"/>).</param>
+/// <param name="StartedAt">When the request was about to be sent (Reelay's clock).</param>
+public sealed record SubmitCall(int Attempt, string Provider, string UpstreamModel, string Reference, DateTimeOffset StartedAt);

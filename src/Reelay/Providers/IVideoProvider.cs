@@ -27,7 +27,9 @@ public interface IVideoProvider
     Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken);
 
     /// <summary>
-    /// After a crash while a submit was in flight: look the job up upstream where the provider allows it.
+    /// After a crash while a submit was in flight (its call was recorded in <see cref="Job.SubmitCall"/> before the request
+    /// left): look the job up upstream where the provider allows it, by <see cref="ProviderJob.ClientReference"/> or by
+    /// listing tasks. NotFound only when the upstream's answer is authoritative; any doubt is Unknown.
     /// </summary>
     Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken);
 
@@ -58,6 +60,19 @@ public sealed class ProviderJob
 
     /// <summary>Whether the sandbox is standing in for another model (it must say so).</summary>
     public bool StandIn { get; init; }
+
+    /// <summary>
+    /// The client reference of this submit attempt (reelay-&lt;job id&gt;-&lt;attempt&gt;). An adapter whose API carries one
+    /// (Vidu's payload, Kling's external_task_id) sends it with the submit; at recovery it is the reference of the
+    /// interrupted call (<see cref="Job.SubmitCall"/> has the rest: its deployment and start time). Null outside both.
+    /// </summary>
+    public string? ClientReference { get; init; }
+
+    /// <summary>At recovery: upstream ids on this instance that other jobs already own, which a lookup must not adopt.</summary>
+    public IReadOnlySet<string> ClaimedUpstreamIds { get; init; } = NoClaims;
+
+    /// <summary>The empty set of claimed ids.</summary>
+    public static IReadOnlySet<string> NoClaims { get; } = new HashSet<string>();
 }
 
 /// <summary>The adaptive poll schedule: start at <see cref="Initial"/>, grow by <see cref="Growth"/> up to <see cref="Max"/>, with ± <see cref="Jitter"/>.</summary>

@@ -291,7 +291,7 @@ public sealed class JobSchedulerTests
     public async Task Restart_CaughtInSubmittingAndProviderCannotTell_FailsUnknownWithoutResubmit()
     {
         await using var h = await EngineHarness.StartAsync(p => p.OnRecover = _ => new RecoveryOutcome.Unknown());
-        var job = CrashedWhileSubmitting(h);
+        var job = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromHours(1));
 
         await h.RestartAsync();
         await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Failed, "failed as unknown");
@@ -304,7 +304,7 @@ public sealed class JobSchedulerTests
     public async Task Restart_CaughtInSubmittingAndProviderHasIt_ContinuesWithoutResubmit()
     {
         await using var h = await EngineHarness.StartAsync(p => p.OnRecover = _ => new RecoveryOutcome.Found("up-found"));
-        var job = CrashedWhileSubmitting(h);
+        var job = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromHours(1));
 
         await h.RestartAsync();
         await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
@@ -316,28 +316,151 @@ public sealed class JobSchedulerTests
     public async Task Restart_CaughtInSubmittingAndProviderDefinitelyLacksIt_SubmittedAgain()
     {
         await using var h = await EngineHarness.StartAsync(p => p.OnRecover = _ => new RecoveryOutcome.NotFound());
-        var job = CrashedWhileSubmitting(h);
+        var job = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromHours(1));
 
         await h.RestartAsync();
         await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
         Assert.Single(h.Provider.Submits);
     }
 
-    private static Job CrashedWhileSubmitting(EngineHarness h)
+    [Fact]
+    public async Task Restart_CaughtInSubmittingBeforeItsRequestLeft_RequeuedWithoutLookupAndSubmittedOnce()
+    {
+        await using var h = await EngineHarness.StartAsync(p => p.OnRecover = _ => new RecoveryOutcome.Unknown());
+        var job = CrashedWhileSubmitting(h, calledAgo: null);
+
+        await h.RestartAsync();
+        await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "submitted again and succeeded");
+
+        Assert.Empty(h.Provider.Recoveries);
+        Assert.Single(h.Provider.Submits, s => s.JobId == job.Id);
+        var done = await h.GetAsync(job.Id);
+        Assert.Equal(2, done.SubmitAttempts);
+        Assert.Equal(new SubmitCall(2, "sandbox", "sandbox", $"reelay-{job.Id}-2", done.SubmitCall!.StartedAt), done.SubmitCall);
+    }
+
+    [Fact]
+    public async Task Restart_CallRecordedOnlyForAnEarlierAttempt_RequeuedWithoutLookup()
+    {
+        await using var h = await EngineHarness.StartAsync(p => p.OnRecover = _ => new RecoveryOutcome.Unknown());
+        var job = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromMinutes(5), attempts: 2, recordedAttempt: 1);
+
+        await h.RestartAsync();
+        await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "submitted again and succeeded");
+
+        Assert.Empty(h.Provider.Recoveries);
+        Assert.Single(h.Provider.Submits, s => s.JobId == job.Id);
+    }
+
+    [Fact]
+    public async Task Restart_NotFoundWhileTheCallCouldStillRun_LooksAgainAfterTheCallTimeoutThenResubmits()
+    {
+        await using var h = await EngineHarness.StartAsync(p => p.OnRecover = _ => new RecoveryOutcome.NotFound(), o => o.Engine.UpstreamCallTimeout = TimeSpan.FromSeconds(30));
+        var job = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromSeconds(2));
+
+        await h.RestartAsync();
+        await Eventually.TrueAsync(() => h.Provider.Recoveries.Count(r => r == job.Id) == 1, "first lookup");
+        Assert.Equal(JobStatus.Submitting, (await h.GetAsync(job.Id)).Status);
+        Assert.Empty(h.Provider.Submits);
+
+        h.Clock.Advance(TimeSpan.FromSeconds(27));
+        await Eventually.TrueAsync(() => h.Provider.Recoveries.Count(r => r == job.Id) == 2, "second lookup once the call timed out", h.Clock, TimeSpan.FromMilliseconds(250));
+        await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "submitted again and succeeded");
+        Assert.Single(h.Provider.Submits, s => s.JobId == job.Id);
+    }
+
+    [Fact]
+    public async Task Restart_TwoJobsFindTheSameUpstreamTask_OneAdoptsItTheOtherFailsUnknown()
+    {
+        await using var h = await EngineHarness.StartAsync(p => p.OnRecover = _ => new RecoveryOutcome.Found("up-shared"));
+        var first = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromMinutes(1), prompt: "twin");
+        var second = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromMinutes(1), prompt: "twin");
+
+        await h.RestartAsync();
+        await h.WaitForAsync(first.Id, j => j.Status.IsTerminal(), "first ended");
+        await h.WaitForAsync(second.Id, j => j.Status.IsTerminal(), "second ended");
+
+        var ended = new[] { await h.GetAsync(first.Id), await h.GetAsync(second.Id) };
+        Assert.Single(ended, j => j is { Status: JobStatus.Succeeded, UpstreamId: "up-shared" });
+        Assert.Single(ended, j => j.Error?.Code == ErrorCodes.SubmitOutcomeUnknown);
+        Assert.Empty(h.Provider.Submits);
+    }
+
+    [Fact]
+    public async Task Restart_RunningJobOwnsAnUpstreamTask_LookupIsToldItIsClaimed()
+    {
+        IReadOnlySet<string>? claimed = null;
+        await using var h = await EngineHarness.StartAsync(p => p.OnRecover = j =>
+        {
+            claimed = j.ClaimedUpstreamIds;
+            return new RecoveryOutcome.Unknown();
+        });
+        var running = await h.SubmitAsync("already running");
+        await h.WaitForAsync(running.Id, j => j.Status == JobStatus.Running, "running");
+        h.Provider.OnPoll = (_, _) => new PollOutcome.Running(10);
+        var job = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromMinutes(1));
+
+        await h.RestartAsync();
+        await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Failed, "failed as unknown");
+
+        Assert.Equal(["up-" + running.Id], claimed!);
+    }
+
+    [Fact]
+    public async Task Submit_ProviderSends_CallIsRecordedBeforeTheRequestWithItsClientReference()
+    {
+        SubmitCall? seen = null;
+        string? reference = null;
+        EngineHarness? harness = null;
+        await using var h = harness = await EngineHarness.StartAsync(p => p.OnSubmit = j =>
+        {
+            // What the store holds at the moment the request leaves.
+            seen = harness!.Store.GetAsync(j.Job.Id, CancellationToken.None).GetAwaiter().GetResult()!.SubmitCall;
+            reference = j.ClientReference;
+            return new SubmitOutcome.Accepted("up-" + j.Job.Id);
+        });
+        var job = await h.SubmitAsync();
+
+        await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeded");
+
+        Assert.Equal($"reelay-{job.Id}-1", reference);
+        Assert.Equal(new SubmitCall(1, "sandbox", "sandbox", reference!, h.Clock.GetUtcNow()), seen! with { StartedAt = h.Clock.GetUtcNow() });
+        Assert.Equal(JobStatus.Submitting, h.Observer.Changes.Single(c => c.Previous?.SubmitCall is null && c.Current.SubmitCall is not null).Current.Status);
+    }
+
+    [Fact]
+    public async Task Submit_ProviderNeverSends_NoCallIsRecorded()
+    {
+        await using var h = await EngineHarness.StartAsync(p => p.OnSubmit = _ => new SubmitOutcome.Rejected(new JobError(ErrorCodes.InvalidRequest, "refused before sending (test)")));
+        h.Provider.SendsBeforeSubmit = false;
+        var job = await h.SubmitAsync();
+
+        await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Failed, "failed");
+
+        Assert.Null((await h.GetAsync(job.Id)).SubmitCall);
+    }
+
+    /// <summary>
+    /// A job a crash left in submitting on its first attempt: with the call record written just before its request left
+    /// <paramref name="calledAgo"/> ago, or none when <paramref name="calledAgo"/> is null (the crash came before the send).
+    /// </summary>
+    private static Job CrashedWhileSubmitting(EngineHarness h, TimeSpan? calledAgo, string prompt = "caught mid-submit", int attempts = 1, int recordedAttempt = 1)
     {
         var now = h.Clock.GetUtcNow();
+        var id = Job.NewId();
         var job = new Job
         {
-            Id = Job.NewId(),
+            Id = id,
             Owner = Caller.AdminKeyId,
             Model = "sandbox",
             Mode = VideoMode.TextToVideo,
-            Prompt = "caught mid-submit",
+            Prompt = prompt,
             DurationSeconds = 4,
             Width = 320,
             Height = 240,
             Status = JobStatus.Submitting,
-            SubmitAttempts = 1,
+            SubmitAttempts = attempts,
+            SubmitCall = calledAgo is { } ago ? new SubmitCall(recordedAttempt, "sandbox", "sandbox", $"reelay-{id}-{recordedAttempt}", now - ago) : null,
             CreatedAt = now,
             UpdatedAt = now,
             Deadline = now.AddMinutes(30),

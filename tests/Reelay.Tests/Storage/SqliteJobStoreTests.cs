@@ -73,6 +73,36 @@ public sealed class SqliteJobStoreTests : JobStoreContractTests, IAsyncLifetime
     }
 
     [Fact]
+    public async Task InitializeAsync_JobSubmittingBeforeSubmitCallRecords_MigratesWithACallInFlight()
+    {
+        await using (var connection = await OpenRawAsync())
+        {
+            await using var transaction = connection.BeginTransaction(deferred: false);
+            Assert.Equal(4, await SchemaMigrations.ApplyAsync(transaction, SqliteJobStore.Migrations.Take(4).ToList(), Now, Ct));
+        }
+
+        var job = TestJobs.New(status: JobStatus.Submitting);
+        var queued = TestJobs.New();
+        await using (var old = await OpenRawAsync())
+        {
+            // Rows as a version-4 build wrote them: it recorded nothing before calling the upstream, so a job it left in
+            // 'submitting' may have reached the upstream and must be looked up, never requeued blindly.
+            var created = job.CreatedAt.ToUnixTimeMilliseconds();
+            foreach (var (id, status) in new[] { (job.Id, "submitting"), (queued.Id, "queued") })
+            {
+                await ExecuteAsync(old, $"INSERT INTO jobs (id, owner, model, mode, duration_seconds, width, height, status, created_at, updated_at, deadline, provider, upstream_model, submit_attempts, version) VALUES ('{id}', 'key_test', 'sandbox', 't2v', 5, 1280, 720, '{status}', {created}, {created + 5}, {job.Deadline.ToUnixTimeMilliseconds()}, 'vidu-main', 'viduq2', 1, 1)");
+            }
+        }
+
+        var store = await OpenStoreAsync();
+
+        var migrated = (await store.GetAsync(job.Id, Ct))!;
+        Assert.True(migrated.HasCallInFlight);
+        Assert.Equal(new SubmitCall(1, "vidu-main", "viduq2", job.Id, job.CreatedAt.AddMilliseconds(5)), migrated.SubmitCall);
+        Assert.Null((await store.GetAsync(queued.Id, Ct))!.SubmitCall);
+    }
+
+    [Fact]
     public async Task InitializeAsync_DatabaseAtVersionOne_MigratesToLatestAndKeepsJobs()
     {
         await using (var connection = await OpenRawAsync())

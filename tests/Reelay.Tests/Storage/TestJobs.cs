@@ -60,6 +60,7 @@ internal static class TestJobs
             UpstreamModel = "viduq1",
             UpstreamId = "task_8812",
             SubmitAttempts = 2,
+            SubmitCall = new SubmitCall(2, "vidu-main", "viduq1", "reelay-video_x-2", created.AddSeconds(2).AddMilliseconds(3)),
             ResultKey = "results/abc.mp4",
             ThumbnailKey = "results/abc.jpg",
             ResultBytes = 5_368_709_120,

@@ -210,10 +210,19 @@ public sealed class FakeProvider(TimeProvider clock, string name = "sandbox") : 
 
     public ConcurrentQueue<string> Recoveries { get; } = new();
 
-    public Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
+    /// <summary>Whether a submit "sends a request" (runs <see cref="SubmitSend.BeforeSendAsync"/>) before <see cref="OnSubmit"/>.</summary>
+    public bool SendsBeforeSubmit { get; set; } = true;
+
+    public async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
     {
+        // What UpstreamHttpClient does before an HTTP adapter's request leaves: the engine records the call.
+        if (SendsBeforeSubmit)
+        {
+            await SubmitSend.BeforeSendAsync(cancellationToken);
+        }
+
         Submits.Enqueue((job.Job.Id, clock.GetUtcNow()));
-        return Task.FromResult(OnSubmit(job));
+        return OnSubmit(job);
     }
 
     public Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)

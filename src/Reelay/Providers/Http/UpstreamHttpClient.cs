@@ -70,6 +70,9 @@ public sealed class UpstreamHttpClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         using var lease = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+
+        // Inside a submit, the engine durably records the call now: after the rate-limit wait, before anything is sent.
+        await SubmitSend.BeforeSendAsync(cancellationToken).ConfigureAwait(false);
         using var timeout = new CancellationTokenSource(Timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try

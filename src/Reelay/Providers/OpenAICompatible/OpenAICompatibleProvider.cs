@@ -10,7 +10,8 @@ namespace Reelay.Providers.OpenAICompatible;
 /// or another Reelay. The base URL is the API root including its version (https://api.openai.com/v1); the adapter
 /// calls POST {base}/videos (multipart, the first frame as the file part input_reference, fitted to the exact video
 /// size), GET {base}/videos/{id} and GET {base}/videos/{id}/content with "Authorization: Bearer &lt;key&gt;".
-/// The API has no cancel and no lookup by a client reference.
+/// The API has no cancel and no lookup by a client reference; after a crash mid-submit, <see cref="RecoverSubmitAsync"/>
+/// matches the interrupted call against GET {base}/videos (a heuristic, see there).
 /// </summary>
 public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
 {
@@ -174,6 +175,112 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
                 return new PollOutcome.Running(null);
         }
     }
+
+    /// <summary>
+    /// A HEURISTIC, because the Videos API takes no client reference: lists the account's videos newest first
+    /// (GET {base}/videos?order=desc&amp;limit=100, then after=&lt;last id&gt;) back to the interrupted call's start less
+    /// <see cref="ListClockSkew"/>, and looks for videos with the job's model, size, seconds and prompt that no other job
+    /// owns (<see cref="ProviderJob.ClaimedUpstreamIds"/>). Exactly one: Found. None, in a listing that covered the whole
+    /// window and showed every video's prompt: NotFound. Several, or a matching video without a prompt (a server that does
+    /// not return it), or a listing that failed or did not reach back far enough: Unknown. Two jobs with the same model,
+    /// size, seconds and prompt in flight at once therefore end as Unknown rather than risk swapping their videos.
+    /// </summary>
+    public override async Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.Job.SubmitCall is not { } call)
+        {
+            return new RecoveryOutcome.Unknown();
+        }
+
+        var j = job.Job;
+        var since = (call.StartedAt - ListClockSkew).ToUnixTimeSeconds();
+        var seconds = j.DurationSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string? found = null;
+        string? after = null;
+        for (var page = 0; page < MaxListPages; page++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url($"videos?order=desc&limit={ListPageSize}" + (after is null ? "" : "&after=" + Uri.EscapeDataString(after))));
+            UpstreamReply reply;
+            try
+            {
+                reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (UpstreamTransportException)
+            {
+                return new RecoveryOutcome.Unknown();
+            }
+
+            using var json = reply.TryJson();
+            if (!reply.IsSuccess || json is null || UpstreamJson.At(json.RootElement, "data") is not { ValueKind: System.Text.Json.JsonValueKind.Array } data)
+            {
+                return new RecoveryOutcome.Unknown();
+            }
+
+            var reachedStart = false;
+            foreach (var video in data.EnumerateArray())
+            {
+                var id = video.ValueKind == System.Text.Json.JsonValueKind.Object ? UpstreamJson.Str(video, "id") : null;
+                if (id is null || UpstreamJson.At(video, "created_at") is not { ValueKind: System.Text.Json.JsonValueKind.Number } created || !created.TryGetInt64(out var createdAt))
+                {
+                    return new RecoveryOutcome.Unknown(); // an unreadable entry could be the one
+                }
+
+                if (createdAt < since)
+                {
+                    reachedStart = true; // newest first: everything after this is older than the call
+                    break;
+                }
+
+                if (job.ClaimedUpstreamIds.Contains(id) || UpstreamJson.Str(video, "model") != job.UpstreamModel
+                    || UpstreamJson.Str(video, "size") != j.Size || UpstreamJson.Str(video, "seconds") != seconds)
+                {
+                    continue;
+                }
+
+                var prompt = UpstreamJson.Str(video, "prompt");
+                if (prompt is null)
+                {
+                    return new RecoveryOutcome.Unknown(); // nothing to tell it by: it could be the one
+                }
+
+                if (prompt != j.Prompt)
+                {
+                    continue;
+                }
+
+                if (found is not null)
+                {
+                    return new RecoveryOutcome.Unknown(); // a second candidate: ambiguous
+                }
+
+                found = id;
+            }
+
+            var hasMore = UpstreamJson.At(json.RootElement, "has_more") is { ValueKind: System.Text.Json.JsonValueKind.True };
+            if (reachedStart || !hasMore)
+            {
+                return found is null ? new RecoveryOutcome.NotFound() : new RecoveryOutcome.Found(found);
+            }
+
+            after = UpstreamJson.Str(json.RootElement, "last_id") ?? (data.GetArrayLength() > 0 ? UpstreamJson.Str(data[data.GetArrayLength() - 1], "id") : null);
+            if (after is null)
+            {
+                return new RecoveryOutcome.Unknown();
+            }
+        }
+
+        return new RecoveryOutcome.Unknown();
+    }
+
+    /// <summary>How far before the recorded start of a call its video's created_at may be (clock difference, whole seconds).</summary>
+    internal static TimeSpan ListClockSkew { get; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Videos per page of the list.</summary>
+    internal const int ListPageSize = 100;
+
+    /// <summary>Pages read at most before a lookup gives up (Unknown).</summary>
+    internal const int MaxListPages = 20;
 
     /// <inheritdoc />
     protected override ProbeResult DescribeProbe(int status) => status switch

@@ -12,7 +12,9 @@ namespace Reelay.Providers.Vidu;
 /// Vidu's official API (provider-apis.md §5): POST {base}/ent/v2/img2video or /ent/v2/text2video (JSON),
 /// GET {base}/ent/v2/tasks/{id}/creations, with "Authorization: Token &lt;key&gt;". States created, queueing, processing,
 /// success and failed (with err_code); results are signed CDN URLs that expire, and a new poll signs fresh ones.
-/// start-end2video and reference2video are not used (Reelay jobs have one first frame). No cancel or lookup is used.
+/// start-end2video and reference2video are not used (Reelay jobs have one first frame). No cancel is used. Each submit
+/// carries the attempt's client reference as <c>payload</c>; after a crash mid-submit, <see cref="RecoverSubmitAsync"/>
+/// finds the task by it in the task list (GET {base}/ent/v2/tasks).
 /// </summary>
 public sealed partial class ViduProvider : HttpVideoProvider
 {
@@ -119,7 +121,7 @@ public sealed partial class ViduProvider : HttpVideoProvider
                     Resolution = Tier(j),
                     MovementAmplitude = movement,
                     Watermark = watermark,
-                    Payload = j.Id,
+                    Payload = job.ClientReference ?? j.Id,
                 },
                 ViduJsonContext.Default.ViduImg2Video);
         }
@@ -138,7 +140,7 @@ public sealed partial class ViduProvider : HttpVideoProvider
                     MovementAmplitude = movement,
                     Bgm = j.Options.TryGetValue("bgm", out var b) && bool.TryParse(b, out var bgm) ? bgm : null,
                     Watermark = watermark,
-                    Payload = j.Id,
+                    Payload = job.ClientReference ?? j.Id,
                 },
                 ViduJsonContext.Default.ViduText2Video);
         }
@@ -239,6 +241,78 @@ public sealed partial class ViduProvider : HttpVideoProvider
                 return new PollOutcome.Running(null);
         }
     }
+
+    /// <summary>
+    /// Lists the account's tasks created since the interrupted call started (less <see cref="ListClockSkew"/>), newest
+    /// first, page by page: GET {base}/ent/v2/tasks?created_at.from=&lt;ISO 8601&gt;&amp;pager.page=&lt;n&gt;&amp;pager.pagesz=100, answered
+    /// with {"tasks":[{id, state, payload, created_at, ...}], "next_page_token"} (the shape third-party clients use; the
+    /// reference has the route only). Found: the task whose payload is the call's client reference. NotFound: every page
+    /// was read (a short page without a next token, within <see cref="MaxListPages"/>), each task readable, and none carries
+    /// the reference; Vidu creates the task inside the create call (its reply has the task id), so once that call can no
+    /// longer be running (the engine waits for that) a complete list is authoritative. Anything else is Unknown.
+    /// </summary>
+    public override async Task<RecoveryOutcome> RecoverSubmitAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.ClientReference is not { Length: > 0 } reference || job.Job.SubmitCall is not { } call)
+        {
+            return new RecoveryOutcome.Unknown();
+        }
+
+        var from = (call.StartedAt - ListClockSkew).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        for (var page = 0; page < MaxListPages; page++)
+        {
+            var query = $"ent/v2/tasks?created_at.from={Uri.EscapeDataString(from)}&pager.page={page.ToString(CultureInfo.InvariantCulture)}&pager.pagesz={ListPageSize.ToString(CultureInfo.InvariantCulture)}";
+            using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(query));
+            UpstreamReply reply;
+            try
+            {
+                reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (UpstreamTransportException)
+            {
+                return new RecoveryOutcome.Unknown();
+            }
+
+            using var json = reply.TryJson();
+            var tasks = json is null ? null : UpstreamJson.At(json.RootElement, "tasks") ?? UpstreamJson.At(json.RootElement, "data");
+            if (!reply.IsSuccess || tasks is not { ValueKind: JsonValueKind.Array } list)
+            {
+                return new RecoveryOutcome.Unknown();
+            }
+
+            foreach (var task in list.EnumerateArray())
+            {
+                var id = task.ValueKind == JsonValueKind.Object ? UpstreamJson.Str(task, "id") ?? UpstreamJson.Str(task, "task_id") : null;
+                if (id is null)
+                {
+                    return new RecoveryOutcome.Unknown(); // an unreadable entry could be the one
+                }
+
+                if (UpstreamJson.Str(task, "payload") == reference)
+                {
+                    return new RecoveryOutcome.Found(id);
+                }
+            }
+
+            var next = json!.RootElement.ValueKind == JsonValueKind.Object ? UpstreamJson.Str(json.RootElement, "next_page_token") : null;
+            if (list.GetArrayLength() < ListPageSize && string.IsNullOrEmpty(next))
+            {
+                return new RecoveryOutcome.NotFound();
+            }
+        }
+
+        return new RecoveryOutcome.Unknown();
+    }
+
+    /// <summary>How far before the recorded start of a call its task may carry Vidu's created_at (the two clocks differ).</summary>
+    internal static TimeSpan ListClockSkew { get; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Tasks per page of the list.</summary>
+    internal const int ListPageSize = 100;
+
+    /// <summary>Pages read at most before a lookup gives up (Unknown).</summary>
+    internal const int MaxListPages = 20;
 
     private JobError TaskFailure(string? errCode, VideoMode mode) =>
         ViduErrors.Known(Name, errCode, null, mode) ?? UpstreamErrors.TaskFailed(Name, string.IsNullOrEmpty(errCode) ? null : $"err_code {errCode}");

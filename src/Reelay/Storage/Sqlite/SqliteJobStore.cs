@@ -30,7 +30,8 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
         "completed_at", "expires_at", "deadline", "provider", "upstream_model", "upstream_id", "submit_attempts",
         "result_key", "thumbnail_key", "result_bytes", "result_duration_seconds", "note", "webhook_url", "metadata",
         "idempotency_key", "dialect", "deleted_at", "result_sha256", "result_width", "result_height", "spritesheet_key",
-        "content_deleted_at", "webhook_events",
+        "content_deleted_at", "webhook_events", "submit_call_attempt", "submit_call_provider", "submit_call_model",
+        "submit_call_reference", "submit_call_started_at",
     ];
 
     private static readonly string SelectSql = $"SELECT {string.Join(", ", Columns)}, version FROM jobs ";
@@ -331,6 +332,12 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
         p.AddWithValue("@spritesheet_key", Db(job.SpritesheetKey));
         p.AddWithValue("@content_deleted_at", Db(job.ContentDeletedAt?.ToUnixTimeMilliseconds()));
         p.AddWithValue("@webhook_events", Db(job.WebhookEvents is null ? null : string.Join(',', job.WebhookEvents)));
+        var call = job.SubmitCall;
+        p.AddWithValue("@submit_call_attempt", Db(call?.Attempt));
+        p.AddWithValue("@submit_call_provider", Db(call?.Provider));
+        p.AddWithValue("@submit_call_model", Db(call?.UpstreamModel));
+        p.AddWithValue("@submit_call_reference", Db(call?.Reference));
+        p.AddWithValue("@submit_call_started_at", Db(call?.StartedAt.ToUnixTimeMilliseconds()));
         p.AddWithValue("@version", job.Version);
     }
 
@@ -379,7 +386,8 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
         SpritesheetKey = Text(r, 39),
         ContentDeletedAt = OptionalTime(r, 40),
         WebhookEvents = r.IsDBNull(41) ? null : r.GetString(41).Split(',', StringSplitOptions.RemoveEmptyEntries),
-        Version = r.GetInt64(42),
+        SubmitCall = r.IsDBNull(42) ? null : new SubmitCall(r.GetInt32(42), r.GetString(43), r.GetString(44), r.GetString(45), Time(r.GetInt64(46))),
+        Version = r.GetInt64(47),
     };
 
     // What a read would return: dates in UTC to the millisecond.
@@ -393,6 +401,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
         Deadline = Truncate(job.Deadline),
         DeletedAt = Truncate(job.DeletedAt),
         ContentDeletedAt = Truncate(job.ContentDeletedAt),
+        SubmitCall = job.SubmitCall is { } call ? call with { StartedAt = Truncate(call.StartedAt) } : null,
         Version = version,
     };
 

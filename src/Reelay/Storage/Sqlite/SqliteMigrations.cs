@@ -149,5 +149,15 @@ internal static class SqliteMigrations
                 previous_expires_at INTEGER
             ) STRICT;
             """),
+        new(5, "submit call record: written before each upstream submit request, read by crash recovery", """
+            ALTER TABLE jobs ADD COLUMN submit_call_attempt INTEGER;
+            ALTER TABLE jobs ADD COLUMN submit_call_provider TEXT;
+            ALTER TABLE jobs ADD COLUMN submit_call_model TEXT;
+            ALTER TABLE jobs ADD COLUMN submit_call_reference TEXT;
+            ALTER TABLE jobs ADD COLUMN submit_call_started_at INTEGER;
+            UPDATE jobs SET submit_call_attempt = submit_attempts, submit_call_provider = provider,
+                submit_call_model = COALESCE(upstream_model, model), submit_call_reference = id, submit_call_started_at = updated_at
+                WHERE status = 'submitting' AND provider IS NOT NULL;
+            """),
     ];
 }

@@ -296,6 +296,6 @@ public sealed class ViduProviderTests : IAsyncLifetime
         Assert.Contains("width=960", probe, StringComparison.Ordinal); // 720p at the 4:3 of the 640x480 first frame
         Assert.Contains("height=720", probe, StringComparison.Ordinal);
         Assert.Contains("duration=5.0", probe, StringComparison.Ordinal);
-        Assert.Equal(id, Assert.Single(_emulator.Tasks.All).Extra["payload"]);
+        Assert.Equal($"reelay-{id}-1", Assert.Single(_emulator.Tasks.All).Extra["payload"]); // the attempt's client reference
     }
 }

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Reelay.Bench.Support;
+
+/// <summary>
+/// `reelay serve` as its own process (dotnet Reelay.Cli.dll serve) on 127.0.0.1 with a run-time port, so it can be killed
+/// without warning (SIGKILL) and started again on the same data folder.
+/// </summary>
+internal sealed partial class ServeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output;
+
+    private ServeProcess(Process process, StringBuilder output, Uri baseAddress, string key)
+    {
+        _process = process;
+        _output = output;
+        BaseAddress = baseAddress;
+        Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>A client authenticated with the admin key.</summary>
+    public HttpClient Http { get; }
+
+    /// <summary>The default: the Reelay.Cli.dll built next to the benchmark.</summary>
+    public static string DefaultDll => Path.Combine(AppContext.BaseDirectory, "Reelay.Cli.dll");
+
+    public static async Task<ServeProcess> StartAsync(string dll, string data, string key, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { dll, "serve", "--urls", "http://127.0.0.1:0", "--data", data })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        psi.Environment["REELAY_ADMIN_KEY"] = key;
+        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in environment)
+        {
+            psi.Environment[name] = value;
+        }
+
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("dotnet did not start");
+        var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+
+            if (e.Data is not null && ReadyLine().Match(e.Data) is { Success: true } m)
+            {
+                ready.TrySetResult(new Uri(m.Groups[1].Value));
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            var address = await ready.Task.WaitAsync(TimeSpan.FromSeconds(90), cancellationToken);
+            return new ServeProcess(process, output, address, key);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException("reelay serve did not get ready: " + output);
+        }
+    }
+
+    /// <summary>Counts lines of its output (logs) containing <paramref name="text"/>.</summary>
+    public int OutputLines(string text)
+    {
+        lock (_output)
+        {
+            return _output.ToString().Split('\n').Count(l => l.Contains(text, StringComparison.Ordinal));
+        }
+    }
+
+    /// <summary>SIGKILL, as a crash would: no shutdown, nothing flushed beyond what was committed.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: false);
+        _process.WaitForExit();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"Reelay is ready on (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex ReadyLine();
+}
