@@ -128,6 +128,26 @@ public abstract class HttpVideoProvider : IVideoProvider
         return null;
     }
 
+    /// <summary>
+    /// GETs <paramref name="relativeUrl"/> for a lookup (recovery's task lists): its JSON body when the upstream answered
+    /// 2xx with JSON, otherwise null (a transport failure, another status, or an unreadable body: a lookup that cannot tell).
+    /// </summary>
+    protected async Task<System.Text.Json.JsonDocument?> TryGetJsonAsync(string relativeUrl, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(relativeUrl));
+        UpstreamReply reply;
+        try
+        {
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException)
+        {
+            return null;
+        }
+
+        return reply.IsSuccess ? reply.TryJson() : null;
+    }
+
     /// <summary>Sends a request with the credential; transport failures surface as <see cref="UpstreamTransportException"/>.</summary>
     protected Task<UpstreamReply> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {

@@ -200,19 +200,8 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
         string? after = null;
         for (var page = 0; page < MaxListPages; page++)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url($"videos?order=desc&limit={ListPageSize}" + (after is null ? "" : "&after=" + Uri.EscapeDataString(after))));
-            UpstreamReply reply;
-            try
-            {
-                reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-            }
-            catch (UpstreamTransportException)
-            {
-                return new RecoveryOutcome.Unknown();
-            }
-
-            using var json = reply.TryJson();
-            if (!reply.IsSuccess || json is null || UpstreamJson.At(json.RootElement, "data") is not { ValueKind: System.Text.Json.JsonValueKind.Array } data)
+            using var json = await TryGetJsonAsync($"videos?order=desc&limit={ListPageSize}" + (after is null ? "" : "&after=" + Uri.EscapeDataString(after)), cancellationToken).ConfigureAwait(false);
+            if (json is null || UpstreamJson.At(json.RootElement, "data") is not { ValueKind: System.Text.Json.JsonValueKind.Array } data)
             {
                 return new RecoveryOutcome.Unknown();
             }

@@ -263,20 +263,9 @@ public sealed partial class ViduProvider : HttpVideoProvider
         for (var page = 0; page < MaxListPages; page++)
         {
             var query = $"ent/v2/tasks?created_at.from={Uri.EscapeDataString(from)}&pager.page={page.ToString(CultureInfo.InvariantCulture)}&pager.pagesz={ListPageSize.ToString(CultureInfo.InvariantCulture)}";
-            using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(query));
-            UpstreamReply reply;
-            try
-            {
-                reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-            }
-            catch (UpstreamTransportException)
-            {
-                return new RecoveryOutcome.Unknown();
-            }
-
-            using var json = reply.TryJson();
+            using var json = await TryGetJsonAsync(query, cancellationToken).ConfigureAwait(false);
             var tasks = json is null ? null : UpstreamJson.At(json.RootElement, "tasks") ?? UpstreamJson.At(json.RootElement, "data");
-            if (!reply.IsSuccess || tasks is not { ValueKind: JsonValueKind.Array } list)
+            if (tasks is not { ValueKind: JsonValueKind.Array } list)
             {
                 return new RecoveryOutcome.Unknown();
             }
