@@ -1,12 +1,13 @@
 using Microsoft.Extensions.Logging;
+using Reelay.Diagnostics;
 
 namespace Reelay.Server.Hosting;
 
 internal static partial class ServerLog
 {
-    [LoggerMessage(2000, LogLevel.Error, "Unhandled error in {Method} {Path}")]
+    [LoggerMessage(LogEventIds.Server + 0, LogLevel.Error, "Unhandled error in {Method} {Path}")]
     public static partial void Unhandled(ILogger logger, Exception exception, string method, string path);
 
-    [LoggerMessage(2001, LogLevel.Information, "Reelay is listening on {Addresses} (data folder {DataFolder})")]
+    [LoggerMessage(LogEventIds.Server + 1, LogLevel.Information, "Reelay is listening on {Addresses} (data folder {DataFolder})")]
     public static partial void Listening(ILogger logger, string addresses, string dataFolder);
 }

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Reelay.Diagnostics;
 using Reelay.Engine;
 using Reelay.Jobs;
 using Reelay.Storage;
@@ -211,13 +212,13 @@ public sealed partial class Billing : IJobObserver, IHostedService, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "The charge of job {JobId} (key {KeyId}, {Amount} held) is unresolved: {Reason}. Settle or release it with reelay charges.")]
+        [LoggerMessage(EventId = LogEventIds.Billing + 1, Level = LogLevel.Warning, Message = "The charge of job {JobId} (key {KeyId}, {Amount} held) is unresolved: {Reason}. Settle or release it with reelay charges.")]
         public static partial void Unresolved(ILogger logger, string jobId, string keyId, string amount, string reason);
 
-        [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Closed {Count} charges of jobs that finished before the last stop.")]
+        [LoggerMessage(EventId = LogEventIds.Billing + 2, Level = LogLevel.Information, Message = "Closed {Count} charges of jobs that finished before the last stop.")]
         public static partial void Repaired(ILogger logger, int count);
 
-        [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "Closing charges failed; retrying shortly.")]
+        [LoggerMessage(EventId = LogEventIds.Billing + 3, Level = LogLevel.Error, Message = "Closing charges failed; retrying shortly.")]
         public static partial void Failed(ILogger logger, Exception exception);
     }
 }

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Reelay.Diagnostics;
 
 namespace Reelay.Media;
 
@@ -392,19 +393,19 @@ public sealed partial class FfmpegRunner
         public static extern int Kill(int pid, int signal);
     }
 
-    [LoggerMessage(EventId = 3100, Level = LogLevel.Debug, Message = "{Tool} started (pid {Pid})")]
+    [LoggerMessage(EventId = LogEventIds.Media + 0, Level = LogLevel.Debug, Message = "{Tool} started (pid {Pid})")]
     private static partial void LogStarted(ILogger logger, string tool, int pid);
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Debug, Message = "{Tool} (pid {Pid}) exited with code {ExitCode}")]
+    [LoggerMessage(EventId = LogEventIds.Media + 1, Level = LogLevel.Debug, Message = "{Tool} (pid {Pid}) exited with code {ExitCode}")]
     private static partial void LogExited(ILogger logger, string tool, int pid, int exitCode);
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Debug, Message = "{Tool} (pid {Pid}) was cancelled; it was stopped")]
+    [LoggerMessage(EventId = LogEventIds.Media + 2, Level = LogLevel.Debug, Message = "{Tool} (pid {Pid}) was cancelled; it was stopped")]
     private static partial void LogKilled(ILogger logger, string tool, int pid);
 
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "{Tool} (pid {Pid}) made no progress for {Seconds} s; stopping it")]
+    [LoggerMessage(EventId = LogEventIds.Media + 3, Level = LogLevel.Warning, Message = "{Tool} (pid {Pid}) made no progress for {Seconds} s; stopping it")]
     private static partial void LogStalled(ILogger logger, string tool, int pid, double seconds);
 
-    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "Process group {Pid} ignored SIGTERM for {Seconds} s; killing it")]
+    [LoggerMessage(EventId = LogEventIds.Media + 4, Level = LogLevel.Warning, Message = "Process group {Pid} ignored SIGTERM for {Seconds} s; killing it")]
     private static partial void LogTerminateIgnored(ILogger logger, int pid, double seconds);
 }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Reelay.Diagnostics;
 using Reelay.Engine;
 using Reelay.Jobs;
 using Reelay.Storage;
@@ -138,16 +139,16 @@ public sealed partial class ResultSweeper : BackgroundService
 
     private static partial class SweeperLog
     {
-        [LoggerMessage(4620, LogLevel.Information, "Deleted the expired content of job {JobId} (expired at {ExpiresAt})")]
+        [LoggerMessage(LogEventIds.Results + 20, LogLevel.Information, "Deleted the expired content of job {JobId} (expired at {ExpiresAt})")]
         public static partial void ContentDeleted(ILogger logger, string jobId, DateTimeOffset? expiresAt);
 
-        [LoggerMessage(4621, LogLevel.Warning, "Could not delete the expired content of job {JobId}; the next sweep tries again")]
+        [LoggerMessage(LogEventIds.Results + 21, LogLevel.Warning, "Could not delete the expired content of job {JobId}; the next sweep tries again")]
         public static partial void DeleteFailed(ILogger logger, Exception exception, string jobId);
 
-        [LoggerMessage(4622, LogLevel.Error, "The retention sweep failed; the next sweep tries again")]
+        [LoggerMessage(LogEventIds.Results + 22, LogLevel.Error, "The retention sweep failed; the next sweep tries again")]
         public static partial void SweepFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(4623, LogLevel.Information, "Retention sweep deleted the content of {Count} job(s)")]
+        [LoggerMessage(LogEventIds.Results + 23, LogLevel.Information, "Retention sweep deleted the content of {Count} job(s)")]
         public static partial void Swept(ILogger logger, int count);
     }
 }

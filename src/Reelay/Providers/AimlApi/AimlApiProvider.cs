@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Reelay.Diagnostics;
 using Reelay.Jobs;
 using Reelay.Providers.Http;
 
@@ -177,10 +178,10 @@ public sealed partial class AimlApiProvider : HttpVideoProvider
 
     private static partial class Log
     {
-        [LoggerMessage(3200, LogLevel.Warning, "Provider {Provider}: unknown generation status '{Status}' for job {JobId}; treated as still running")]
+        [LoggerMessage(LogEventIds.AimlApi + 0, LogLevel.Warning, "Provider {Provider}: unknown generation status '{Status}' for job {JobId}; treated as still running")]
         public static partial void UnknownStatus(ILogger logger, string provider, string jobId, string status);
 
-        [LoggerMessage(3201, LogLevel.Error, "Provider {Provider} accepted the submit of job {JobId} without a readable generation id")]
+        [LoggerMessage(LogEventIds.AimlApi + 1, LogLevel.Error, "Provider {Provider} accepted the submit of job {JobId} without a readable generation id")]
         public static partial void UnreadableSubmit(ILogger logger, string provider, string jobId);
     }
 }

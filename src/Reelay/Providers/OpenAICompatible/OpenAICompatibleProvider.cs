@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Logging;
+using Reelay.Diagnostics;
 using Reelay.Jobs;
 using Reelay.Providers.Http;
 
@@ -312,16 +313,16 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
 
     private static partial class Log
     {
-        [LoggerMessage(3400, LogLevel.Warning, "Provider {Provider}: unknown video status '{Status}' for job {JobId}; treated as still running")]
+        [LoggerMessage(LogEventIds.OpenAICompatible + 0, LogLevel.Warning, "Provider {Provider}: unknown video status '{Status}' for job {JobId}; treated as still running")]
         public static partial void UnknownStatus(ILogger logger, string provider, string jobId, string status);
 
-        [LoggerMessage(3401, LogLevel.Error, "Provider {Provider} accepted the submit of job {JobId} without a readable video id")]
+        [LoggerMessage(LogEventIds.OpenAICompatible + 1, LogLevel.Error, "Provider {Provider} accepted the submit of job {JobId} without a readable video id")]
         public static partial void UnreadableSubmit(ILogger logger, string provider, string jobId);
 
-        [LoggerMessage(3402, LogLevel.Debug, "Provider {Provider}: the first frame of job {JobId} was fitted to {Size} for input_reference")]
+        [LoggerMessage(LogEventIds.OpenAICompatible + 2, LogLevel.Debug, "Provider {Provider}: the first frame of job {JobId} was fitted to {Size} for input_reference")]
         public static partial void FirstFrameFitted(ILogger logger, string provider, string jobId, string size);
 
-        [LoggerMessage(3403, LogLevel.Warning, "Provider {Provider}: the video of job {JobId} completed, but its content had already expired upstream")]
+        [LoggerMessage(LogEventIds.OpenAICompatible + 3, LogLevel.Warning, "Provider {Provider}: the video of job {JobId} completed, but its content had already expired upstream")]
         public static partial void ResultExpired(ILogger logger, string provider, string jobId);
     }
 }

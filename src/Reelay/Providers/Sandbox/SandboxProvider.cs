@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using Reelay.Diagnostics;
 using Reelay.Jobs;
 using Reelay.Media;
 
@@ -474,25 +475,25 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
     [GeneratedRegex(@"(?:[A-Za-z]:\\|(?<![\w.])/)[^\s'"":,]*(?:[/\\][^\s'"":,]*)*", RegexOptions.CultureInvariant)]
     private static partial Regex AbsolutePath();
 
-    [LoggerMessage(EventId = 3200, Level = LogLevel.Information, Message = "Sandbox render of {JobId} started: {Mode} {Width}x{Height}, {DurationSeconds} s")]
+    [LoggerMessage(EventId = LogEventIds.Sandbox + 0, Level = LogLevel.Information, Message = "Sandbox render of {JobId} started: {Mode} {Width}x{Height}, {DurationSeconds} s")]
     private static partial void LogStarted(ILogger logger, string jobId, VideoMode mode, int width, int height, int durationSeconds);
 
-    [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Sandbox render of {JobId} finished in {ElapsedMs:F0} ms")]
+    [LoggerMessage(EventId = LogEventIds.Sandbox + 1, Level = LogLevel.Information, Message = "Sandbox render of {JobId} finished in {ElapsedMs:F0} ms")]
     private static partial void LogSucceeded(ILogger logger, string jobId, double elapsedMs);
 
-    [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Sandbox render of {JobId} failed: ffmpeg exit code {ExitCode}: {StderrTail}")]
+    [LoggerMessage(EventId = LogEventIds.Sandbox + 2, Level = LogLevel.Warning, Message = "Sandbox render of {JobId} failed: ffmpeg exit code {ExitCode}: {StderrTail}")]
     private static partial void LogFailed(ILogger logger, string jobId, int exitCode, string stderrTail);
 
-    [LoggerMessage(EventId = 3203, Level = LogLevel.Error, Message = "Sandbox render of {JobId} failed unexpectedly")]
+    [LoggerMessage(EventId = LogEventIds.Sandbox + 3, Level = LogLevel.Error, Message = "Sandbox render of {JobId} failed unexpectedly")]
     private static partial void LogError(ILogger logger, string jobId, Exception exception);
 
-    [LoggerMessage(EventId = 3204, Level = LogLevel.Information, Message = "Sandbox render of {JobId} was not in memory (restart?); rendering it again")]
+    [LoggerMessage(EventId = LogEventIds.Sandbox + 4, Level = LogLevel.Information, Message = "Sandbox render of {JobId} was not in memory (restart?); rendering it again")]
     private static partial void LogRestarted(ILogger logger, string jobId);
 
-    [LoggerMessage(EventId = 3205, Level = LogLevel.Information, Message = "Sandbox render of {JobId} cancelled")]
+    [LoggerMessage(EventId = LogEventIds.Sandbox + 5, Level = LogLevel.Information, Message = "Sandbox render of {JobId} cancelled")]
     private static partial void LogCancelled(ILogger logger, string jobId);
 
-    [LoggerMessage(EventId = 3206, Level = LogLevel.Warning, Message = "DejaVu Sans not found (install fonts-dejavu-core); the sandbox's drawtext falls back to fontconfig's default font")]
+    [LoggerMessage(EventId = LogEventIds.Sandbox + 6, Level = LogLevel.Warning, Message = "DejaVu Sans not found (install fonts-dejavu-core); the sandbox's drawtext falls back to fontconfig's default font")]
     private static partial void LogNoFont(ILogger logger);
 
     private enum RenderState

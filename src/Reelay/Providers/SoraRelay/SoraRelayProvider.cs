@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Reelay.Diagnostics;
 using Reelay.Jobs;
 using Reelay.Providers.Http;
 
@@ -201,10 +202,10 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
 
     private static partial class Log
     {
-        [LoggerMessage(3300, LogLevel.Warning, "Provider {Provider}: unknown task status '{Status}' for job {JobId}; treated as still running")]
+        [LoggerMessage(LogEventIds.SoraRelay + 0, LogLevel.Warning, "Provider {Provider}: unknown task status '{Status}' for job {JobId}; treated as still running")]
         public static partial void UnknownStatus(ILogger logger, string provider, string jobId, string status);
 
-        [LoggerMessage(3301, LogLevel.Error, "Provider {Provider} accepted the submit of job {JobId} without a readable task id")]
+        [LoggerMessage(LogEventIds.SoraRelay + 1, LogLevel.Error, "Provider {Provider} accepted the submit of job {JobId} without a readable task id")]
         public static partial void UnreadableSubmit(ILogger logger, string provider, string jobId);
     }
 }

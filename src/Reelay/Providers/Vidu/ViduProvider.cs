@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Reelay.Diagnostics;
 using Reelay.Jobs;
 using Reelay.Providers.Http;
 
@@ -336,10 +337,10 @@ public sealed partial class ViduProvider : HttpVideoProvider
 
     private static partial class Log
     {
-        [LoggerMessage(3500, LogLevel.Warning, "Provider {Provider}: unknown task state '{State}' for job {JobId}; treated as still running")]
+        [LoggerMessage(LogEventIds.Vidu + 0, LogLevel.Warning, "Provider {Provider}: unknown task state '{State}' for job {JobId}; treated as still running")]
         public static partial void UnknownState(ILogger logger, string provider, string jobId, string state);
 
-        [LoggerMessage(3501, LogLevel.Error, "Provider {Provider} accepted the submit of job {JobId} without a readable task id")]
+        [LoggerMessage(LogEventIds.Vidu + 1, LogLevel.Error, "Provider {Provider} accepted the submit of job {JobId} without a readable task id")]
         public static partial void UnreadableSubmit(ILogger logger, string provider, string jobId);
     }
 }

@@ -6,6 +6,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Reelay.Diagnostics;
 
 namespace Reelay.Results.S3;
 
@@ -314,16 +315,16 @@ public sealed partial class S3ResultStore : IResultStore, IDisposable
 
     private static partial class S3Log
     {
-        [LoggerMessage(4600, LogLevel.Debug, "Stored s3 object {ObjectKey} ({Bytes} bytes, {Parts} part(s))")]
+        [LoggerMessage(LogEventIds.Results + 0, LogLevel.Debug, "Stored s3 object {ObjectKey} ({Bytes} bytes, {Parts} part(s))")]
         public static partial void Stored(ILogger logger, string objectKey, long bytes, int parts);
 
-        [LoggerMessage(4601, LogLevel.Warning, "Upload of s3 object {ObjectKey} failed; aborting the multipart upload")]
+        [LoggerMessage(LogEventIds.Results + 1, LogLevel.Warning, "Upload of s3 object {ObjectKey} failed; aborting the multipart upload")]
         public static partial void UploadAborted(ILogger logger, Exception exception, string objectKey);
 
-        [LoggerMessage(4602, LogLevel.Warning, "Could not abort the multipart upload of s3 object {ObjectKey}")]
+        [LoggerMessage(LogEventIds.Results + 2, LogLevel.Warning, "Could not abort the multipart upload of s3 object {ObjectKey}")]
         public static partial void AbortFailed(ILogger logger, Exception exception, string objectKey);
 
-        [LoggerMessage(4603, LogLevel.Information, "Created s3 bucket {Bucket} (Reelay:Storage:S3:CreateBucket)")]
+        [LoggerMessage(LogEventIds.Results + 3, LogLevel.Information, "Created s3 bucket {Bucket} (Reelay:Storage:S3:CreateBucket)")]
         public static partial void BucketCreated(ILogger logger, string bucket);
     }
 }
