@@ -18,6 +18,7 @@ using Reelay.Server.Dialects.ModelVerse;
 using Reelay.Server.Dialects.OpenAI;
 using Reelay.Server.Dialects.SoraRelay;
 using Reelay.Server.Events;
+using Reelay.Server.Health;
 using Reelay.Server.Hosting;
 using Reelay.Server.Webhooks;
 using Reelay.Webhooks;
@@ -71,6 +72,7 @@ public static class ReelayServer
         builder.Services.AddSoraRelayDialect();
         builder.Services.AddJobEvents();
         builder.Services.AddReelayWebhooks();
+        builder.Services.AddReelayHealth();
 
         var app = builder.Build();
         app.UseDialectErrorsForUnmatchedRequests();
@@ -81,7 +83,7 @@ public static class ReelayServer
         app.MapReelayAdmin();
         app.MapReelayWebhooks();
         app.MapSignedContent();
-        app.MapGet("/healthz", () => TypedResults.Text("{\"status\":\"ok\"}", "application/json"));
+        app.MapReelayHealth();
         return app;
     }
 

@@ -17,6 +17,13 @@ public interface IResultStore
 
     /// <summary>Deletes an object; no error when it does not exist.</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Checks, cheaply, that the store answers (the readiness check calls it, bounded and cached). Throws when it does not;
+    /// the exception's message must be safe to show an administrator (no credentials). The default opens a key that does
+    /// not exist.
+    /// </summary>
+    Task CheckAsync(CancellationToken cancellationToken) => OpenAsync("health/probe", cancellationToken);
 }
 
 /// <summary>What was stored.</summary>

@@ -147,6 +147,28 @@ public sealed partial class LocalResultStore : IResultStore
         return Task.CompletedTask;
     }
 
+    /// <summary>Checks that the root can be written: creates, flushes and deletes a small file in its temporary folder.</summary>
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        var probe = NewTempPath();
+        try
+        {
+            var file = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+            await using (file.ConfigureAwait(false))
+            {
+                await file.WriteAsync("ok"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"the result folder cannot be written ({ex.Message})", ex);
+        }
+        finally
+        {
+            TryDelete(probe);
+        }
+    }
+
     /// <summary>The content type for a key, from its extension (application/octet-stream when unknown).</summary>
     public static string ContentTypeFor(string key) => Path.GetExtension(key).ToLowerInvariant() switch
     {

@@ -67,6 +67,35 @@ public sealed class S3StorageGatewayTests(S3rverServer s3) : IClassFixture<S3rve
     }
 
     [Fact]
+    public async Task Readyz_S3BucketAnswers_200WithStorageHealthy()
+    {
+        var bucket = s3.NewBucketOptions();
+        await using var server = await ReelayTestServer.StartAsync(Settings(bucket));
+
+        using var response = await server.Http.GetAsync("/readyz");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var storage = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "storage");
+        Assert.Equal("Healthy", storage.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Readyz_S3BucketMissing_503WithStorageUnhealthyAndNoCredentials()
+    {
+        var bucket = s3.NewBucketOptions();
+        await using var server = await ReelayTestServer.StartAsync(Settings(bucket, new() { ["Reelay:Storage:S3:CreateBucket"] = "false" }));
+
+        using var response = await server.Http.GetAsync("/readyz");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        var storage = JsonDocument.Parse(text).RootElement.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "storage");
+        Assert.Equal("Unhealthy", storage.GetProperty("status").GetString());
+        Assert.Equal($"the result storage failed: the bucket '{bucket.Bucket}' answered 404 NoSuchBucket", storage.GetProperty("description").GetString());
+        Assert.DoesNotContain(bucket.SecretAccessKey!, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SandboxJob_S3Storage_ServesContentFromBucketWithRangesValidatorsChecksumAndSpritesheet()
     {
         var bucket = s3.NewBucketOptions();

@@ -35,7 +35,11 @@ public sealed class ReelayTestServer : IAsyncDisposable
     /// <summary>An HttpClient authenticated with the admin key.</summary>
     public HttpClient Http { get; }
 
-    public static async Task<ReelayTestServer> StartAsync(Dictionary<string, string?>? settings = null, string? dataDirectory = null, string? apiKey = null)
+    /// <summary>
+    /// Starts a gateway. <paramref name="services"/> runs after every registration of the app, so what it adds replaces
+    /// Reelay's own (e.g. a failing store).
+    /// </summary>
+    public static async Task<ReelayTestServer> StartAsync(Dictionary<string, string?>? settings = null, string? dataDirectory = null, string? apiKey = null, Action<IServiceCollection>? services = null)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "reelay-server-" + Guid.NewGuid().ToString("N"));
@@ -56,6 +60,11 @@ public sealed class ReelayTestServer : IAsyncDisposable
         {
             builder.Configuration.AddInMemoryCollection(config);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            if (services is not null)
+            {
+                // Container actions run when the app is built, after ReelayServer.Build's own registrations.
+                builder.Host.ConfigureContainer<IServiceCollection>((_, collection) => services(collection));
+            }
         });
         await app.StartAsync();
         return new ReelayTestServer(app, dataDirectory, apiKey, ownsData);

@@ -53,6 +53,17 @@ public abstract class ResultStoreContractTests : IDisposable
     }
 
     [Fact]
+    public async Task CheckAsync_WorkingStore_CompletesAndLeavesNoObject()
+    {
+        await Store.CheckAsync(Ct);
+        await Store.PutAsync("videos/video_1.mp4", new MemoryStream(Bytes(10)), "video/mp4", Ct);
+        await Store.CheckAsync(Ct);
+
+        Assert.Null(await Store.OpenAsync("health/probe", Ct));
+        Assert.NotNull(await Store.OpenAsync("videos/video_1.mp4", Ct));
+    }
+
+    [Fact]
     public async Task PutAsync_ThenOpen_RoundTripsBytesHashAndFacts()
     {
         var bytes = Bytes(300_000);

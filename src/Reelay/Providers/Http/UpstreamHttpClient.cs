@@ -23,6 +23,7 @@ public sealed class UpstreamHttpClient : IDisposable
     private readonly RateLimiter? _limiter;
     private readonly TimeProvider _time;
     private long _requests;
+    private long _consecutiveFailures;
 
     /// <summary>Creates the client. <paramref name="handler"/> is for tests; by default a pooled SocketsHttpHandler.</summary>
     public UpstreamHttpClient(string instance, Uri baseUrl, TimeSpan timeout, double maxRequestsPerSecond, TimeProvider time, HttpMessageHandler? handler = null)
@@ -59,6 +60,12 @@ public sealed class UpstreamHttpClient : IDisposable
     /// <summary>Requests sent so far (for diagnostics and benchmarks).</summary>
     public long RequestCount => Interlocked.Read(ref _requests);
 
+    /// <summary>
+    /// Calls in a row that failed in transport (no answer, timeout, unreadable reply) or were answered with a 5xx; any
+    /// other answer except 429 resets it. What the readiness check reports for the instance.
+    /// </summary>
+    public long ConsecutiveFailures => Interlocked.Read(ref _consecutiveFailures);
+
     /// <summary>An absolute URL for a path relative to the base URL (no leading '/').</summary>
     public Uri Url(string relative) => new(BaseUrl, relative.TrimStart('/'));
 
@@ -80,10 +87,20 @@ public sealed class UpstreamHttpClient : IDisposable
             await WithContentLengthAsync(request.Content, linked.Token).ConfigureAwait(false);
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
             var body = await ReadBoundedAsync(response.Content, MaxReplyBytes, linked.Token).ConfigureAwait(false);
+            if ((int)response.StatusCode >= 500)
+            {
+                Interlocked.Increment(ref _consecutiveFailures);
+            }
+            else if (response.StatusCode != HttpStatusCode.TooManyRequests)
+            {
+                Interlocked.Exchange(ref _consecutiveFailures, 0);
+            }
+
             return new UpstreamReply(response.StatusCode, RetryAfter(response.Headers, _time.GetUtcNow()), body, response.Content.Headers.ContentType?.MediaType);
         }
         catch (Exception ex) when (Translate(ex, cancellationToken, timeout.Token) is { } translated)
         {
+            Interlocked.Increment(ref _consecutiveFailures);
             throw translated;
         }
     }

@@ -84,50 +84,7 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
     public string? CheckSupport(Job job, string upstreamModel) => null;
 
     /// <inheritdoc />
-    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            var psi = new System.Diagnostics.ProcessStartInfo(_options.FfmpegPath, "-hide_banner -version") { RedirectStandardOutput = true, RedirectStandardError = true };
-            using var process = System.Diagnostics.Process.Start(psi);
-            if (process is null)
-            {
-                return new ProbeResult(false, $"could not start {_options.FfmpegPath}");
-            }
-
-            // Like every child process, this one has a bound: it is killed if it does not answer in time or the caller gives up.
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            limit.CancelAfter(TimeSpan.FromSeconds(10));
-            try
-            {
-                var first = (await process.StandardOutput.ReadToEndAsync(limit.Token).ConfigureAwait(false)).Split('\n')[0];
-                await process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
-                return process.ExitCode == 0 ? new ProbeResult(true, first.Trim()) : new ProbeResult(false, $"{_options.FfmpegPath} -version exited with {process.ExitCode}");
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return new ProbeResult(false, $"{_options.FfmpegPath} -version did not answer within 10 s");
-            }
-            finally
-            {
-                try
-                {
-                    if (!process.HasExited)
-                    {
-                        process.Kill(entireProcessTree: true);
-                    }
-                }
-                catch (InvalidOperationException)
-                {
-                    // It exited meanwhile.
-                }
-            }
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            return new ProbeResult(false, $"ffmpeg not found ({ex.Message}); install it (apt-get install -y ffmpeg) or set Reelay:Sandbox:FfmpegPath");
-        }
-    }
+    public Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken) => FfmpegVersion.ProbeAsync(_options.FfmpegPath, cancellationToken);
 
     /// <summary>The folder renders are written to.</summary>
     public string WorkDirectory { get; }

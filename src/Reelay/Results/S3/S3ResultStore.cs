@@ -197,6 +197,24 @@ public sealed partial class S3ResultStore : IResultStore, IDisposable
         }
     }
 
+    /// <summary>
+    /// Checks that the bucket answers with one list request for at most one key under the prefix (this needs the
+    /// s3:ListBucket permission), after creating it when <see cref="S3StorageOptions.CreateBucket"/> says so and no write
+    /// has yet. Failures are rethrown with the status and error code only.
+    /// </summary>
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await EnsureBucketAsync(cancellationToken).ConfigureAwait(false);
+            await _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, Prefix = _prefix, MaxKeys = 1 }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AmazonServiceException ex)
+        {
+            throw new IOException($"the bucket '{_bucket}' answered {(int)ex.StatusCode} {ex.ErrorCode}", ex);
+        }
+    }
+
     /// <summary>Disposes the S3 client.</summary>
     public void Dispose()
     {
