@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using Reelay.Cli.Commands;
 
 namespace Reelay.Cli;
@@ -41,6 +42,19 @@ internal static class ReelayCli
         return root;
     }
 
+    /// <summary>The whole command path as typed ("reelay keys create"), so a usage hint names a subcommand's parents.</summary>
+    private static string CommandPath(CommandResult result)
+    {
+        var names = new List<string>();
+        for (SymbolResult? current = result; current is CommandResult { Command: not RootCommand } command; current = command.Parent)
+        {
+            names.Insert(0, command.Command.Name);
+        }
+
+        names.Insert(0, "reelay");
+        return string.Join(' ', names);
+    }
+
     /// <summary>Parses and runs <paramref name="args"/>; usage errors exit with <see cref="ExitUsage"/>.</summary>
     public static async Task<int> InvokeAsync(RootCommand root, IReadOnlyList<string> args, CliContext context, CancellationToken cancellationToken = default)
     {
@@ -54,9 +68,7 @@ internal static class ReelayCli
                 await context.Error.WriteLineAsync($"error: {error.Message}").ConfigureAwait(false);
             }
 
-            var command = parseResult.CommandResult.Command;
-            var path = command is RootCommand ? "reelay" : "reelay " + command.Name;
-            await context.Error.WriteLineAsync($"Run '{path} --help' for usage.").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"Run '{CommandPath(parseResult.CommandResult)} --help' for usage.").ConfigureAwait(false);
             return ExitUsage;
         }
 

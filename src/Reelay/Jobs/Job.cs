@@ -112,7 +112,7 @@ public sealed record Job
     /// <summary>Height of the stored video in pixels, as measured by ffprobe.</summary>
     public int? ResultHeight { get; init; }
 
-    /// <summary>Storage key of the spritesheet (a JPEG grid of evenly spaced frames), when one was made.</summary>
+    /// <summary>Storage key of the spritesheet (a 5x2 grid of ten frames sampled inside the video: WebP, or JPEG for jobs finished by older versions), when one was made.</summary>
     public string? SpritesheetKey { get; init; }
 
     /// <summary>When the retention sweeper deleted the job's stored content (video, thumbnail, spritesheet, input image).</summary>

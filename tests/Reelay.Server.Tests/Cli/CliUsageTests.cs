@@ -20,6 +20,15 @@ public sealed class CliUsageTests
         Assert.Equal("", result.Output);
     }
 
+    [Fact]
+    public async Task KeysCreate_UnknownOption_HintNamesTheWholeCommandPath()
+    {
+        var result = await CliRunner.RunAsync(["keys", "create", "--no-such-option"]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("Run 'reelay keys create --help' for usage.", result.Error);
+    }
+
     [Theory]
     [InlineData("--seconds", "0", "--seconds must be a positive whole number; got '0'.")]
     [InlineData("--seconds", "four", "four")]
