@@ -72,7 +72,7 @@ internal sealed class FfmpegHealthCheck(FfmpegRunner ffmpeg, TimeProvider time) 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken) =>
         _cached.GetAsync(async () =>
         {
-            var probe = await FfmpegVersion.ProbeAsync(ffmpeg.FfmpegPath, CancellationToken.None).ConfigureAwait(false);
+            var probe = await FfmpegVersion.ProbeAsync(ffmpeg, CancellationToken.None).ConfigureAwait(false);
             return probe.Ok ? HealthCheckResult.Healthy(probe.Detail) : new HealthCheckResult(context.Registration.FailureStatus, probe.Detail);
         }, cancellationToken);
 }

@@ -93,6 +93,12 @@ public sealed partial class FfmpegRunner
         return await RunAsync(FfprobePath, all, null, null, isFfmpeg: false, null, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Runs <c>ffmpeg -version</c> (under the same watchdog and process-group kill as every run) and returns its standard output.</summary>
+    /// <exception cref="FfmpegException">ffmpeg could not start, exited with a non-zero code, or stalled.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; the process has exited.</exception>
+    public Task<string> RunVersionAsync(CancellationToken cancellationToken) =>
+        RunAsync(FfmpegPath, ["-hide_banner", "-version"], null, null, isFfmpeg: false, null, cancellationToken);
+
     /// <summary>
     /// Turns a local path into an ffmpeg input or output argument: the <c>file:</c> protocol, so a colon in the
     /// path is never read as a protocol name.

@@ -27,6 +27,7 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
 
     private readonly ConcurrentDictionary<string, Render> _renders = new(StringComparer.Ordinal);
     private readonly SandboxOptions _options;
+    private readonly FfmpegRunner _ffmpeg;
     private readonly SandboxRenderer _renderer;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -67,7 +68,8 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
             LogNoFont(_logger);
         }
 
-        _renderer = new SandboxRenderer(options, new FfmpegRunner(options.FfmpegPath, options.FfprobePath, logger, media), font);
+        _ffmpeg = new FfmpegRunner(options.FfmpegPath, options.FfprobePath, logger, media);
+        _renderer = new SandboxRenderer(options, _ffmpeg, font);
         _slots = new SemaphoreSlim(options.MaxConcurrentRenders, options.MaxConcurrentRenders);
     }
 
@@ -84,7 +86,7 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
     public string? CheckSupport(Job job, string upstreamModel) => null;
 
     /// <inheritdoc />
-    public Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken) => FfmpegVersion.ProbeAsync(_options.FfmpegPath, cancellationToken);
+    public Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken) => FfmpegVersion.ProbeAsync(_ffmpeg, cancellationToken);
 
     /// <summary>The folder renders are written to.</summary>
     public string WorkDirectory { get; }
