@@ -5,7 +5,7 @@ namespace Reelay.Cli.Infrastructure;
 /// <summary>Finds the `reelay serve` that owns the configured data folder, for generate without --url.</summary>
 internal static class RunningGateway
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(3) };
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     /// <summary>
     /// The address the gateway on the configured data folder (Reelay__DataDirectory, else appsettings.json's
