@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Reelay.Server.Admin;
+using Reelay.Server.ApiDocuments;
 using Reelay.Server.Auth;
 using Reelay.Server.Content;
 using Reelay.Server.Dialects;
@@ -73,8 +74,11 @@ public static class ReelayServer
         builder.Services.AddJobEvents();
         builder.Services.AddReelayWebhooks();
         builder.Services.AddReelayHealth();
+        builder.Services.AddReelayProxySupport();
+        builder.Services.AddReelayApiDocuments();
 
         var app = builder.Build();
+        app.UseReelayForwardedHeaders();
         app.UseDialectErrorsForUnmatchedRequests();
         app.MapOpenAIDialect();
         app.MapModelVerseDialect();
@@ -84,6 +88,7 @@ public static class ReelayServer
         app.MapReelayWebhooks();
         app.MapSignedContent();
         app.MapReelayHealth();
+        app.MapReelayApiDocuments();
         return app;
     }
 

@@ -67,6 +67,19 @@ public sealed class ReelayOptions
     /// <summary>Live progress streams (GET /v1/videos/{id}/events).</summary>
     public EventsOptions Events { get; set; } = new();
 
+    /// <summary>
+    /// The address clients reach Reelay at (e.g. https://video.example.com or https://example.com/reelay), when it
+    /// differs from the one Reelay listens on (behind a reverse proxy). Every absolute URL Reelay hands out (result and
+    /// signed content URLs, notify_hook bodies) starts with it. Unset: the request's own scheme and host.
+    /// </summary>
+    public string? PublicBaseUrl { get; set; }
+
+    /// <summary>X-Forwarded-For/-Proto/-Host from trusted reverse proxies (off until a proxy or network is listed).</summary>
+    public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
+
+    /// <summary>The OpenAPI documents (/openapi/{name}.json) and their browsable UI (/docs).</summary>
+    public ApiDocumentsOptions ApiDocuments { get; set; } = new();
+
     /// <summary>The data directory as a full path.</summary>
     public string DataPath => Path.GetFullPath(DataDirectory);
 }
@@ -188,4 +201,30 @@ public sealed class EventsOptions
 
     /// <summary>Changes buffered per stream for a slow client; when full, the oldest buffered change is dropped (never the newest, so never the terminal one).</summary>
     public int BufferSize { get; set; } = 32;
+}
+
+/// <summary>
+/// Forwarded headers (X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host), honoured only from the listed proxies and
+/// networks; with both lists empty (the default) they are ignored.
+/// </summary>
+public sealed class ForwardedHeadersSettings
+{
+    /// <summary>Addresses of trusted reverse proxies (e.g. "10.0.0.5", "::1").</summary>
+    public List<string> KnownProxies { get; set; } = [];
+
+    /// <summary>CIDR ranges of trusted reverse proxies (e.g. "10.0.0.0/8").</summary>
+    public List<string> KnownNetworks { get; set; } = [];
+
+    /// <summary>How many proxies in a chain are read from the headers (1: only the last hop's).</summary>
+    public int ForwardLimit { get; set; } = 1;
+
+    /// <summary>Whether any proxy is trusted, that is, whether forwarded headers are read at all.</summary>
+    public bool Enabled => KnownProxies.Count > 0 || KnownNetworks.Count > 0;
+}
+
+/// <summary>The OpenAPI documents and the /docs UI.</summary>
+public sealed class ApiDocumentsOptions
+{
+    /// <summary>Whether /openapi/{name}.json and /docs are served (public, no key needed: they describe the API, not its data).</summary>
+    public bool Enabled { get; set; } = true;
 }

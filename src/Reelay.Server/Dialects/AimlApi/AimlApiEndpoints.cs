@@ -64,7 +64,7 @@ public static class AimlApiEndpoints
         Note = job.Note,
     };
 
-    private static string Absolute(HttpContext context, string pathAndQuery) => $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}{pathAndQuery}";
+    private static string Absolute(HttpContext context, string pathAndQuery) => context.RequestServices.GetRequiredService<Hosting.PublicUrls>().Absolute(context, pathAndQuery);
 
     /// <summary>
     /// AI/ML API's envelope: <c>{message, path, requestId, statusCode, timestamp}</c>. Validation messages read

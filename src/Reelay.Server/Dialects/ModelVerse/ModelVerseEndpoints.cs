@@ -68,7 +68,7 @@ public static class ModelVerseEndpoints
         return TypedResults.Json(new ModelVerseStatusResponse { Output = output, Usage = usage, RequestId = RequestId(context) }, ModelVerseJsonContext.Default.ModelVerseStatusResponse);
     }
 
-    private static string Absolute(HttpContext context, string pathAndQuery) => $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}{pathAndQuery}";
+    private static string Absolute(HttpContext context, string pathAndQuery) => context.RequestServices.GetRequiredService<Hosting.PublicUrls>().Absolute(context, pathAndQuery);
 
     private static string RequestId(HttpContext context)
     {

@@ -71,7 +71,7 @@ public static class SoraRelayEndpoints
         };
     }
 
-    private static string BaseUrl(HttpContext context) => $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}";
+    private static string BaseUrl(HttpContext context) => context.RequestServices.GetRequiredService<Hosting.PublicUrls>().BaseUrl(context);
 
     /// <summary>
     /// The relay's clients treat any non-200 as failure and read the reason from <c>message</c>, <c>error</c> or

@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Reelay.Jobs;
 using Reelay.Server.Content;
+using Reelay.Server.Hosting;
 using Reelay.Webhooks;
 
 namespace Reelay.Server.Dialects.SoraRelay;
@@ -13,7 +11,7 @@ namespace Reelay.Server.Dialects.SoraRelay;
 /// notify_hook bodies: a relay job's webhook receives the task's query body (what GET /v2/videos/generations/{task_id}
 /// returns), with the relay's own headers besides the Standard Webhooks ones. Delivered by the durable outbox.
 /// </summary>
-internal sealed class SoraRelayWebhookRenderer(ContentUrlSigner signer, IServiceProvider services) : IWebhookPayloadRenderer
+internal sealed class SoraRelayWebhookRenderer(ContentUrlSigner signer, PublicUrls urls) : IWebhookPayloadRenderer
 {
     /// <summary>Sent as User-Agent with every notify_hook delivery.</summary>
     public const string UserAgent = "Reelay/1.0 (notify_hook)";
@@ -46,24 +44,10 @@ internal sealed class SoraRelayWebhookRenderer(ContentUrlSigner signer, IService
         });
     }
 
-    /// <summary>The client's base URL from its submit; after a restart, the address this server listens on.</summary>
-    private string BaseUrl(string jobId)
-    {
-        if (_baseUrls.TryGetValue(jobId, out var known))
-        {
-            return known;
-        }
-
-        var addresses = services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        foreach (var address in addresses)
-        {
-            if (Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Port > 0)
-            {
-                var host = uri.Host is "0.0.0.0" or "[::]" or "::" or "+" or "*" ? "127.0.0.1" : uri.Host;
-                return $"{uri.Scheme}://{host}:{uri.Port}";
-            }
-        }
-
-        return ReelayServer.DefaultUrl;
-    }
+    /// <summary>
+    /// Reelay:PublicBaseUrl when set (also after a restart); otherwise the client's base URL from its submit, or after a
+    /// restart the address this server listens on.
+    /// </summary>
+    private string BaseUrl(string jobId) =>
+        !urls.IsConfigured && _baseUrls.TryGetValue(jobId, out var known) ? known : urls.BaseUrl(null);
 }
