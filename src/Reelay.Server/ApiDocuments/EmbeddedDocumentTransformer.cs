@@ -8,8 +8,7 @@ namespace Reelay.Server.ApiDocuments;
 
 /// <summary>
 /// Fills a generated (empty) document with the embedded description of one API: its info, paths, components and
-/// security. The embedded JSON is parsed once, on first use, and shared by every request; only the servers entry (the
-/// public base URL, or the request's own address) differs per request.
+/// security. The embedded JSON is parsed once, on first use; <see cref="ApiDocumentsHosting"/> keeps the serialized result.
 /// </summary>
 internal sealed class EmbeddedDocumentTransformer(string name) : IOpenApiDocumentTransformer
 {
@@ -43,11 +42,10 @@ internal sealed class EmbeddedDocumentTransformer(string name) : IOpenApiDocumen
         document.Components = source.Components;
         document.Security = source.Security;
         document.Tags = source.Tags;
+        // No servers entry means "the host that served this document" (OpenAPI 3.1, 4.8.1), which is right behind any proxy;
+        // the configured public address is named explicitly.
         var urls = context.ApplicationServices.GetRequiredService<PublicUrls>();
-        if (urls.IsConfigured)
-        {
-            document.Servers = [new OpenApiServer { Url = urls.BaseUrl(null) }];
-        }
+        document.Servers = urls.IsConfigured ? [new OpenApiServer { Url = urls.BaseUrl(null) }] : [];
 
         return Task.CompletedTask;
     }
