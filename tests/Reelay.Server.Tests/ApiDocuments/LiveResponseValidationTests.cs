@@ -77,6 +77,15 @@ public sealed class LiveResponseValidationTests(ApiDocumentServer fixture) : ICl
         await CheckAsync(D, "/v1/videos/{video_id}/content", HttpMethod.Get, $"/v1/videos/{Done}/content?variant=poster", 400);
         await CheckAsync(D, "/v1/videos/{video_id}/content", HttpMethod.Get, "/v1/videos/video_nope/content", 404);
         await CheckAsync(D, "/v1/videos/{video_id}/cancel", HttpMethod.Post, $"/v1/videos/{Done}/cancel", 409);
+
+        // Reelay's webhook routes, under the same envelope.
+        await CheckAsync(D, "/v1/webhooks/secret", HttpMethod.Get, "/v1/webhooks/secret", 200);
+        await CheckAsync(D, "/v1/webhooks/secret/rotate", HttpMethod.Post, "/v1/webhooks/secret/rotate", 200);
+        var rotated = await CheckAsync(D, "/v1/webhooks/secret", HttpMethod.Get, "/v1/webhooks/secret", 200);
+        Assert.Equal(JsonValueKind.Number, rotated.GetProperty("previous_secret_expires_at").ValueKind);
+        await CheckAsync(D, "/v1/videos/{video_id}/webhooks", HttpMethod.Get, $"/v1/videos/{Done}/webhooks", 200);
+        await CheckAsync(D, "/v1/videos/{video_id}/webhooks", HttpMethod.Get, "/v1/videos/video_nope/webhooks", 404);
+        await CheckAsync(D, "/v1/webhooks/secret", HttpMethod.Get, "/v1/webhooks/secret", 401, authorization: null);
         Assert.NotEmpty(created.GetProperty("id").GetString()!);
     }
 
