@@ -12,6 +12,7 @@ using Microsoft.Extensions.Options;
 using Reelay.Server.Admin;
 using Reelay.Server.Auth;
 using Reelay.Server.Content;
+using Reelay.Server.Dashboard;
 using Reelay.Server.Dialects;
 using Reelay.Server.Dialects.AimlApi;
 using Reelay.Server.Dialects.ModelVerse;
@@ -73,6 +74,7 @@ public static class ReelayServer
         builder.Services.AddJobEvents();
         builder.Services.AddReelayWebhooks();
         builder.Services.AddReelayHealth();
+        builder.Services.AddReelayDashboard();
 
         var app = builder.Build();
         app.UseDialectErrorsForUnmatchedRequests();
@@ -84,6 +86,7 @@ public static class ReelayServer
         app.MapReelayWebhooks();
         app.MapSignedContent();
         app.MapReelayHealth();
+        app.MapReelayDashboard();
         return app;
     }
 
