@@ -92,16 +92,37 @@ public sealed partial class DashboardHttpTests : IAsyncLifetime
         Assert.Contains("Not submitted (", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AdminPages_AdminSeesThemClientGets404()
+    {
+        using var admin = NewClient(out _);
+        await SignInAsync(admin);
+        var providers = await admin.GetStringAsync("/dashboard/providers");
+        Assert.Contains("data-provider=\"sandbox\"", providers, StringComparison.Ordinal);
+        Assert.Contains("Spend per day", await admin.GetStringAsync("/dashboard/usage"), StringComparison.Ordinal);
+        Assert.Contains("Create a key", await admin.GetStringAsync("/dashboard/keys"), StringComparison.Ordinal);
+
+        using var created = await _server.Http.PostAsync("/admin/keys", new StringContent("{\"name\":\"http-test client\",\"scope\":\"client\"}", System.Text.Encoding.UTF8, "application/json"));
+        var secret = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("key").GetString()!;
+        using var client = NewClient(out _);
+        await SignInAsync(client, secret);
+        using var denied = await client.GetAsync("/dashboard/providers");
+        Assert.Equal(HttpStatusCode.NotFound, denied.StatusCode);
+        using var usage = await client.GetAsync("/dashboard/usage");
+        Assert.Equal(HttpStatusCode.OK, usage.StatusCode);
+        Assert.DoesNotContain("Unresolved charges", await usage.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     private HttpClient NewClient(out CookieContainer cookies)
     {
         cookies = new CookieContainer();
         return new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = _server.BaseAddress };
     }
 
-    private async Task SignInAsync(HttpClient client)
+    private async Task SignInAsync(HttpClient client, string? key = null)
     {
         var token = await TokenAsync(client, "/dashboard/signin");
-        using var response = await client.PostAsync("/dashboard/signin", new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = _server.ApiKey, ["__csrf"] = token }));
+        using var response = await client.PostAsync("/dashboard/signin", new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = key ?? _server.ApiKey, ["__csrf"] = token }));
         Assert.Equal(HttpStatusCode.Found, response.StatusCode);
     }
 
