@@ -8,7 +8,7 @@ using Reelay.Diagnostics;
 namespace Reelay.Server.Telemetry;
 
 /// <summary>
-/// The console log's defaults: one line per entry with a UTC timestamp, Reelay at Information, the framework's own
+/// The console log's defaults: one line per entry with a UTC timestamp, Reelay at Information (the .NET default minimum), the framework's own
 /// categories (Microsoft.AspNetCore, System.Net.Http) at Warning, and Reelay:Logging:Format=json for one JSON object per
 /// line. The defaults are the lowest-priority configuration source, so the standard Logging section (appsettings.json,
 /// Logging__LogLevel__... variables, --Logging:... arguments) still overrides every one of them.
@@ -21,10 +21,8 @@ public static class LoggingSetup
     /// <summary>The defaults, as configuration keys.</summary>
     public static IReadOnlyDictionary<string, string?> Defaults { get; } = new Dictionary<string, string?>
     {
-        ["Logging:LogLevel:Default"] = "Information",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         ["Logging:LogLevel:System.Net.Http"] = "Warning",
-        ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
         ["Logging:Console:FormatterOptions:SingleLine"] = "true",
         ["Logging:Console:FormatterOptions:UseUtcTimestamp"] = "true",
         ["Logging:Console:FormatterOptions:TimestampFormat"] = TimestampFormat + " ",
