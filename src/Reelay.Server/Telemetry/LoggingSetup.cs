@@ -23,6 +23,8 @@ public static class LoggingSetup
     {
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         ["Logging:LogLevel:System.Net.Http"] = "Warning",
+        // Without a formatter name the console logger copies its obsolete own options over the formatter's.
+        ["Logging:Console:FormatterName"] = "simple",
         ["Logging:Console:FormatterOptions:SingleLine"] = "true",
         ["Logging:Console:FormatterOptions:UseUtcTimestamp"] = "true",
         ["Logging:Console:FormatterOptions:TimestampFormat"] = TimestampFormat + " ",

@@ -59,6 +59,12 @@ public static class TelemetrySetup
             if (options.RuntimeMetrics)
             {
                 metrics.AddRuntimeInstrumentation();
+
+                // Three runtime gauges end in ".count", which Prometheus reserves for histograms and summaries (promtool's
+                // lint rejects "dotnet_timer_count"): they are renamed, for every exporter.
+                metrics.AddView("dotnet.assembly.count", new MetricStreamConfiguration { Name = "dotnet.assemblies.loaded" });
+                metrics.AddView("dotnet.process.cpu.count", new MetricStreamConfiguration { Name = "dotnet.process.cpus" });
+                metrics.AddView("dotnet.timer.count", new MetricStreamConfiguration { Name = "dotnet.timers" });
             }
 
             if (options.Prometheus)
