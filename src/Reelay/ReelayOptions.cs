@@ -67,6 +67,12 @@ public sealed class ReelayOptions
     /// <summary>Live progress streams (GET /v1/videos/{id}/events).</summary>
     public EventsOptions Events { get; set; } = new();
 
+    /// <summary>Metrics and traces: Prometheus /metrics and OTLP export.</summary>
+    public Diagnostics.TelemetryOptions Telemetry { get; set; } = new();
+
+    /// <summary>The console log's format and the per-request line.</summary>
+    public Diagnostics.LoggingOptions Logging { get; set; } = new();
+
     /// <summary>The data directory as a full path.</summary>
     public string DataPath => Path.GetFullPath(DataDirectory);
 }
