@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Reelay needs on a Debian/Ubuntu machine, only when missing.
 #   scripts/prereqs.sh run    ffmpeg and a font for the sandbox renderer
-#   scripts/prereqs.sh test   the above, plus Node.js/npm for the client-compatibility tests
+#   scripts/prereqs.sh test   the above, plus Node.js/npm for the client-compatibility tests, Chromium for the
+#                             dashboard's browser tests (Debian's chromium, driven by Playwright; never downloaded by it)
+#                             and Prometheus (the server and promtool) for the /metrics scrape tests
 set -euo pipefail
 mode="${1:-run}"
 
@@ -12,6 +14,9 @@ command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 if [ "$mode" = "test" ]; then
   command -v node >/dev/null 2>&1 || need+=(nodejs)
   command -v npm >/dev/null 2>&1 || need+=(npm)
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+  command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Reelay.Bench.Support;
 using Reelay.Emulators.Kernel;
 using Reelay.Emulators.ModelVerse;
+using Reelay.Diagnostics;
 using Reelay.Engine;
 using Reelay.Jobs;
 
@@ -55,12 +56,12 @@ internal static class UpstreamPollingBenchmark
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == EngineMetrics.MeterName && instrument.Name == EngineMetrics.PollLatenessName)
+            if (instrument.Meter.Name == ReelayTelemetry.MeterName && instrument.Name == ReelayTelemetry.PollLatenessName)
             {
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<double>((_, value, _, _) => lateness.Add(value));
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) => lateness.Add(value * 1000)); // seconds -> ms
         listener.Start();
 
         var clock = Stopwatch.StartNew();

@@ -13,6 +13,7 @@ using Reelay.Server.Admin;
 using Reelay.Server.ApiDocuments;
 using Reelay.Server.Auth;
 using Reelay.Server.Content;
+using Reelay.Server.Dashboard;
 using Reelay.Server.Dialects;
 using Reelay.Server.Dialects.AimlApi;
 using Reelay.Server.Dialects.ModelVerse;
@@ -21,6 +22,7 @@ using Reelay.Server.Dialects.SoraRelay;
 using Reelay.Server.Events;
 using Reelay.Server.Health;
 using Reelay.Server.Hosting;
+using Reelay.Server.Telemetry;
 using Reelay.Server.Webhooks;
 using Reelay.Webhooks;
 
@@ -40,6 +42,7 @@ public static class ReelayServer
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        LoggingSetup.AddDefaults(builder.Configuration);
         if (Environment.GetEnvironmentVariable("REELAY_ADMIN_KEY") is { Length: > 0 } envKey && string.IsNullOrEmpty(builder.Configuration["Reelay:AdminKey"]))
         {
             builder.Configuration["Reelay:AdminKey"] = envKey;
@@ -51,6 +54,8 @@ public static class ReelayServer
         }
 
         configure?.Invoke(builder);
+        LoggingSetup.Apply(builder);
+        TelemetrySetup.AddMetricsListener(builder, builder.Configuration[WebHostDefaults.ServerUrlsKey] ?? DefaultUrl);
 
         var maxBody = builder.Configuration.GetValue<long?>("Reelay:Limits:MaxRequestBodyBytes") ?? new LimitsOptions().MaxRequestBodyBytes;
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -76,10 +81,20 @@ public static class ReelayServer
         builder.Services.AddReelayHealth();
         builder.Services.AddReelayProxySupport();
         builder.Services.AddReelayApiDocuments();
+        builder.Services.AddReelayDashboard();
+        builder.AddReelayTelemetry();
 
         var app = builder.Build();
+
+        // First, so that everything after it (the request log too) sees the client's scheme, host and address.
         app.UseReelayForwardedHeaders();
+        if (LoggingSetup.RequestsOn(app.Configuration))
+        {
+            app.UseReelayRequestLogging();
+        }
+
         app.UseDialectErrorsForUnmatchedRequests();
+        TelemetrySetup.UseMetricsListenerGuard(app);
         app.MapOpenAIDialect();
         app.MapModelVerseDialect();
         app.MapAimlApiDialect();
@@ -88,6 +103,8 @@ public static class ReelayServer
         app.MapReelayWebhooks();
         app.MapSignedContent();
         app.MapReelayHealth();
+        app.MapReelayDashboard();
+        app.MapReelayMetrics();
         app.MapReelayApiDocuments();
         return app;
     }
@@ -144,15 +161,18 @@ public static class ReelayServer
         var adminKey = app.Services.GetRequiredService<AdminKey>();
         var first = BoundAddress(app)?.ToString().TrimEnd('/') ?? DefaultUrl;
         ServerLog.Listening(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Reelay"), first, options.DataPath);
+
+        // In JSON log mode stdout carries only log entries (one JSON object per line): the banner goes to stderr.
+        var console = LoggingSetup.IsJson(app.Configuration) ? Console.Error : Console.Out;
         if (adminKey.GeneratedKey is { } generated)
         {
             // Printed once, to the console only (never to the log): only its hash is stored.
-            Console.WriteLine($"Generated the admin API key (shown only this once; its hash is in {Path.Combine(options.DataPath, AdminKey.HashFileName)}):");
-            Console.WriteLine($"  {generated}");
+            console.WriteLine($"Generated the admin API key (shown only this once; its hash is in {Path.Combine(options.DataPath, AdminKey.HashFileName)}):");
+            console.WriteLine($"  {generated}");
         }
 
-        Console.WriteLine($"Reelay is ready on {first}");
-        Console.WriteLine("Try:");
-        Console.WriteLine($"  curl -s {first}/v1/videos -H \"Authorization: Bearer $REELAY_ADMIN_KEY\" -H 'Content-Type: application/json' -d '{{\"model\":\"sandbox\",\"prompt\":\"A lighthouse at dawn\",\"seconds\":\"4\",\"size\":\"1280x720\"}}'");
+        console.WriteLine($"Reelay is ready on {first}");
+        console.WriteLine("Try:");
+        console.WriteLine($"  curl -s {first}/v1/videos -H \"Authorization: Bearer $REELAY_ADMIN_KEY\" -H 'Content-Type: application/json' -d '{{\"model\":\"sandbox\",\"prompt\":\"A lighthouse at dawn\",\"seconds\":\"4\",\"size\":\"1280x720\"}}'");
     }
 }

@@ -80,6 +80,12 @@ public sealed class ReelayOptions
     /// <summary>The OpenAPI documents (/openapi/{name}.json) and their browsable UI (/docs).</summary>
     public ApiDocumentsOptions ApiDocuments { get; set; } = new();
 
+    /// <summary>Metrics and traces: Prometheus /metrics and OTLP export.</summary>
+    public Diagnostics.TelemetryOptions Telemetry { get; set; } = new();
+
+    /// <summary>The console log's format and the per-request line.</summary>
+    public Diagnostics.LoggingOptions Logging { get; set; } = new();
+
     /// <summary>The data directory as a full path.</summary>
     public string DataPath => Path.GetFullPath(DataDirectory);
 }

@@ -78,6 +78,8 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         Check(options.ForwardedHeaders.ForwardLimit is >= 1 and <= 10, $"Reelay:ForwardedHeaders:ForwardLimit must be 1 to 10 (got {options.ForwardedHeaders.ForwardLimit}).");
         errors.AddRange(options.Storage.Validate());
         errors.AddRange(options.Media.Validate());
+        errors.AddRange(options.Telemetry.Validate());
+        errors.AddRange(options.Logging.Validate());
         var events = options.Events;
         Check(events.MaxOpenStreams is >= 1 and <= 100_000, $"Reelay:Events:MaxOpenStreams must be 1 to 100000 (got {events.MaxOpenStreams}).");
         Check(events.HeartbeatInterval >= TimeSpan.FromSeconds(1) && events.HeartbeatInterval <= TimeSpan.FromMinutes(5), $"Reelay:Events:HeartbeatInterval must be 1 second to 5 minutes (got {events.HeartbeatInterval}).");

@@ -116,6 +116,7 @@ public static class ReelayServiceCollectionExtensions
             var registry = sp.GetRequiredService<ProviderRegistry>();
             return new DeploymentRouter(registry.Providers, registry.Routes, sp.GetRequiredService<ReelayOptions>().Sandbox.StandInFor);
         });
+        services.AddSingleton<IJobObserver, Diagnostics.JobTelemetryObserver>();
         services.AddSingleton<JobObservers>();
         services.AddSingleton<JobScheduler>();
         services.AddSingleton<JobEngine>();

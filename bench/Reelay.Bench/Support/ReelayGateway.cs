@@ -57,6 +57,9 @@ internal sealed class ReelayGateway : IAsyncDisposable
                 config[key] = value;
             }
 
+            // A caller may bring its own admin key (the status read sends one key to every target).
+            apiKey = config["Reelay:AdminKey"] ?? apiKey;
+
             // The content root is the private folder, so no appsettings.json of the working directory leaks in.
             var app = ReelayServer.Build(
                 ["--urls", "http://127.0.0.1:0", "--contentRoot", data.Path],

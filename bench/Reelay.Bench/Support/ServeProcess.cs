@@ -31,7 +31,12 @@ internal sealed partial class ServeProcess : IAsyncDisposable
     /// <summary>The default: the Reelay.Cli.dll built next to the benchmark.</summary>
     public static string DefaultDll => Path.Combine(AppContext.BaseDirectory, "Reelay.Cli.dll");
 
-    public static async Task<ServeProcess> StartAsync(string dll, string data, string key, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts `reelay serve`. By default its log is turned down to Warning and kept; with <paramref name="defaultLogging"/>
+    /// it logs as a user's `./run.sh` does (one line per request), and lines after the ready line are read and dropped,
+    /// as a log collector would, so that a long load test does not fill this process's memory.
+    /// </summary>
+    public static async Task<ServeProcess> StartAsync(string dll, string data, string key, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken, bool defaultLogging = false)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { dll, "serve", "--urls", "http://127.0.0.1:0", "--data", data })
@@ -40,7 +45,11 @@ internal sealed partial class ServeProcess : IAsyncDisposable
         }
 
         psi.Environment["REELAY_ADMIN_KEY"] = key;
-        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        if (!defaultLogging)
+        {
+            psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        }
+
         foreach (var (name, value) in environment)
         {
             psi.Environment[name] = value;
@@ -51,6 +60,11 @@ internal sealed partial class ServeProcess : IAsyncDisposable
         var output = new StringBuilder();
         process.OutputDataReceived += (_, e) =>
         {
+            if (defaultLogging && ready.Task.IsCompleted)
+            {
+                return;
+            }
+
             lock (output)
             {
                 output.AppendLine(e.Data);

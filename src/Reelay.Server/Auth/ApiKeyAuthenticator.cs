@@ -10,7 +10,7 @@ namespace Reelay.Server.Auth;
 /// </summary>
 public sealed class ApiKeyAuthenticator(AdminKey adminKey, ApiKeyService keys)
 {
-    private const string CallerItem = "reelay.caller";
+    internal const string CallerItem = "reelay.caller";
 
     /// <summary>The caller, or null when the request carries no valid key.</summary>
     public async ValueTask<Caller?> AuthenticateAsync(HttpContext context)

@@ -98,6 +98,7 @@ public sealed partial class Billing : IJobObserver, IHostedService, IDisposable
         }
 
         var closed = await _accounts.CloseChargeAsync(jobId, closure, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        ReelayTelemetry.MoneySettledAdded(closed && closure.State == ChargeState.Settled ? Math.Clamp(closure.ChargedMicros, 0, charge.HoldMicros) : 0, charge.Model);
         if (closed && closure.State == ChargeState.Unresolved)
         {
             Log.Unresolved(_log, jobId, charge.KeyId, Money.Format(charge.HoldMicros), closure.Reason);

@@ -23,6 +23,9 @@ public static class LogEventIds
     /// <summary>2100-2199: live job event streams (<c>Reelay.Server.Events</c>).</summary>
     public const int Events = 2100;
 
+    /// <summary>2900-2999: request logging and telemetry (<c>Reelay.Server.Telemetry</c>).</summary>
+    public const int Telemetry = 2900;
+
     /// <summary>2300-2399: webhook delivery (<c>Reelay.Webhooks</c>).</summary>
     public const int Webhooks = 2300;
 
@@ -59,6 +62,7 @@ public static class LogEventIds
         new("Engine", "Reelay.Engine", Engine),
         new("Server", "Reelay.Server.Hosting", Server),
         new("Events", "Reelay.Server.Events", Events),
+        new("Telemetry", "Reelay.Server.Telemetry", Telemetry),
         new("Webhooks", "Reelay.Webhooks", Webhooks),
         new("Billing", "Reelay.Accounts", Billing),
         new("ModelVerse", "Reelay.Providers.ModelVerse", ModelVerse),

@@ -1,4 +1,5 @@
 using Reelay.Catalog;
+using Reelay.Diagnostics;
 using Reelay.Jobs;
 using Reelay.Results;
 using Reelay.Routing;
@@ -108,6 +109,7 @@ public sealed class JobEngine
                 try
                 {
                     job = await _store.InsertAsync(job, admission, cancellationToken).ConfigureAwait(false);
+                    ReelayTelemetry.MoneyHeldAdded(admission.HoldMicros, job.Model);
                 }
                 catch (Accounts.AdmissionRefusedException refused)
                 {

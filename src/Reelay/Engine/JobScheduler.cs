@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Reelay.Diagnostics;
 using Reelay.Jobs;
 using Reelay.Providers;
 using Reelay.Providers.Http;
@@ -89,6 +90,7 @@ public sealed class JobScheduler : IAsyncDisposable
     {
         Directory.CreateDirectory(_tempDirectory);
         var active = await _store.ListActiveAsync(cancellationToken).ConfigureAwait(false);
+        ReelayTelemetry.JobsRecovered(active);
         int queued = 0, submitting = 0, running = 0;
         if (active.Any(j => j.Status == JobStatus.Submitting))
         {
@@ -332,6 +334,7 @@ public sealed class JobScheduler : IAsyncDisposable
             return;
         }
 
+        using var span = ReelayTelemetry.StartSubmit(job, lane.Provider.Name);
         SubmitOutcome outcome;
         var attempt = job.SubmitAttempts;
         var reference = job.ClientReference(attempt);
@@ -366,6 +369,7 @@ public sealed class JobScheduler : IAsyncDisposable
             outcome = new SubmitOutcome.RetryLater(new JobError(ErrorCodes.UpstreamUnavailable, "The provider could not be reached."));
         }
 
+        ReelayTelemetry.SubmitAnswered(span, outcome);
         switch (outcome)
         {
             case SubmitOutcome.Accepted accepted:
@@ -570,6 +574,7 @@ public sealed class JobScheduler : IAsyncDisposable
         }
 
         await lane.PollGate.WaitAsync(ct).ConfigureAwait(false);
+        using var span = ReelayTelemetry.StartPoll(job, lane.Provider.Name);
         PollOutcome outcome;
         try
         {
@@ -593,7 +598,7 @@ public sealed class JobScheduler : IAsyncDisposable
             lane.PollGate.Release();
         }
 
-        EngineMetrics.PollAnswered(lane.Provider.Name, (_time.GetUtcNow() - due).TotalMilliseconds);
+        ReelayTelemetry.PollAnswered(span, outcome, _time.GetUtcNow() - due);
         var schedule = lane.Provider.PollSchedule;
         switch (outcome)
         {
@@ -635,6 +640,7 @@ public sealed class JobScheduler : IAsyncDisposable
 
     private async Task FinalizeAsync(Job job, Lane lane, ResultLocation result, int attempt)
     {
+        using var span = ReelayTelemetry.StartFinalize(job, lane.Provider.Name);
         var ct = _stopping.Token;
         var videoKey = $"videos/{job.Id}.mp4";
         var thumbKey = $"thumbnails/{job.Id}.webp";

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Reelay.Net;
+using Reelay.Diagnostics;
 
 namespace Reelay.Webhooks;
 
@@ -173,6 +174,7 @@ public sealed class WebhookDispatcher : BackgroundService
         }
 
         var url = new Uri(delivery.Url);
+        using var span = ReelayTelemetry.StartWebhookDelivery(delivery.JobId, delivery.EventType, attempt);
         var started = _time.GetTimestamp();
         var outcome = await _http.PostAsync(url, delivery.Payload, "application/json", headers, _options.Timeout, ct).ConfigureAwait(false);
         var duration = _time.GetElapsedTime(started);
@@ -181,6 +183,7 @@ public sealed class WebhookDispatcher : BackgroundService
         {
             await _store.RecordAttemptAsync(new WebhookAttempt(delivery.Id, attempt, at, duration, outcome.StatusCode, null), WebhookDeliveryState.Delivered, null, ct).ConfigureAwait(false);
             WebhookLog.Delivered(_log, delivery.Id, delivery.EventType, delivery.JobId, url.Host, attempt);
+            ReelayTelemetry.WebhookAttempted("delivered", outcome.StatusCode, span);
             return;
         }
 
@@ -196,11 +199,13 @@ public sealed class WebhookDispatcher : BackgroundService
         {
             await _store.RecordAttemptAsync(record, WebhookDeliveryState.Pending, next, ct).ConfigureAwait(false);
             WebhookLog.Retrying(_log, delivery.Id, delivery.EventType, delivery.JobId, url.Host, attempt, reason, next);
+            ReelayTelemetry.WebhookAttempted("retrying", outcome.StatusCode, span);
         }
         else
         {
             await _store.RecordAttemptAsync(record, WebhookDeliveryState.Dead, null, ct).ConfigureAwait(false);
             WebhookLog.Dead(_log, delivery.Id, delivery.EventType, delivery.JobId, url.Host, attempt, reason);
+            ReelayTelemetry.WebhookAttempted("dead", outcome.StatusCode, span);
         }
     }
 

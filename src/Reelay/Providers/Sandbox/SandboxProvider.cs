@@ -292,6 +292,7 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
         }
         finally
         {
+            ReelayTelemetry.RenderFinished(succeeded ? "succeeded" : cancelled ? "cancelled" : "failed");
             if (acquired)
             {
                 _slots.Release();

@@ -1,0 +1,23 @@
+using Reelay.Jobs;
+using Reelay.Routing;
+
+namespace Reelay.Server.Dashboard;
+
+/// <summary>The providers page: each instance's state and load, and each route's deployments.</summary>
+public sealed record ProvidersView(IReadOnlyList<ProviderRow> Providers, IReadOnlyDictionary<string, IReadOnlyList<Deployment>> Routes, (int Queued, int Active, int Timers) Scheduler);
+
+/// <summary>
+/// One provider instance. State: "built in" (the sandbox, no upstream), "healthy", or "failing" after
+/// <see cref="Health.ProviderHealthCheck.FailureThreshold"/> upstream calls in a row failed. Reelay has no circuit breaker
+/// yet, so no instance is ever shown as "circuit open".
+/// </summary>
+public sealed record ProviderRow(
+    string Name,
+    string? BaseUrl,
+    string State,
+    long? Calls,
+    long? FailuresInARow,
+    double? CallsPerSecond,
+    int Queued,
+    int InFlight,
+    IReadOnlyList<Job> RecentFailures);

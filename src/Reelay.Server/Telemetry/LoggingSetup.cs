@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Reelay.Diagnostics;
+
+namespace Reelay.Server.Telemetry;
+
+/// <summary>
+/// The console log's defaults: one line per entry with a UTC timestamp, Reelay at Information (the .NET default minimum), the framework's own
+/// categories (Microsoft.AspNetCore, System.Net.Http) at Warning, and Reelay:Logging:Format=json for one JSON object per
+/// line. The defaults are the lowest-priority configuration source, so the standard Logging section (appsettings.json,
+/// Logging__LogLevel__... variables, --Logging:... arguments) still overrides every one of them.
+/// </summary>
+public static class LoggingSetup
+{
+    /// <summary>The timestamp format of both formats (UTC, ISO 8601).</summary>
+    public const string TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+
+    /// <summary>The defaults, as configuration keys.</summary>
+    public static IReadOnlyDictionary<string, string?> Defaults { get; } = new Dictionary<string, string?>
+    {
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:System.Net.Http"] = "Warning",
+        // Without a formatter name the console logger copies its obsolete own options over the formatter's.
+        ["Logging:Console:FormatterName"] = "simple",
+        ["Logging:Console:FormatterOptions:SingleLine"] = "true",
+        ["Logging:Console:FormatterOptions:UseUtcTimestamp"] = "true",
+        ["Logging:Console:FormatterOptions:TimestampFormat"] = TimestampFormat + " ",
+    };
+
+    /// <summary>Puts the defaults under every other configuration source.</summary>
+    internal static void AddDefaults(IConfigurationBuilder configuration) =>
+        configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = Defaults });
+
+    /// <summary>Whether Reelay:Logging:Format asks for JSON.</summary>
+    public static bool IsJson(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return string.Equals(configuration[$"{ReelayOptions.Section}:Logging:Format"], "json", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Applies Reelay:Logging (after the host's own configuration is complete).</summary>
+    internal static void Apply(WebApplicationBuilder builder)
+    {
+        if (IsJson(builder.Configuration))
+        {
+            builder.Logging.AddJsonConsole(json =>
+            {
+                json.TimestampFormat = TimestampFormat;
+                json.UseUtcTimestamp = true;
+                json.IncludeScopes = false;
+            });
+        }
+
+        if (RequestsOn(builder.Configuration))
+        {
+            builder.Services.AddSingleton<Engine.IJobObserver, RequestJobObserver>();
+        }
+    }
+
+    /// <summary>Whether the per-request line is on (Reelay:Logging:Requests, default true).</summary>
+    internal static bool RequestsOn(IConfiguration configuration) =>
+        !string.Equals(configuration[$"{ReelayOptions.Section}:Logging:Requests"], "false", StringComparison.OrdinalIgnoreCase);
+}
