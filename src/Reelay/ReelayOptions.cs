@@ -67,6 +67,12 @@ public sealed class ReelayOptions
     /// <summary>Live progress streams (GET /v1/videos/{id}/events).</summary>
     public EventsOptions Events { get; set; } = new();
 
+    /// <summary>How content requests are answered: by Reelay, or offloaded to nginx or S3 (Reelay:Content).</summary>
+    public Results.ContentOptions Content { get; set; } = new();
+
+    /// <summary>How a stopping gateway drains (Reelay:Shutdown).</summary>
+    public ShutdownOptions Shutdown { get; set; } = new();
+
     /// <summary>The data directory as a full path.</summary>
     public string DataPath => Path.GetFullPath(DataDirectory);
 }
