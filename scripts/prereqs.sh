@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Reelay needs on a Debian/Ubuntu machine, only when missing.
 #   scripts/prereqs.sh run    ffmpeg and a font for the sandbox renderer
-#   scripts/prereqs.sh test   the above, plus Node.js/npm for the client-compatibility tests
+#   scripts/prereqs.sh test   the above, plus Node.js/npm for the client-compatibility tests and nginx for the
+#                             X-Accel-Redirect test (the tests run private instances; the package's service is not used)
 set -euo pipefail
 mode="${1:-run}"
 
@@ -12,6 +13,7 @@ command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 if [ "$mode" = "test" ]; then
   command -v node >/dev/null 2>&1 || need+=(nodejs)
   command -v npm >/dev/null 2>&1 || need+=(npm)
+  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then
