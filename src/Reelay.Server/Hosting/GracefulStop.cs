@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -179,7 +180,11 @@ public static class GracefulStopExtensions
         services.AddSingleton<ServerDrain>();
         services.AddSingleton<IHostedService, GracefulStopService>();
         services.AddHealthChecks().Add(new HealthCheckRegistration("shutdown", sp => new DrainHealthCheck(sp.GetRequiredService<ServerDrain>()), HealthStatus.Unhealthy, [HealthEndpoints.ReadyTag]));
-        services.AddOptions<HostOptions>().Configure<ReelayOptions>((host, reelay) => host.ShutdownTimeout = reelay.Shutdown.DrainTimeout + StopMargin);
+        // From the raw setting, not the validated options: the host reads its options when it is built, and an invalid
+        // Reelay setting must fail where every other one does (at the start, as one line), not there.
+        services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) =>
+            host.ShutdownTimeout = (TimeSpan.TryParse(configuration["Reelay:Shutdown:DrainTimeout"], System.Globalization.CultureInfo.InvariantCulture, out var drain)
+                && drain >= TimeSpan.Zero && drain <= TimeSpan.FromHours(1) ? drain : new ShutdownOptions().DrainTimeout) + StopMargin);
         return services;
     }
 }
