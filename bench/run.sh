@@ -6,11 +6,13 @@
 #   4. upstream      1,000 jobs at once against the ModelVerse EMULATOR: all complete, poll lateness p99, request rate
 #   5. kill          only when named (bench/run.sh kill): `reelay serve` SIGKILLed mid-burst and restarted, against the
 #                    OpenAI-compatible, Vidu and ModelVerse EMULATORS: unknown outcomes, lost jobs, duplicate submissions
-# Installs wrk (and ffmpeg, for the sandbox job the status read needs) when missing, builds Release, runs each
+#   6. content       GET /v1/videos/{id}/content, 224 KiB and 13 MiB, on Reelay and on Reelay behind nginx with
+#                    Reelay:Content:Offload=x-accel-redirect, vs nginx serving the same file alone, with wrk
+# Installs wrk and nginx (and ffmpeg, for the sandbox job the status read needs) when missing, builds Release, runs each
 # benchmark in its own process (about seven minutes on two cores, four of them the upstream one) and ends with a summary table.
 # Exits 0 whether the targets are met or not: it is a measurement, not a test. Only a failed build exits 1.
 #   bench/run.sh                                    all three
-#   bench/run.sh status|submit|memory|upstream|kill [options]     one of them; options: --duration, --rounds, --submits, --jobs, --upstream-jobs, --kill-upstream, --serve, ...
+#   bench/run.sh status|submit|memory|upstream|content|kill [options]     one of them; options: --duration, --rounds, --submits, --jobs, --upstream-jobs, --kill-upstream, --serve, ...
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +23,14 @@ if ! command -v wrk >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   { "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends wrk >/dev/null; } \
     || echo "Could not install wrk; the status read benchmark will be skipped." >&2
+fi
+
+if ! PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" command -v nginx >/dev/null 2>&1; then
+  echo "Installing: nginx (a baseline; the bench runs its own private instances, the package's service is not needed)"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  { "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nginx >/dev/null; } \
+    || echo "Could not install nginx; its baselines (and the content benchmark) will be left out." >&2
 fi
 
 dotnet build bench/Reelay.Bench/Reelay.Bench.csproj -c Release -nologo -v quiet -clp:ErrorsOnly || exit 1
@@ -40,7 +50,7 @@ started=$SECONDS
 if [ $# -gt 0 ]; then
   "${bench[@]}" "$@" 2>&1 | tee -a "$log"
 else
-  for benchmark in status submit memory upstream; do
+  for benchmark in status submit memory upstream content; do
     "${bench[@]}" "$benchmark" 2>&1 | tee -a "$log"
   done
 fi

@@ -2,8 +2,9 @@
 # Installs what Reelay needs on a Debian/Ubuntu machine, only when missing.
 #   scripts/prereqs.sh run    ffmpeg and a font for the sandbox renderer
 #   scripts/prereqs.sh test   the above, plus Node.js/npm for the client-compatibility tests, Chromium for the
-#                             dashboard's browser tests (Debian's chromium, driven by Playwright; never downloaded by it)
-#                             and Prometheus (the server and promtool) for the /metrics scrape tests
+#                             dashboard's browser tests (Debian's chromium, driven by Playwright; never downloaded by it),
+#                             Prometheus (the server and promtool) for the /metrics scrape tests and nginx for the
+#                             X-Accel-Redirect test (the tests run private instances; the packages' services are not used)
 set -euo pipefail
 mode="${1:-run}"
 
@@ -17,6 +18,7 @@ if [ "$mode" = "test" ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
   command -v promtool >/dev/null 2>&1 || need+=(prometheus)
   command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

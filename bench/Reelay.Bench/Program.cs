@@ -10,13 +10,14 @@ namespace Reelay.Bench;
 internal static class Program
 {
     private const string Usage = """
-        usage: Reelay.Bench [status|submit|memory|upstream|kill|all] [options]
+        usage: Reelay.Bench [status|submit|memory|upstream|content|kill|all] [options]
           status    GET /v1/videos/{id} throughput on a real gateway vs a bare Kestrel endpoint (and nginx if installed), with wrk
           submit    JobEngine.SubmitAsync vs SqliteJobStore.InsertAsync alone (p50/p99), plus HTTP POST /v1/videos for context
           memory    engine memory per queued and per running job
           upstream  1,000 jobs running at once against the ModelVerse EMULATOR: completion, poll lateness, request rate
+          content   GET /v1/videos/{id}/content (224 KiB and 13 MiB) on Reelay, and behind nginx with X-Accel-Redirect, vs nginx alone, with wrk
           kill      SIGKILL a `reelay serve` process mid-burst against an upstream EMULATOR, restart it: unknown outcomes, lost jobs, duplicate submissions
-          all       the first four (the default; kill runs only when named)
+          all       all but kill (the default; kill runs only when named)
         options:
           --duration <s>      wrk seconds per measured round (10)
           --warmup <s>        wrk warm-up seconds per target (3)
@@ -86,6 +87,11 @@ internal static class Program
         if (command is "upstream" or "all")
         {
             benchmarks.Add(("Upstream polling", UpstreamPollingBenchmark.RunAsync));
+        }
+
+        if (command is "content" or "all")
+        {
+            benchmarks.Add(("Content", ContentBenchmark.RunAsync));
         }
 
         if (command is "kill")
@@ -162,7 +168,7 @@ internal sealed record BenchOptions
             var arg = args[i];
             if (!arg.StartsWith("--", StringComparison.Ordinal))
             {
-                command = arg is "status" or "submit" or "memory" or "upstream" or "kill" or "all"
+                command = arg is "status" or "submit" or "memory" or "upstream" or "content" or "kill" or "all"
                     ? arg
                     : throw new ArgumentException($"Unknown benchmark '{arg}'.");
                 continue;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using Reelay.Cli.Commands;
@@ -39,7 +40,54 @@ internal static class ReelayCli
             UsageCommand.Create(context),
             ChargesCommand.Create(context),
         };
+        NameUsageReelay(root);
         return root;
+    }
+
+    /// <summary>
+    /// Help names the command as users type it, `reelay`, in every usage line. System.CommandLine takes the root's name
+    /// from the entry assembly, Reelay.Cli (which must not be called reelay: see its csproj), and offers no way to rename
+    /// the root, so the help action writes through a filter that puts `reelay` in its place.
+    /// </summary>
+    private static void NameUsageReelay(RootCommand root)
+    {
+        if (root.Name == "reelay")
+        {
+            return;
+        }
+
+        foreach (var help in root.Options.OfType<HelpOption>())
+        {
+            if (help.Action is SynchronousCommandLineAction inner)
+            {
+                help.Action = new ReelayHelpAction(inner, root.Name);
+            }
+        }
+    }
+
+    private sealed class ReelayHelpAction(SynchronousCommandLineAction inner, string rootName) : SynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => true;
+
+        public override int Invoke(ParseResult parseResult)
+        {
+            var configuration = parseResult.InvocationConfiguration;
+            var output = configuration.Output;
+            using var text = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+            configuration.Output = text;
+            int code;
+            try
+            {
+                code = inner.Invoke(parseResult);
+            }
+            finally
+            {
+                configuration.Output = output;
+            }
+
+            output.Write(text.ToString().Replace(rootName + " ", "reelay ", StringComparison.Ordinal));
+            return code;
+        }
     }
 
     /// <summary>The whole command path as typed ("reelay keys create"), so a usage hint names a subcommand's parents.</summary>

@@ -83,6 +83,8 @@ public static class ReelayServer
         builder.Services.AddReelayApiDocuments();
         builder.Services.AddReelayDashboard();
         builder.AddReelayTelemetry();
+        builder.Services.AddReelayGracefulStop();
+        builder.Services.AddSingleton(sp => new ContentOffload(sp.GetRequiredService<ReelayOptions>().Content, sp.GetRequiredService<Reelay.Results.IResultStore>()));
 
         var app = builder.Build();
 
@@ -133,6 +135,16 @@ public static class ReelayServer
     {
         ArgumentNullException.ThrowIfNull(app);
         app.Lifetime.ApplicationStarted.Register(() => AnnounceReady(app));
+    }
+
+    /// <summary>
+    /// Makes a stop (SIGTERM, Ctrl+C) drain: readiness turns unready and submits are refused at once, then the stop waits up
+    /// to Reelay:Shutdown:DrainTimeout for local renders and webhook attempts in flight. `reelay serve` calls this.
+    /// </summary>
+    public static void DrainOnStop(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.Services.GetRequiredService<ServerDrain>().WaitOnStop = true;
     }
 
     /// <summary>

@@ -85,6 +85,11 @@ public sealed class ReelayOptions
 
     /// <summary>The console log's format and the per-request line.</summary>
     public Diagnostics.LoggingOptions Logging { get; set; } = new();
+    /// <summary>How content requests are answered: by Reelay, or offloaded to nginx or S3 (Reelay:Content).</summary>
+    public Results.ContentOptions Content { get; set; } = new();
+
+    /// <summary>How a stopping gateway drains (Reelay:Shutdown).</summary>
+    public ShutdownOptions Shutdown { get; set; } = new();
 
     /// <summary>The data directory as a full path.</summary>
     public string DataPath => Path.GetFullPath(DataDirectory);

@@ -80,6 +80,8 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         errors.AddRange(options.Media.Validate());
         errors.AddRange(options.Telemetry.Validate());
         errors.AddRange(options.Logging.Validate());
+        errors.AddRange(options.Shutdown.Validate());
+        errors.AddRange(options.Content.Validate(options.Storage.Kind));
         var events = options.Events;
         Check(events.MaxOpenStreams is >= 1 and <= 100_000, $"Reelay:Events:MaxOpenStreams must be 1 to 100000 (got {events.MaxOpenStreams}).");
         Check(events.HeartbeatInterval >= TimeSpan.FromSeconds(1) && events.HeartbeatInterval <= TimeSpan.FromMinutes(5), $"Reelay:Events:HeartbeatInterval must be 1 second to 5 minutes (got {events.HeartbeatInterval}).");

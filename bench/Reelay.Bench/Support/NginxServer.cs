@@ -38,52 +38,71 @@ internal sealed class NginxServer : IAsyncDisposable
             var file = Path.Combine(www, path.TrimStart('/').Replace('/', Path.DirectorySeparatorChar));
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
             await File.WriteAllTextAsync(file, json, cancellationToken);
-            Directory.CreateDirectory(Path.Combine(prefix.Path, "tmp"));
-
-            for (var attempt = 1; ; attempt++)
-            {
-                var port = Executables.FreeLoopbackPort();
-                var config = Path.Combine(prefix.Path, "nginx.conf");
-                await File.WriteAllTextAsync(config, Config(prefix.Path, www, port), cancellationToken);
-                var start = new ProcessStartInfo(nginx) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-                foreach (var arg in Arguments(prefix.Path))
-                {
-                    start.ArgumentList.Add(arg);
-                }
-
-                var process = Process.Start(start) ?? throw new InvalidOperationException("nginx did not start.");
-                process.BeginOutputReadLine();
-                process.BeginErrorReadLine();
-                bool listening;
-                try
-                {
-                    listening = await WaitUntilListeningAsync(process, port, cancellationToken);
-                }
-                catch
-                {
-                    KillTree(process);
-                    process.Dispose();
-                    throw;
-                }
-
-                if (listening)
-                {
-                    return new NginxServer(nginx, prefix, process, port);
-                }
-
-                var log = File.Exists(Path.Combine(prefix.Path, "error.log")) ? await File.ReadAllTextAsync(Path.Combine(prefix.Path, "error.log"), cancellationToken) : "";
-                KillTree(process);
-                process.Dispose();
-                if (attempt == 3)
-                {
-                    throw new InvalidOperationException($"nginx did not start listening on 127.0.0.1:{port}. {log}".Trim());
-                }
-            }
+            return await StartAsync(nginx, prefix, $"root {www};", cancellationToken);
         }
         catch
         {
             prefix.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Starts nginx with <paramref name="server"/> as the body of its one server block (after its listen line).</summary>
+    public static async Task<NginxServer> StartWithServerAsync(string nginx, string server, CancellationToken cancellationToken)
+    {
+        var prefix = TempDirectory.Create("reelay-bench-nginx-");
+        try
+        {
+            return await StartAsync(nginx, prefix, server, cancellationToken);
+        }
+        catch
+        {
+            prefix.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<NginxServer> StartAsync(string nginx, TempDirectory prefix, string server, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.Combine(prefix.Path, "tmp"));
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = Executables.FreeLoopbackPort();
+            var config = Path.Combine(prefix.Path, "nginx.conf");
+            await File.WriteAllTextAsync(config, Config(prefix.Path, server, port), cancellationToken);
+            var start = new ProcessStartInfo(nginx) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var arg in Arguments(prefix.Path))
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            var process = Process.Start(start) ?? throw new InvalidOperationException("nginx did not start.");
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            bool listening;
+            try
+            {
+                listening = await WaitUntilListeningAsync(process, port, cancellationToken);
+            }
+            catch
+            {
+                KillTree(process);
+                process.Dispose();
+                throw;
+            }
+
+            if (listening)
+            {
+                return new NginxServer(nginx, prefix, process, port);
+            }
+
+            var log = File.Exists(Path.Combine(prefix.Path, "error.log")) ? await File.ReadAllTextAsync(Path.Combine(prefix.Path, "error.log"), cancellationToken) : "";
+            KillTree(process);
+            process.Dispose();
+            if (attempt == 3)
+            {
+                throw new InvalidOperationException($"nginx did not start listening on 127.0.0.1:{port}. {log}".Trim());
+            }
         }
     }
 
@@ -123,7 +142,7 @@ internal sealed class NginxServer : IAsyncDisposable
     private static IEnumerable<string> Arguments(string prefix) =>
         ["-p", prefix + "/", "-c", Path.Combine(prefix, "nginx.conf"), "-e", Path.Combine(prefix, "error.log")];
 
-    private static string Config(string prefix, string www, int port)
+    private static string Config(string prefix, string server, int port)
     {
         // As root, workers would switch to 'nobody', who cannot read the owner-only temp prefix.
         var user = Environment.IsPrivilegedProcess ? "user root;" : "";
@@ -152,7 +171,7 @@ internal sealed class NginxServer : IAsyncDisposable
                 scgi_temp_path {{prefix}}/tmp/scgi;
                 server {
                     listen 127.0.0.1:{{port}};
-                    root {{www}};
+                    {{server}}
                 }
             }
             """;

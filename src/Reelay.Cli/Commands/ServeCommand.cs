@@ -70,6 +70,7 @@ internal static class ServeCommand
                     });
                     app.Lifetime.ApplicationStopping.Register(address.Delete);
                     ReelayServer.AnnounceWhenReady(app);
+                    ReelayServer.DrainOnStop(app);
                     await ((IHost)app).RunAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (!started && ex is not OperationCanceledException)

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Net.Http.Headers;
 using Reelay.Engine;
 using Reelay.Results;
@@ -35,14 +36,71 @@ internal static class ContentResults
         return variant == ContentVariant.Spritesheet ? $"{id}.spritesheet{extension}" : $"{id}{extension}";
     }
 
-    public static IResult Serve(StoredContent content, string id, ContentVariant variant)
-    {
-        var fileName = FileName(id, variant, content.ContentType);
-        return content.PhysicalPath is { } path
+    public static IResult Serve(StoredContent content, string id, ContentVariant variant) => new ContentResult(content, FileName(id, variant, content.ContentType));
+
+    internal static IResult Direct(StoredContent content, string fileName) =>
+        content.PhysicalPath is { } path
             ? TypedResults.PhysicalFile(path, content.ContentType, fileName, content.LastModified, EntityTag(content.ETag), enableRangeProcessing: true)
             : TypedResults.Stream(content.OpenRead(), content.ContentType, fileName, content.LastModified, EntityTag(content.ETag), enableRangeProcessing: true);
-    }
 
     private static EntityTagHeaderValue? EntityTag(string? etag) =>
         etag is not null && EntityTagHeaderValue.TryParse(etag, out var parsed) ? parsed : null;
+
+    /// <summary>Decides when it runs, from <see cref="ContentOffload"/>, whether Reelay sends the bytes or hands them off.</summary>
+    private sealed class ContentResult(StoredContent content, string fileName) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            var offload = httpContext.RequestServices.GetService<ContentOffload>();
+            return (offload?.TryHandOff(httpContext, content, fileName) ?? Direct(content, fileName)).ExecuteAsync(httpContext);
+        }
+    }
+}
+
+/// <summary>
+/// Reelay:Content:Offload: after a content request passed auth (API key or signed URL), answer with X-Accel-Redirect for an
+/// nginx in front (it then sends the local file itself), or with a 302 to a short-lived presigned S3 URL, instead of
+/// sending the bytes through .NET.
+/// </summary>
+public sealed class ContentOffload
+{
+    private readonly string _mode;
+    private readonly string _prefix;
+    private readonly TimeSpan _lifetime;
+    private readonly string? _root;
+
+    /// <summary>Creates the offload from the settings; <paramref name="store"/> gives the local root for x-accel-redirect.</summary>
+    public ContentOffload(ContentOptions options, IResultStore store)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _mode = options.Offload;
+        _prefix = options.AccelRedirectPrefix;
+        _lifetime = options.RedirectLifetime;
+        _root = (store as LocalResultStore)?.RootPath;
+    }
+
+    /// <summary>The offloaded answer, or null when Reelay serves the bytes itself.</summary>
+    internal IResult? TryHandOff(HttpContext context, StoredContent content, string fileName)
+    {
+        switch (_mode)
+        {
+            case ContentOptions.OffloadAccelRedirect when content.PhysicalPath is { } path && _root is not null:
+                var relative = Path.GetRelativePath(_root, path);
+                if (relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative))
+                {
+                    return null;
+                }
+
+                var headers = context.Response.Headers;
+                headers["X-Accel-Redirect"] = _prefix + string.Join('/', relative.Split(Path.DirectorySeparatorChar).Select(Uri.EscapeDataString));
+                headers.ContentDisposition = new ContentDispositionHeaderValue("attachment") { FileName = fileName }.ToString();
+                context.Response.ContentType = content.ContentType;
+                return TypedResults.Empty;
+            case ContentOptions.OffloadRedirect when content.Presign is { } presign:
+                context.Response.Headers.CacheControl = "no-store";
+                return TypedResults.Redirect(presign(_lifetime, content.ContentType, fileName).AbsoluteUri);
+            default:
+                return null;
+        }
+    }
 }

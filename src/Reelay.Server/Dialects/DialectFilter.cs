@@ -38,6 +38,12 @@ internal sealed class DialectFilter(string dialect, Func<HttpContext, JobError, 
         }
 
         context.Items[CallerKey] = caller;
+        if (context.RequestServices.GetService<Hosting.ServerDrain>() is { IsDraining: true } && Hosting.ServerDrain.IsSubmit(context))
+        {
+            context.Response.Headers.RetryAfter = Hosting.ServerDrain.RetryAfter.TotalSeconds.ToString(CultureInfo.InvariantCulture);
+            return renderError(context, Hosting.ServerDrain.Refusal, StatusCodes.Status503ServiceUnavailable);
+        }
+
         try
         {
             return await next(invocation).ConfigureAwait(false);

@@ -45,6 +45,8 @@ public static class ErrorCodes
     public const string Gone = "gone";
     /// <summary>Something failed inside Reelay.</summary>
     public const string Internal = "internal";
+    /// <summary>This gateway takes no new jobs right now (it is stopping); try again after Retry-After.</summary>
+    public const string Unavailable = "unavailable";
     /// <summary>The sandbox renderer failed.</summary>
     public const string RenderFailed = "render_failed";
 
@@ -63,6 +65,7 @@ public static class ErrorCodes
         RateLimited => 429,
         UpstreamAuth or UpstreamQuota or UpstreamUnavailable or UpstreamRateLimited => 502,
         UpstreamTimeout => 504,
+        Unavailable => 503,
         _ => 500,
     };
 }

@@ -53,6 +53,12 @@ public sealed class StoredContent : IAsyncDisposable
     /// <summary>An entity tag for HTTP validators, quoted (e.g. an S3 ETag); null when the store has none.</summary>
     public string? ETag { get; init; }
 
+    /// <summary>
+    /// For a store that can hand out direct links (S3): a presigned GET URL of the object that works for the given time and
+    /// answers with the given content type and download file name. Null when the store cannot.
+    /// </summary>
+    public Func<TimeSpan, string, string, Uri>? Presign { get; init; }
+
     /// <inheritdoc />
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

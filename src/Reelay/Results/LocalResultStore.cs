@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
@@ -17,7 +18,13 @@ public sealed partial class LocalResultStore : IResultStore
     private const int BufferSize = 128 * 1024;
     private const int MaxKeyLength = 512;
     private const string HashFolder = ".sha256";
+    private const int MaxCachedHashes = 10_000;
     private readonly string _tempDirectory;
+
+    // The served ETag needs each object's recorded checksum. Reading the record's file on every content request was a
+    // measurable share of a small file's cost, so records are kept in memory once read or written (bounded by clearing).
+    // A kept record is only used while the object's size and modification time still match it, as the file's is.
+    private readonly ConcurrentDictionary<string, HashRecord> _hashes = new(StringComparer.Ordinal);
 
     /// <summary>Creates the store, creating <paramref name="rootPath"/> if needed.</summary>
     /// <param name="rootPath">The root directory; relative paths are relative to the working directory.</param>
@@ -132,6 +139,7 @@ public sealed partial class LocalResultStore : IResultStore
     {
         var path = PathFor(key);
         cancellationToken.ThrowIfCancellationRequested();
+        _hashes.TryRemove(key, out _);
         foreach (var file in (string[])[path, HashPathFor(key)])
         {
             try
@@ -232,6 +240,7 @@ public sealed partial class LocalResultStore : IResultStore
         {
             await File.WriteAllTextAsync(temp, $"{sha256} {length.ToString(CultureInfo.InvariantCulture)} {ticks.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
             Commit(temp, record);
+            Remember(key, new HashRecord(length, ticks, sha256));
         }
         catch
         {
@@ -240,8 +249,25 @@ public sealed partial class LocalResultStore : IResultStore
         }
     }
 
+    private readonly record struct HashRecord(long Length, long Ticks, string Sha256);
+
+    private void Remember(string key, HashRecord record)
+    {
+        if (_hashes.Count >= MaxCachedHashes)
+        {
+            _hashes.Clear();
+        }
+
+        _hashes[key] = record;
+    }
+
     private async Task<string?> ReadHashAsync(string key, long length, long ticks, CancellationToken cancellationToken)
     {
+        if (_hashes.TryGetValue(key, out var known) && known.Length == length && known.Ticks == ticks)
+        {
+            return known.Sha256;
+        }
+
         string text;
         try
         {
@@ -253,11 +279,15 @@ public sealed partial class LocalResultStore : IResultStore
         }
 
         var parts = text.Split(' ');
-        return parts.Length == 3 && parts[0].Length == 64
+        if (parts.Length == 3 && parts[0].Length == 64
             && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var recordedLength) && recordedLength == length
-            && long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var recordedTicks) && recordedTicks == ticks
-            ? parts[0]
-            : null;
+            && long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var recordedTicks) && recordedTicks == ticks)
+        {
+            Remember(key, new HashRecord(length, ticks, parts[0]));
+            return parts[0];
+        }
+
+        return null;
     }
 
     private string NewTempPath() => Path.Combine(_tempDirectory, Guid.NewGuid().ToString("N") + ".part");

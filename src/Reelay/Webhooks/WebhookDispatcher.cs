@@ -44,6 +44,18 @@ public sealed class WebhookDispatcher : BackgroundService
     /// <summary>The random source of the jitter (tests may pin it).</summary>
     internal Random Jitter { get; init; } = Random.Shared;
 
+    /// <summary>Deliveries being attempted right now (a stopping gateway waits for them).</summary>
+    public int DeliveriesInFlight
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _busy.Count;
+            }
+        }
+    }
+
     /// <summary>Says that a delivery was enqueued or finished, so the dispatcher looks at the outbox now.</summary>
     public void Wake() => _wake.Writer.TryWrite(0);
 

@@ -14,10 +14,12 @@ public sealed partial class CrashRecoveryTests
     internal sealed class ServeProcess : IAsyncDisposable
     {
         private readonly Process _process;
+        private readonly StringBuilder _output;
 
-        private ServeProcess(Process process, Uri baseAddress, string key)
+        private ServeProcess(Process process, Uri baseAddress, string key, StringBuilder output)
         {
             _process = process;
+            _output = output;
             Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
             Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         }
@@ -66,13 +68,39 @@ public sealed partial class CrashRecoveryTests
             try
             {
                 var address = await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
-                return new ServeProcess(process, address, key);
+                return new ServeProcess(process, address, key, output);
             }
             catch (TimeoutException)
             {
                 process.Kill(entireProcessTree: true);
                 throw new InvalidOperationException("reelay serve did not get ready: " + output);
             }
+        }
+
+        /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
+        public string Output
+        {
+            get
+            {
+                lock (_output)
+                {
+                    return _output.ToString();
+                }
+            }
+        }
+
+        /// <summary>SIGTERM, as a service manager or an orchestrator stops the gateway.</summary>
+        public void Terminate()
+        {
+            using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            kill.WaitForExit();
+        }
+
+        /// <summary>Waits for the process to exit by itself; its exit code.</summary>
+        public async Task<int> WaitForExitAsync(TimeSpan timeout)
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+            return _process.ExitCode;
         }
 
         /// <summary>SIGKILL the gateway only, as a crash would (its ffmpeg child is orphaned, not stopped).</summary>

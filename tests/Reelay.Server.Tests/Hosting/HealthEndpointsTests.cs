@@ -46,7 +46,7 @@ public sealed class HealthEndpointsTests
         var root = JsonDocument.Parse(text).RootElement;
         Assert.Equal("Healthy", root.GetProperty("status").GetString());
         var checks = root.GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!);
-        Assert.Equal(["ffmpeg", "provider:sandbox", "provider:up", "storage", "store"], checks.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["ffmpeg", "provider:sandbox", "provider:up", "shutdown", "storage", "store"], checks.Keys.Order(StringComparer.Ordinal));
         foreach (var check in checks.Values)
         {
             Assert.Equal("Healthy", check.GetProperty("status").GetString());

@@ -180,8 +180,22 @@ public sealed partial class S3ResultStore : IResultStore, IDisposable
             ContentType = contentType,
             LastModified = head.LastModified is { } modified ? new DateTimeOffset(DateTime.SpecifyKind(modified.ToUniversalTime(), DateTimeKind.Utc)) : null,
             ETag = string.IsNullOrEmpty(etag) ? null : etag,
+            Presign = (lifetime, type, fileName) => PresignGet(objectKey, lifetime, type, fileName),
         };
     }
+
+    // Signing is local (no request); the URL carries the response headers to send, so the download keeps its type and name.
+    private Uri PresignGet(string objectKey, TimeSpan lifetime, string contentType, string fileName) => new(_client.GetPreSignedURL(new GetPreSignedUrlRequest
+    {
+        BucketName = _bucket,
+        Key = objectKey,
+        Verb = HttpVerb.GET,
+        // The SDK stamps the signature with its own clock and signs Expires minus that clock, so Expires must come from the same clock.
+        Expires = DateTime.UtcNow + lifetime,
+        // Without this the SDK writes https:// even for an http endpoint (MinIO, s3rver on loopback).
+        Protocol = _options.ServiceUrl is { } service && service.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? Protocol.HTTP : Protocol.HTTPS,
+        ResponseHeaderOverrides = { ContentType = contentType, ContentDisposition = $"attachment; filename=\"{fileName}\"" },
+    }));
 
     /// <inheritdoc />
     public async Task DeleteAsync(string key, CancellationToken cancellationToken)
