@@ -117,6 +117,7 @@ public static class ReelayServiceCollectionExtensions
             return new DeploymentRouter(registry.Providers, registry.Routes, sp.GetRequiredService<ReelayOptions>().Sandbox.StandInFor);
         });
         services.AddSingleton<JobObservers>();
+        services.AddSingleton<JobTransitions>();
         services.AddSingleton<JobScheduler>();
         services.AddSingleton<JobEngine>();
         services.AddHostedService<EngineHostedService>();

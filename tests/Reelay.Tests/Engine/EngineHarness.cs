@@ -82,8 +82,9 @@ public sealed class EngineHarness : IAsyncDisposable
     private async Task BootAsync()
     {
         var router = new DeploymentRouter([Provider, .. Others], Routes, Options.Sandbox.StandInFor);
-        Scheduler = new JobScheduler(Store, Results, router, Media, Clock, Options, NullLogger<JobScheduler>.Instance, new JobObservers([Observer]));
-        Engine = new JobEngine(Store, Results, ModelCatalog.Load(), router, new InputImageLoader(_http, Options), Scheduler, Clock, Options, new JobObservers([Observer, new ThrowingObserver()]));
+        var transitions = new JobTransitions(Store, Clock, new JobObservers([Observer, new ThrowingObserver()]));
+        Scheduler = new JobScheduler(Store, Results, router, Media, Clock, Options, NullLogger<JobScheduler>.Instance, transitions);
+        Engine = new JobEngine(Store, Results, ModelCatalog.Load(), router, new InputImageLoader(_http, Options), Scheduler, Clock, Options);
         await Scheduler.StartAsync(CancellationToken.None);
     }
 
