@@ -1,6 +1,8 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Reelay.Engine;
 using Reelay.Jobs;
+using Reelay.Results;
 using Reelay.Storage;
 using Reelay.Tests.Storage;
 using Reelay.Tests.TestSupport;
@@ -87,6 +89,24 @@ public sealed class JobTransitionsTests
         var (previous, current) = Assert.Single(_observer.Changes);
         Assert.Null(previous);
         Assert.Same(job, current);
+    }
+
+    [Fact]
+    public async Task ResultSweeper_ExpiredContent_RecordsTheDeletionThroughTransitionsSoObserversHearIt()
+    {
+        var job = await _store.InsertAsync(TestJobs.New(status: JobStatus.Succeeded) with { ExpiresAt = TestJobs.Epoch.AddMinutes(1), ResultKey = "videos/x.mp4" }, CancellationToken.None);
+        var results = new InMemoryResultStore();
+        results.Objects["videos/x.mp4"] = [1, 2, 3];
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        using var sweeper = new ResultSweeper(_store, results, new ReelayOptions(), _clock, NullLogger<ResultSweeper>.Instance, Transitions());
+
+        Assert.Equal(1, await sweeper.SweepOnceAsync(CancellationToken.None));
+
+        var (previous, current) = Assert.Single(_observer.Changes);
+        Assert.Null(previous!.ContentDeletedAt);
+        Assert.Equal(_clock.GetUtcNow(), current.ContentDeletedAt);
+        Assert.Equal(job.Id, current.Id);
+        Assert.Empty(results.Objects);
     }
 
     /// <summary>A store where another writer changes the job right before each of the first <c>losses</c> updates.</summary>
