@@ -25,15 +25,17 @@ public sealed class JobScheduler : IAsyncDisposable
     private readonly EngineOptions _options;
     private readonly string _tempDirectory;
     private readonly ResultFinalizer _finalizer;
+    private readonly IJobClaims _claims;
     private readonly Dictionary<string, ProviderLane> _lanes = new(StringComparer.Ordinal);
     private readonly DueWork _due;
     private readonly UpstreamIdClaims _upstreamIds = new();
     private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
+    private Task? _claimLoop;
 
     /// <summary>Creates the scheduler.</summary>
-    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobTransitions? transitions = null)
+    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobTransitions? transitions = null, IJobClaims? claims = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(router);
@@ -45,6 +47,7 @@ public sealed class JobScheduler : IAsyncDisposable
         _options = options.Engine;
         _tempDirectory = Path.Combine(options.DataPath, "tmp");
         Transitions = transitions ?? new JobTransitions(store, time);
+        _claims = claims ?? store as IJobClaims ?? new InProcessJobClaims(store);
         _finalizer = new ResultFinalizer(results, media, Transitions, time, options, logger);
         _due = new DueWork(time, (item, at) => Spawn(item.JobId, () => OnDueAsync(item, at)));
         foreach (var provider in router.Providers)
@@ -56,22 +59,72 @@ public sealed class JobScheduler : IAsyncDisposable
     /// <summary>The write path every change of a job goes through.</summary>
     public JobTransitions Transitions { get; }
 
-    /// <summary>Recovers unfinished jobs from the store and starts the due-work loop.</summary>
+    /// <summary>
+    /// Claims the unfinished jobs that are due (after a restart, this node's own jobs are due at once: nothing it held is
+    /// being worked on any more), resumes them, and starts the due-work loop and the claim loop.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(_tempDirectory);
-        var active = await _store.ListActiveAsync(cancellationToken).ConfigureAwait(false);
-        await ResumeAsync(active, cancellationToken).ConfigureAwait(false);
+        await _claims.ReleaseClaimsAsync(_options.NodeId, cancellationToken).ConfigureAwait(false);
+        var claimed = new List<Job>();
+        IReadOnlyList<Job> batch;
+        do
+        {
+            batch = await _claims.ClaimDueAsync(_options.NodeId, _time.GetUtcNow(), _options.ClaimLease, ClaimBatch, cancellationToken).ConfigureAwait(false);
+            claimed.AddRange(batch);
+        }
+        while (batch.Count == ClaimBatch);
+
+        await ResumeAsync(claimed, lookUpRunning: false, cancellationToken).ConfigureAwait(false);
         _loop = Task.Run(() => _due.RunAsync(_stopping.Token), CancellationToken.None);
+        _claimLoop = Task.Run(() => ClaimLoopAsync(_stopping.Token), CancellationToken.None);
     }
 
-    /// <summary>Takes over unfinished jobs found in the store: queued ones join their lane, the others get their slot back and continue.</summary>
-    private async Task ResumeAsync(IReadOnlyList<Job> active, CancellationToken cancellationToken)
+    private const int ClaimBatch = 1000;
+
+    /// <summary>
+    /// Every third of the lease: renews this node's claims in one write, then claims what became due meanwhile: jobs
+    /// whose node died (lease expired), jobs released with a due time (a submit backoff), jobs nobody claimed.
+    /// </summary>
+    private async Task ClaimLoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.ClaimLease / 3, _time, ct).ConfigureAwait(false);
+                var now = _time.GetUtcNow();
+                await _claims.RenewClaimsAsync(_options.NodeId, now, _options.ClaimLease, ct).ConfigureAwait(false);
+                var due = await _claims.ClaimDueAsync(_options.NodeId, now, _options.ClaimLease, ClaimBatch, ct).ConfigureAwait(false);
+
+                // A job this node works on is already in its lanes (a late renewal let its lease lapse): not an orphan.
+                var orphans = due.Where(j => !_lanes.Values.Any(l => l.Knows(j.Id))).ToList();
+                await ResumeAsync(orphans, lookUpRunning: true, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                EngineLog.ClaimLoopFailed(_log, ex);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes over unfinished jobs claimed from the store: queued ones join their lane, the others get their slot back and
+    /// continue; one caught in submitting follows <see cref="SubmitRecovery"/>. With <paramref name="lookUpRunning"/>, the
+    /// upstream ids of every running job are read from the store for that recovery (they are not all among <paramref name="active"/>).
+    /// </summary>
+    private async Task ResumeAsync(IReadOnlyList<Job> active, bool lookUpRunning, CancellationToken cancellationToken)
     {
         var submitting = active.Count(j => j.Status == JobStatus.Submitting);
         if (submitting > 0)
         {
-            _upstreamIds.Begin(submitting, active.Where(j => j.Status == JobStatus.Running));
+            var running = lookUpRunning ? await _store.ListActiveAsync(cancellationToken).ConfigureAwait(false) : active;
+            _upstreamIds.Begin(submitting, running.Where(j => j.Status == JobStatus.Running));
         }
 
         foreach (var job in active)
@@ -118,10 +171,7 @@ public sealed class JobScheduler : IAsyncDisposable
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         var pending = _background.Keys.ToList();
-        if (_loop is not null)
-        {
-            pending.Add(_loop);
-        }
+        pending.AddRange(new[] { _loop, _claimLoop }.OfType<Task>());
 
         try
         {
@@ -163,6 +213,7 @@ public sealed class JobScheduler : IAsyncDisposable
     public void Admit(Job job)
     {
         ArgumentNullException.ThrowIfNull(job);
+        Spawn(job.Id, () => _claims.TryClaimAsync(job.Id, _options.NodeId, _time.GetUtcNow(), _options.ClaimLease, _stopping.Token));
         _due.Add(new DueItem(job.Id, DueKind.Deadline, 0), job.Deadline);
         Enqueue(job, LaneOf(job.Provider) ?? throw new InvalidOperationException($"No provider lane '{job.Provider}'."), front: false);
     }
@@ -316,6 +367,9 @@ public sealed class JobScheduler : IAsyncDisposable
             case SubmitDecision.RetryAfter retry:
                 EngineLog.SubmitRetry(_log, jobId, lane.Provider.Name, retry.Delay, retry.Reason.Message);
                 await RequeueAsync(jobId, lane, _router.First(job), front: false, ct).ConfigureAwait(false);
+
+                // Due through the store (any node may take it then) and through this node's cache, whichever comes first.
+                await _claims.ReleaseClaimAsync(jobId, _options.NodeId, _time.GetUtcNow() + retry.Delay, ct).ConfigureAwait(false);
                 _due.Add(new DueItem(jobId, DueKind.Resubmit, 0), _time.GetUtcNow() + retry.Delay);
                 break;
         }
@@ -437,7 +491,8 @@ public sealed class JobScheduler : IAsyncDisposable
     private async Task OnResubmitAsync(string jobId)
     {
         var job = await _store.GetAsync(jobId, _stopping.Token).ConfigureAwait(false);
-        if (job is { Status: JobStatus.Queued, DeletedAt: null } && LaneOf(job.Provider) is { } lane)
+        if (job is { Status: JobStatus.Queued, DeletedAt: null } && LaneOf(job.Provider) is { } lane
+            && await _claims.TryClaimAsync(jobId, _options.NodeId, _time.GetUtcNow(), _options.ClaimLease, _stopping.Token).ConfigureAwait(false))
         {
             Enqueue(job, lane, front: true);
         }

@@ -91,6 +91,15 @@ public sealed class ProviderLane
         }
     }
 
+    /// <summary>Whether the job waits in the queue or holds a slot.</summary>
+    public bool Knows(string jobId)
+    {
+        lock (_gate)
+        {
+            return _queue.Contains(jobId) || _holders.Contains(jobId);
+        }
+    }
+
     /// <summary>1-based position in the queue, or null when the job does not wait in it.</summary>
     public int? PositionOf(string jobId)
     {

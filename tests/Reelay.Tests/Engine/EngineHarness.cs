@@ -4,6 +4,7 @@ using Reelay.Engine;
 using Reelay.Routing;
 using Reelay.Jobs;
 using Reelay.Net;
+using Reelay.Storage;
 using Reelay.Tests.TestSupport;
 
 namespace Reelay.Tests.Engine;
@@ -20,9 +21,13 @@ public sealed class EngineHarness : IAsyncDisposable
         Provider = provider;
         Options = options;
         _http = new GuardedHttpClient(new AddressPolicy(), clock);
+        Claims = new InProcessJobClaims(store);
         Scheduler = null!;
         Engine = null!;
     }
+
+    /// <summary>Job claims shared by every scheduler this harness starts, as a shared store keeps them for several nodes.</summary>
+    public InProcessJobClaims Claims { get; }
 
     public ManualTimeProvider Clock { get; }
 
@@ -83,7 +88,7 @@ public sealed class EngineHarness : IAsyncDisposable
     {
         var router = new DeploymentRouter([Provider, .. Others], Routes, Options.Sandbox.StandInFor);
         var transitions = new JobTransitions(Store, Clock, new JobObservers([Observer, new ThrowingObserver()]));
-        Scheduler = new JobScheduler(Store, Results, router, Media, Clock, Options, NullLogger<JobScheduler>.Instance, transitions);
+        Scheduler = new JobScheduler(Store, Results, router, Media, Clock, Options, NullLogger<JobScheduler>.Instance, transitions, Claims);
         Engine = new JobEngine(Store, Results, ModelCatalog.Load(), router, new InputImageLoader(_http, Options), Scheduler, Clock, Options);
         await Scheduler.StartAsync(CancellationToken.None);
     }

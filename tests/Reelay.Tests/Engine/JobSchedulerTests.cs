@@ -440,6 +440,40 @@ public sealed class JobSchedulerTests
         Assert.Null((await h.GetAsync(job.Id)).SubmitCall);
     }
 
+    [Fact]
+    public async Task Claims_NodeDiesWhileSubmitting_AnotherNodeTakesTheJobAfterTheLeaseAndFailsItUnknown()
+    {
+        await using var h = await EngineHarness.StartAsync(p => p.OnRecover = _ => new RecoveryOutcome.Unknown(), o => o.Engine.NodeId = "node-a");
+        var job = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromSeconds(5));
+        Assert.True(await h.Claims.TryClaimAsync(job.Id, "node-a", h.Clock.GetUtcNow(), h.Options.Engine.ClaimLease, CancellationToken.None));
+
+        // Node a dies holding the claim; node b starts on the same store and claims.
+        h.Options.Engine.NodeId = "node-b";
+        await h.RestartAsync();
+        h.Clock.Advance(TimeSpan.FromSeconds(25));
+        await Task.Delay(100);
+        Assert.Equal(JobStatus.Submitting, (await h.GetAsync(job.Id)).Status); // Node a's lease is still live.
+        Assert.Empty(h.Provider.Recoveries);
+
+        await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Failed, "taken over after the lease and failed as unknown", TimeSpan.FromSeconds(1));
+        Assert.Equal(ErrorCodes.SubmitOutcomeUnknown, (await h.GetAsync(job.Id)).Error!.Code);
+        Assert.Contains(job.Id, h.Provider.Recoveries);
+        Assert.Empty(h.Provider.Submits); // Never resubmitted: that could pay twice.
+    }
+
+    [Fact]
+    public async Task Claims_NodeRestartsWithTheSameId_TakesItsOwnJobsBackAtOnce()
+    {
+        await using var h = await EngineHarness.StartAsync(p => p.OnRecover = _ => new RecoveryOutcome.Found("up-found"), o => o.Engine.NodeId = "node-a");
+        var job = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromSeconds(5));
+        Assert.True(await h.Claims.TryClaimAsync(job.Id, "node-a", h.Clock.GetUtcNow(), h.Options.Engine.ClaimLease, CancellationToken.None));
+
+        await h.RestartAsync();
+
+        await h.WaitForAsync(job.Id, j => j.Status is JobStatus.Running or JobStatus.Succeeded, "adopted without waiting for the lease", TimeSpan.FromMilliseconds(1));
+        Assert.Equal("up-found", (await h.GetAsync(job.Id)).UpstreamId);
+    }
+
     /// <summary>
     /// A job a crash left in submitting on its first attempt: with the call record written just before its request left
     /// <paramref name="calledAgo"/> ago, or none when <paramref name="calledAgo"/> is null (the crash came before the send).
