@@ -82,7 +82,7 @@ public static class ReelayServiceCollectionExtensions
         });
         services.AddSingleton<MediaProbe>();
         services.AddSingleton<MediaTransforms>();
-        services.AddSingleton<IMediaInspector, FfmpegMediaInspector>();
+        services.TryAddSingleton<IMediaInspector, FfmpegMediaInspector>(); // An embedder (or a benchmark) may bring its own.
 
         services.AddSingleton(sp => new AddressPolicy(sp.GetRequiredService<ReelayOptions>().Limits.AllowPrivateNetworks));
         services.AddSingleton<GuardedHttpClient>();

@@ -96,11 +96,17 @@ public sealed class JobScheduler : IAsyncDisposable
                 await Task.Delay(_options.ClaimLease / 3, _time, ct).ConfigureAwait(false);
                 var now = _time.GetUtcNow();
                 await _claims.RenewClaimsAsync(_options.NodeId, now, _options.ClaimLease, ct).ConfigureAwait(false);
-                var due = await _claims.ClaimDueAsync(_options.NodeId, now, _options.ClaimLease, ClaimBatch, ct).ConfigureAwait(false);
+                IReadOnlyList<Job> due;
+                do
+                {
+                    due = await _claims.ClaimDueAsync(_options.NodeId, now, _options.ClaimLease, ClaimBatch, ct).ConfigureAwait(false);
 
-                // A job this node works on is already in its lanes (a late renewal let its lease lapse): not an orphan.
-                var orphans = due.Where(j => !_lanes.Values.Any(l => l.Knows(j.Id))).ToList();
-                await ResumeAsync(orphans, lookUpRunning: true, ct).ConfigureAwait(false);
+                    // A job already in this node's lanes (admitted here since the last round, or a late renewal let its
+                    // lease lapse) is claimed now, and is not an orphan to resume.
+                    var orphans = due.Where(j => !_lanes.Values.Any(l => l.Knows(j.Id))).ToList();
+                    await ResumeAsync(orphans, lookUpRunning: true, ct).ConfigureAwait(false);
+                }
+                while (due.Count == ClaimBatch);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -209,11 +215,13 @@ public sealed class JobScheduler : IAsyncDisposable
         return (queued, holding, _due.Count);
     }
 
-    /// <summary>Puts a newly stored (or recovered) queued job in its provider's queue and its deadline on the clock.</summary>
+    /// <summary>
+    /// Puts a newly stored (or recovered) queued job in its provider's queue and its deadline on the clock. Its claim is
+    /// taken by the next claim round, in a batch with the others admitted meanwhile (one write for many submits).
+    /// </summary>
     public void Admit(Job job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        Spawn(job.Id, () => _claims.TryClaimAsync(job.Id, _options.NodeId, _time.GetUtcNow(), _options.ClaimLease, _stopping.Token));
         _due.Add(new DueItem(job.Id, DueKind.Deadline, 0), job.Deadline);
         Enqueue(job, LaneOf(job.Provider) ?? throw new InvalidOperationException($"No provider lane '{job.Provider}'."), front: false);
     }

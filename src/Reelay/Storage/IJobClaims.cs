@@ -31,7 +31,10 @@ public interface IJobClaims
     /// <summary>Extends every live lease of <paramref name="owner"/> to <paramref name="now"/> + <paramref name="lease"/> in one write; returns how many.</summary>
     Task<int> RenewClaimsAsync(string owner, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken);
 
-    /// <summary>Gives up <paramref name="owner"/>'s claim on a job, which becomes due at <paramref name="dueAt"/> for whoever claims it next.</summary>
+    /// <summary>
+    /// Gives up <paramref name="owner"/>'s claim on a job (or records a free one for a job never claimed), which becomes due
+    /// at <paramref name="dueAt"/> for whoever claims it next. Another owner's claim is left alone.
+    /// </summary>
     Task ReleaseClaimAsync(string jobId, string owner, DateTimeOffset dueAt, CancellationToken cancellationToken);
 
     /// <summary>Gives up every claim of <paramref name="owner"/> (a node that restarted holds nothing it did before), due at once.</summary>

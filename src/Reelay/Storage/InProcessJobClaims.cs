@@ -82,7 +82,7 @@ public sealed class InProcessJobClaims(IJobStore store) : IJobClaims
     {
         lock (_gate)
         {
-            if (_claims.TryGetValue(jobId, out var claim) && claim.Holder == owner)
+            if (!_claims.TryGetValue(jobId, out var claim) || claim.Holder is null || claim.Holder == owner)
             {
                 _claims[jobId] = new Claim(null, default, dueAt);
             }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Reelay.Catalog;
 using Reelay.Engine;
 using Reelay.Routing;
@@ -14,7 +15,7 @@ public sealed class EngineHarness : IAsyncDisposable
 {
     private readonly GuardedHttpClient _http;
 
-    private EngineHarness(ManualTimeProvider clock, InMemoryJobStore store, FakeProvider provider, ReelayOptions options)
+    private EngineHarness(FakeTimeProvider clock, InMemoryJobStore store, FakeProvider provider, ReelayOptions options)
     {
         Clock = clock;
         Store = store;
@@ -29,7 +30,7 @@ public sealed class EngineHarness : IAsyncDisposable
     /// <summary>Job claims shared by every scheduler this harness starts, as a shared store keeps them for several nodes.</summary>
     public InProcessJobClaims Claims { get; }
 
-    public ManualTimeProvider Clock { get; }
+    public FakeTimeProvider Clock { get; }
 
     public InMemoryJobStore Store { get; }
 
@@ -55,7 +56,7 @@ public sealed class EngineHarness : IAsyncDisposable
     public RecordingObserver Observer { get; } = new();
 
     /// <summary>Starts with the sandbox-named fake plus <paramref name="others"/>, and <paramref name="routes"/> for public models.</summary>
-    public static async Task<EngineHarness> StartRoutedAsync(ManualTimeProvider clock, IEnumerable<FakeProvider> others, Dictionary<string, IReadOnlyList<Deployment>> routes, Action<ReelayOptions>? configure = null)
+    public static async Task<EngineHarness> StartRoutedAsync(FakeTimeProvider clock, IEnumerable<FakeProvider> others, Dictionary<string, IReadOnlyList<Deployment>> routes, Action<ReelayOptions>? configure = null)
     {
         var options = new ReelayOptions { DataDirectory = Path.Combine(Path.GetTempPath(), "reelay-engine-" + Guid.NewGuid().ToString("N")) };
         options.Engine.SubmitRetryDelay = TimeSpan.FromSeconds(2);
@@ -73,7 +74,7 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public static async Task<EngineHarness> StartAsync(Action<FakeProvider>? setup = null, Action<ReelayOptions>? configure = null)
     {
-        var clock = new ManualTimeProvider();
+        var clock = NewClock();
         var options = new ReelayOptions { DataDirectory = Path.Combine(Path.GetTempPath(), "reelay-engine-" + Guid.NewGuid().ToString("N")) };
         options.Engine.SubmitRetryDelay = TimeSpan.FromSeconds(2);
         configure?.Invoke(options);
@@ -108,8 +109,36 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public async Task<Job> GetAsync(string id) => (await Store.GetAsync(id, CancellationToken.None))!;
 
+    /// <summary>The engine tests' clock: Microsoft's FakeTimeProvider, starting at a fixed instant.</summary>
+    public static FakeTimeProvider NewClock() => new(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
+
     public Task WaitForAsync(string id, Func<Job, bool> condition, string what, TimeSpan? step = null) =>
-        Eventually.TrueAsync(async () => condition(await GetAsync(id)), what, Clock, step ?? TimeSpan.FromMilliseconds(250));
+        EventuallyAsync(async () => condition(await GetAsync(id)), what, step ?? TimeSpan.FromMilliseconds(250));
+
+    public Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? step = null) =>
+        EventuallyAsync(() => Task.FromResult(condition()), what, step);
+
+    /// <summary>Waits (at most 15 s of real time) until <paramref name="condition"/> holds, advancing the clock by <paramref name="step"/> (when given) between checks.</summary>
+    public async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? step = null)
+    {
+        var until = DateTime.UtcNow.AddSeconds(15);
+        while (DateTime.UtcNow < until)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            if (step is { } s)
+            {
+                Clock.Advance(s);
+            }
+
+            await Task.Delay(10);
+        }
+
+        Assert.Fail($"Timed out waiting for: {what}");
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -103,7 +103,7 @@ public sealed class JobSchedulerTests
         Assert.Equal(1, h.Engine.QueuePosition(await h.GetAsync(third.Id)));
 
         // The upstream cancel runs after the slot is freed, so it may land a moment after the second job starts.
-        await Eventually.TrueAsync(() => h.Provider.Cancels.Contains(first.Id), "the first job's upstream cancel");
+        await h.EventuallyAsync(() => h.Provider.Cancels.Contains(first.Id), "the first job's upstream cancel");
         Assert.Contains(first.Id, h.Provider.Cancels);
     }
 
@@ -112,7 +112,7 @@ public sealed class JobSchedulerTests
     {
         await using var h = await EngineHarness.StartAsync(p => p.OnPoll = (_, _) => new PollOutcome.Running(null));
         var job = await h.SubmitAsync();
-        await Eventually.TrueAsync(() => h.Provider.Polls.Count >= 6, "six polls", h.Clock, TimeSpan.FromMilliseconds(500));
+        await h.EventuallyAsync(() => h.Provider.Polls.Count >= 6, "six polls", TimeSpan.FromMilliseconds(500));
 
         var times = h.Provider.Polls.Select(p => p.At).ToList();
         var gaps = times.Zip(times.Skip(1), (a, b) => (b - a).TotalSeconds).ToList();
@@ -143,7 +143,7 @@ public sealed class JobSchedulerTests
             _ => new PollOutcome.Succeeded(new ResultLocation("https://upstream.invalid/v.mp4", false)),
         });
         var job = await h.SubmitAsync();
-        await Eventually.TrueAsync(() => !h.Provider.Polls.IsEmpty, "first poll", h.Clock, TimeSpan.FromMilliseconds(250));
+        await h.EventuallyAsync(() => !h.Provider.Polls.IsEmpty, "first poll", TimeSpan.FromMilliseconds(250));
         Assert.Equal(JobStatus.Running, (await h.GetAsync(job.Id)).Status);
 
         await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeds after the retry", TimeSpan.FromSeconds(1));
@@ -182,7 +182,7 @@ public sealed class JobSchedulerTests
         await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Failed, "deadline", TimeSpan.FromSeconds(5));
         var failed = await h.GetAsync(job.Id);
         Assert.Equal(ErrorCodes.DeadlineExceeded, failed.Error!.Code);
-        await Eventually.TrueAsync(() => h.Provider.Cancels.Contains(job.Id), "upstream cancelled");
+        await h.EventuallyAsync(() => h.Provider.Cancels.Contains(job.Id), "upstream cancelled");
         Assert.Equal(0, h.Scheduler.Counts().Active);
     }
 
@@ -359,12 +359,12 @@ public sealed class JobSchedulerTests
         var job = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromSeconds(2));
 
         await h.RestartAsync();
-        await Eventually.TrueAsync(() => h.Provider.Recoveries.Count(r => r == job.Id) == 1, "first lookup");
+        await h.EventuallyAsync(() => h.Provider.Recoveries.Count(r => r == job.Id) == 1, "first lookup");
         Assert.Equal(JobStatus.Submitting, (await h.GetAsync(job.Id)).Status);
         Assert.Empty(h.Provider.Submits);
 
         h.Clock.Advance(TimeSpan.FromSeconds(27));
-        await Eventually.TrueAsync(() => h.Provider.Recoveries.Count(r => r == job.Id) == 2, "second lookup once the call timed out", h.Clock, TimeSpan.FromMilliseconds(250));
+        await h.EventuallyAsync(() => h.Provider.Recoveries.Count(r => r == job.Id) == 2, "second lookup once the call timed out", TimeSpan.FromMilliseconds(250));
         await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "submitted again and succeeded");
         Assert.Single(h.Provider.Submits, s => s.JobId == job.Id);
     }

@@ -85,7 +85,10 @@ public sealed partial class SqliteJobStore : IJobClaims
 
     /// <inheritdoc />
     public Task ReleaseClaimAsync(string jobId, string owner, DateTimeOffset dueAt, CancellationToken cancellationToken) =>
-        ExecuteClaimAsync("UPDATE job_claims SET holder = NULL, lease_until = NULL, due_at = @due WHERE job_id = @id AND holder = @holder", p =>
+        ExecuteClaimAsync(
+            "INSERT INTO job_claims (job_id, holder, lease_until, due_at) VALUES (@id, NULL, NULL, @due) "
+            + "ON CONFLICT (job_id) DO UPDATE SET holder = NULL, lease_until = NULL, due_at = @due WHERE job_claims.holder IS NULL OR job_claims.holder = @holder",
+            p =>
         {
             p.AddWithValue("@id", jobId);
             p.AddWithValue("@holder", owner);
