@@ -18,13 +18,13 @@ namespace Reelay.Engine;
 public sealed class JobScheduler : IAsyncDisposable
 {
     private readonly IJobStore _store;
-    private readonly IResultStore _results;
     private readonly IJobRouter _router;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly EngineOptions _options;
     private readonly string _tempDirectory;
     private readonly ResultFinalizer _finalizer;
+    private readonly ProviderCalls _calls;
     private readonly IJobClaims _claims;
     private readonly Dictionary<string, ProviderLane> _lanes = new(StringComparer.Ordinal);
     private readonly DueWork _due;
@@ -40,7 +40,6 @@ public sealed class JobScheduler : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(router);
         _store = store;
-        _results = results;
         _router = router;
         _time = time;
         _log = logger;
@@ -49,6 +48,7 @@ public sealed class JobScheduler : IAsyncDisposable
         Transitions = transitions ?? new JobTransitions(store, time);
         _claims = claims ?? store as IJobClaims ?? new InProcessJobClaims(store);
         _finalizer = new ResultFinalizer(results, media, Transitions, time, options, logger);
+        _calls = new ProviderCalls(results, time, _options.UpstreamCallTimeout, _stopping.Token);
         _due = new DueWork(time, (item, at) => Spawn(item.JobId, () => OnDueAsync(item, at)));
         foreach (var provider in router.Providers)
         {
@@ -301,8 +301,8 @@ public sealed class JobScheduler : IAsyncDisposable
     {
         try
         {
-            using var call = UpstreamCall();
-            await lane.Provider.CancelAsync(ToProviderJob(job), call.Token).ConfigureAwait(false);
+            using var call = _calls.Start();
+            await lane.Provider.CancelAsync(_calls.For(job), call.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
         {
@@ -329,14 +329,14 @@ public sealed class JobScheduler : IAsyncDisposable
         var reference = job.ClientReference(attempt);
         try
         {
-            using var call = UpstreamCall();
+            using var call = _calls.Start();
 
             // The call is recorded on the job right before its request leaves (after rate-limit waits and first-frame
             // work), so a restart can tell a job that never reached the upstream from one that may have.
             using var send = SubmitSend.Begin(token => RecordSubmitCallAsync(job, lane.Provider.Name, attempt, reference, token));
             try
             {
-                outcome = await lane.Provider.SubmitAsync(ToProviderJob(job, reference), call.Token).ConfigureAwait(false);
+                outcome = await lane.Provider.SubmitAsync(_calls.For(job, reference), call.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
@@ -447,8 +447,8 @@ public sealed class JobScheduler : IAsyncDisposable
             RecoveryOutcome outcome;
             try
             {
-                using var call = UpstreamCall();
-                outcome = await lane.Provider.RecoverSubmitAsync(ToProviderJob(job, job.SubmitCall!.Reference, _upstreamIds.OwnedByOthers(lane.Provider.Name, job.Id)), call.Token).ConfigureAwait(false);
+                using var call = _calls.Start();
+                outcome = await lane.Provider.RecoverSubmitAsync(_calls.For(job, job.SubmitCall!.Reference, _upstreamIds.OwnedByOthers(lane.Provider.Name, job.Id)), call.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -608,8 +608,8 @@ public sealed class JobScheduler : IAsyncDisposable
         await lane.PollGate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            using var call = UpstreamCall();
-            return await lane.Provider.PollAsync(ToProviderJob(job), call.Token).ConfigureAwait(false);
+            using var call = _calls.Start();
+            return await lane.Provider.PollAsync(_calls.For(job), call.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -631,7 +631,7 @@ public sealed class JobScheduler : IAsyncDisposable
         FinalizeOutcome outcome;
         try
         {
-            outcome = await _finalizer.FinalizeAsync(ToProviderJob(job), lane.Provider, result, _stopping.Token).ConfigureAwait(false);
+            outcome = await _finalizer.FinalizeAsync(_calls.For(job), lane.Provider, result, _stopping.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
@@ -659,54 +659,6 @@ public sealed class JobScheduler : IAsyncDisposable
         if (failed.Applied)
         {
             EngineLog.JobFailed(_log, jobId, error.Code, error.Message);
-        }
-    }
-
-    private ProviderJob ToProviderJob(Job job, string? clientReference = null, IReadOnlySet<string>? claimed = null)
-    {
-        Func<CancellationToken, Task<Stream>>? open = null;
-        if (job.InputImageKey is { } key)
-        {
-            open = async ct =>
-            {
-                var content = await _results.OpenAsync(key, ct).ConfigureAwait(false)
-                    ?? throw new FileNotFoundException($"The stored first frame of job {job.Id} is missing.");
-                return content.OpenRead();
-            };
-        }
-
-        var upstreamModel = job is { Status: JobStatus.Submitting, HasCallInFlight: true } ? job.SubmitCall!.UpstreamModel : job.UpstreamModel ?? job.Model;
-        return new ProviderJob
-        {
-            Job = job,
-            UpstreamModel = upstreamModel,
-            OpenFirstFrame = open,
-            StandIn = upstreamModel == DeploymentRouter.SandboxModel && job.Model != DeploymentRouter.SandboxModel,
-            ClientReference = clientReference,
-            ClaimedUpstreamIds = claimed ?? ProviderJob.NoClaims,
-        };
-    }
-
-    /// <summary>A token that ends after the upstream call timeout, or when the scheduler stops.</summary>
-    private CallScope UpstreamCall() => new(new CancellationTokenSource(_options.UpstreamCallTimeout, _time), _stopping.Token);
-
-    private readonly struct CallScope : IDisposable
-    {
-        private readonly CancellationTokenSource _timeout;
-        private readonly CancellationTokenSource _linked;
-
-        public CallScope(CancellationTokenSource timeout, CancellationToken stopping)
-        {
-            _timeout = timeout;
-            _linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stopping);
-        }
-
-        public CancellationToken Token => _linked.Token;
-
-        public void Dispose()
-        {
-            _linked.Dispose();
-            _timeout.Dispose();
         }
     }
 
