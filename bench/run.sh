@@ -8,11 +8,14 @@
 #                    OpenAI-compatible, Vidu and ModelVerse EMULATORS: unknown outcomes, lost jobs, duplicate submissions
 #   6. content       GET /v1/videos/{id}/content, 224 KiB and 13 MiB, on Reelay and on Reelay behind nginx with
 #                    Reelay:Content:Offload=x-accel-redirect, vs nginx serving the same file alone, with wrk
+#   7. engine        only when named (bench/run.sh engine): 100,000 queued + 10,000 running jobs against the ModelVerse
+#                    EMULATOR at 1,000 requests/s: all complete, poll lateness p99, memory per job, queue_position cost
+#                    (smaller: bench/run.sh engine --engine-queued 10000 --engine-running 1000)
 # Installs wrk and nginx (and ffmpeg, for the sandbox job the status read needs) when missing, builds Release, runs each
-# benchmark in its own process (about seven minutes on two cores, four of them the upstream one) and ends with a summary table.
+# benchmark in its own process and ends with a summary table.
 # Exits 0 whether the targets are met or not: it is a measurement, not a test. Only a failed build exits 1.
-#   bench/run.sh                                    all three
-#   bench/run.sh status|submit|memory|upstream|content|kill [options]     one of them; options: --duration, --rounds, --submits, --jobs, --upstream-jobs, --kill-upstream, --serve, ...
+#   bench/run.sh                                    all but kill and engine
+#   bench/run.sh status|submit|memory|upstream|content|kill|engine [options]     one of them; options: --duration, --rounds, --submits, --jobs, --upstream-jobs, --kill-upstream, --engine-queued, --serve, ...
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

@@ -10,14 +10,16 @@ namespace Reelay.Bench;
 internal static class Program
 {
     private const string Usage = """
-        usage: Reelay.Bench [status|submit|memory|upstream|content|kill|all] [options]
+        usage: Reelay.Bench [status|submit|memory|upstream|content|kill|engine|all] [options]
           status    GET /v1/videos/{id} throughput on a real gateway vs a bare Kestrel endpoint (and nginx if installed), with wrk
           submit    JobEngine.SubmitAsync vs SqliteJobStore.InsertAsync alone (p50/p99), plus HTTP POST /v1/videos for context
           memory    engine memory per queued and per running job
           upstream  1,000 jobs running at once against the ModelVerse EMULATOR: completion, poll lateness, request rate
           content   GET /v1/videos/{id}/content (224 KiB and 13 MiB) on Reelay, and behind nginx with X-Accel-Redirect, vs nginx alone, with wrk
           kill      SIGKILL a `reelay serve` process mid-burst against an upstream EMULATOR, restart it: unknown outcomes, lost jobs, duplicate submissions
-          all       all but kill (the default; kill runs only when named)
+          engine    queued + running jobs (100,000 + 10,000) against the ModelVerse EMULATOR at 1,000 requests/s: completion,
+                    poll lateness, memory per job, queue_position
+          all       all but kill and engine (the default; those run only when named)
         options:
           --duration <s>      wrk seconds per measured round (10)
           --warmup <s>        wrk warm-up seconds per target (3)
@@ -38,6 +40,11 @@ internal static class Program
           --kill-concurrency <n>  the instance's MaxConcurrentJobs (64)
           --kill-rate <n>     the instance's MaxRequestsPerSecond (20)
           --kill-wait <s>     longest wait for every job to end after the restart (1800)
+          --engine-queued <n>   jobs beyond the running ones, waiting in the queue (100000)
+          --engine-running <n>  the instance's MaxConcurrentJobs: jobs running at once (10000)
+          --engine-rate <n>     the instance's MaxRequestsPerSecond (1000)
+          --engine-run <s>      seconds each emulated task runs (30)
+          --engine-wait <min>   longest wait for every job to end (120)
           --serve <path>      the Reelay.Cli.dll to run (default: the one built with the benchmark), e.g. an older build
         """;
 
@@ -92,6 +99,11 @@ internal static class Program
         if (command is "content" or "all")
         {
             benchmarks.Add(("Content", ContentBenchmark.RunAsync));
+        }
+
+        if (command is "engine")
+        {
+            benchmarks.Add(("Engine", EngineBenchmark.RunAsync));
         }
 
         if (command is "kill")
@@ -159,6 +171,16 @@ internal sealed record BenchOptions
 
     public string? ServeDll { get; init; }
 
+    public int EngineQueued { get; init; } = 100_000;
+
+    public int EngineRunning { get; init; } = 10_000;
+
+    public int EngineRate { get; init; } = 1000;
+
+    public int EngineRunSeconds { get; init; } = 30;
+
+    public int EngineWaitMinutes { get; init; } = 120;
+
     public static (string Command, BenchOptions Options) Parse(string[] args)
     {
         var command = "all";
@@ -168,7 +190,7 @@ internal sealed record BenchOptions
             var arg = args[i];
             if (!arg.StartsWith("--", StringComparison.Ordinal))
             {
-                command = arg is "status" or "submit" or "memory" or "upstream" or "content" or "kill" or "all"
+                command = arg is "status" or "submit" or "memory" or "upstream" or "content" or "kill" or "engine" or "all"
                     ? arg
                     : throw new ArgumentException($"Unknown benchmark '{arg}'.");
                 continue;
@@ -214,6 +236,11 @@ internal sealed record BenchOptions
                 "--kill-concurrency" => options with { KillConcurrency = Positive(arg, value) },
                 "--kill-rate" => options with { KillRate = value },
                 "--kill-wait" => options with { KillWaitSeconds = Positive(arg, value) },
+                "--engine-queued" => options with { EngineQueued = value },
+                "--engine-running" => options with { EngineRunning = Positive(arg, value) },
+                "--engine-rate" => options with { EngineRate = Positive(arg, value) },
+                "--engine-run" => options with { EngineRunSeconds = Positive(arg, value) },
+                "--engine-wait" => options with { EngineWaitMinutes = Positive(arg, value) },
                 _ => throw new ArgumentException($"Unknown option '{arg}'."),
             };
         }

@@ -192,6 +192,12 @@ public sealed class EngineOptions
 
     /// <summary>Finished jobs whose result is copied (download, ffprobe, thumbnail) at once, across all providers.</summary>
     public int MaxConcurrentFinalizations { get; set; } = Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>This node's id in job claims; stable across restarts, so a restarted node takes its own jobs back at once.</summary>
+    public string NodeId { get; set; } = Environment.MachineName;
+
+    /// <summary>How long a claim on a job lasts unless renewed (renewed every third of it); a dead node's jobs are picked up after it.</summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>The OpenAI-compatible /v1/videos dialect.</summary>

@@ -44,6 +44,8 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         Check(options.Engine.MaxSubmitAttempts is >= 1 and <= 100, "Reelay:Engine:MaxSubmitAttempts must be 1 to 100.");
         Check(options.Engine.SubmitRetryDelay > TimeSpan.Zero, "Reelay:Engine:SubmitRetryDelay must be positive.");
         Check(options.Engine.MaxConcurrentFinalizations is >= 1 and <= 256, "Reelay:Engine:MaxConcurrentFinalizations must be 1 to 256.");
+        Check(!string.IsNullOrWhiteSpace(options.Engine.NodeId) && options.Engine.NodeId.Length <= 200, "Reelay:Engine:NodeId must be set (at most 200 characters).");
+        Check(options.Engine.ClaimLease >= TimeSpan.FromSeconds(3), "Reelay:Engine:ClaimLease must be at least 3 seconds.");
         var accounts = options.Accounts;
         Check(accounts.KeyCacheLifetime >= TimeSpan.Zero && accounts.KeyCacheLifetime <= TimeSpan.FromMinutes(10), "Reelay:Accounts:KeyCacheLifetime must be 0 to 10 minutes.");
         Check(accounts.InFlightRetryAfter >= TimeSpan.FromSeconds(1) && accounts.InFlightRetryAfter <= TimeSpan.FromHours(1), "Reelay:Accounts:InFlightRetryAfter must be 1 second to 1 hour.");

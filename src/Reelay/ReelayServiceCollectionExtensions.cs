@@ -82,7 +82,7 @@ public static class ReelayServiceCollectionExtensions
         });
         services.AddSingleton<MediaProbe>();
         services.AddSingleton<MediaTransforms>();
-        services.AddSingleton<IMediaInspector, FfmpegMediaInspector>();
+        services.TryAddSingleton<IMediaInspector, FfmpegMediaInspector>(); // An embedder (or a benchmark) may bring its own.
 
         services.AddSingleton(sp => new AddressPolicy(sp.GetRequiredService<ReelayOptions>().Limits.AllowPrivateNetworks));
         services.AddSingleton<GuardedHttpClient>();
@@ -118,6 +118,7 @@ public static class ReelayServiceCollectionExtensions
         });
         services.AddSingleton<IJobObserver, Diagnostics.JobTelemetryObserver>();
         services.AddSingleton<JobObservers>();
+        services.AddSingleton<JobTransitions>();
         services.AddSingleton<JobScheduler>();
         services.AddSingleton<JobEngine>();
         services.AddHostedService<EngineHostedService>();

@@ -39,7 +39,9 @@ internal sealed class ReelayGateway : IAsyncDisposable
     public HttpClient Http { get; }
 
     /// <param name="settings">Extra configuration, e.g. Reelay:Sandbox:MaxConcurrentRenders.</param>
-    public static async Task<ReelayGateway> StartAsync(IReadOnlyDictionary<string, string?>? settings, CancellationToken cancellationToken)
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <param name="services">Replaces services after the gateway's own registrations (a benchmark's stand-in), when given.</param>
+    public static async Task<ReelayGateway> StartAsync(IReadOnlyDictionary<string, string?>? settings, CancellationToken cancellationToken, Action<IServiceCollection>? services = null)
     {
         var data = TempDirectory.Create("reelay-bench-gateway-");
         try
@@ -63,7 +65,11 @@ internal sealed class ReelayGateway : IAsyncDisposable
             // The content root is the private folder, so no appsettings.json of the working directory leaks in.
             var app = ReelayServer.Build(
                 ["--urls", "http://127.0.0.1:0", "--contentRoot", data.Path],
-                builder => builder.Configuration.AddInMemoryCollection(config));
+                builder =>
+                {
+                    builder.Configuration.AddInMemoryCollection(config);
+                    services?.Invoke(builder.Services);
+                });
 
             // The gateway greets the console when it is ready (how to call it); that is noise between benchmark lines.
             var console = Console.Out;

@@ -52,4 +52,7 @@ internal static partial class EngineLog
 
     [LoggerMessage(LogEventIds.Engine + 15, LogLevel.Warning, "Job {JobId}: making the spritesheet failed; the job succeeds without one")]
     public static partial void SpritesheetFailed(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(LogEventIds.Engine + 16, LogLevel.Error, "Renewing or taking job claims failed; the next round tries again")]
+    public static partial void ClaimLoopFailed(ILogger logger, Exception exception);
 }

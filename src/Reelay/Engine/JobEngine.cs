@@ -20,14 +20,15 @@ public sealed class JobEngine
     private readonly JobScheduler _scheduler;
     private readonly TimeProvider _time;
     private readonly ReelayOptions _options;
-    private readonly JobObservers _observers;
+    private readonly JobTransitions _transitions;
     private readonly Accounts.Admissions? _admissions;
 
     /// <summary>Creates the engine.</summary>
-    public JobEngine(IJobStore store, IResultStore results, ModelCatalog catalog, IJobRouter router, InputImageLoader images, JobScheduler scheduler, TimeProvider time, ReelayOptions options, JobObservers? observers = null, Accounts.Admissions? admissions = null)
+    public JobEngine(IJobStore store, IResultStore results, ModelCatalog catalog, IJobRouter router, InputImageLoader images, JobScheduler scheduler, TimeProvider time, ReelayOptions options, Accounts.Admissions? admissions = null)
     {
         _admissions = admissions;
-        _observers = observers ?? JobObservers.None;
+        ArgumentNullException.ThrowIfNull(scheduler);
+        _transitions = scheduler.Transitions;
         _store = store;
         _results = results;
         Catalog = catalog;
@@ -137,7 +138,7 @@ public sealed class JobEngine
             throw;
         }
 
-        _observers.Changed(null, job);
+        _transitions.Inserted(job);
         _scheduler.Admit(job);
         return job;
     }
@@ -201,34 +202,27 @@ public sealed class JobEngine
             await _scheduler.CancelAsync(id, new JobError(ErrorCodes.Cancelled, "The job was deleted by its owner."), cancellationToken).ConfigureAwait(false);
         }
 
-        for (var attempt = 0; ; attempt++)
+        Transition deleted;
+        try
         {
-            var current = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw ReelayException.JobNotFound(id);
-            if (current.DeletedAt is not null)
-            {
-                throw ReelayException.JobNotFound(id);
-            }
-
-            var deleted = await _store.TryUpdateAsync(current with { DeletedAt = _time.GetUtcNow(), UpdatedAt = _time.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
-            if (deleted is not null)
-            {
-                _observers.Changed(current, deleted);
-                foreach (var key in ContentKeys(deleted))
-                {
-                    if (key is not null)
-                    {
-                        await _results.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-
-                return deleted;
-            }
-
-            if (attempt > 20)
-            {
-                throw new ReelayException(ErrorCodes.Conflict, $"Video '{id}' is changing too fast to delete; try again.", "id");
-            }
+            deleted = await _transitions.TryAsync(id, j => j.DeletedAt is null, j => j with { DeletedAt = _time.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
         }
+        catch (JobContentionException)
+        {
+            throw new ReelayException(ErrorCodes.Conflict, $"Video '{id}' is changing too fast to delete; try again.", "id");
+        }
+
+        if (deleted.Updated is not { } gone)
+        {
+            throw ReelayException.JobNotFound(id);
+        }
+
+        foreach (var key in ContentKeys(gone))
+        {
+            await _results.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+
+        return gone;
     }
 
     /// <summary>Every storage key a job's content may occupy: video, thumbnail, spritesheet and input image.</summary>

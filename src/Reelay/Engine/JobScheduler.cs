@@ -3,117 +3,150 @@ using Microsoft.Extensions.Logging;
 using Reelay.Diagnostics;
 using Reelay.Jobs;
 using Reelay.Providers;
-using Reelay.Providers.Http;
-using Reelay.Routing;
 using Reelay.Results;
+using Reelay.Routing;
 using Reelay.Storage;
 
 namespace Reelay.Engine;
 
 /// <summary>
-/// Owns time and in-flight state. Per provider instance: a FIFO queue of waiting jobs and a concurrency limit
-/// (a job holds a slot from submitting until it is terminal). One timer heap drives every running job's poll on its
-/// own adaptive, jittered schedule, plus deadlines and submit retries. Every state change is a compare-and-set in the
-/// store; the in-memory part is small (ids and timer entries) and is rebuilt from the store at start-up.
+/// The engine's coordinator. It keeps one <see cref="ProviderLane"/> per provider instance and a <see cref="DueWork"/>
+/// cache of polls, deadlines and retries, calls the providers, and applies what the pure policies decide
+/// (<see cref="SubmitPolicy"/>, <see cref="PollPolicy"/>, <see cref="SubmitRecovery"/>) through the single write path
+/// (<see cref="JobTransitions"/>); <see cref="ResultFinalizer"/> stores results. Its memory is a cache of the store:
+/// it is rebuilt from the store at start-up.
 /// </summary>
 public sealed class JobScheduler : IAsyncDisposable
 {
     private readonly IJobStore _store;
-    private readonly IResultStore _results;
     private readonly IJobRouter _router;
-    private readonly IMediaInspector _media;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly EngineOptions _options;
-    private readonly Results.StorageOptions _storage;
     private readonly string _tempDirectory;
-    private readonly JobObservers _observers;
-    private readonly SemaphoreSlim _finalizeGate;
-
-    private readonly Lock _gate = new();
-    private readonly Dictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
-    private readonly PriorityQueue<TimerItem, DateTimeOffset> _timers = new();
+    private readonly ResultFinalizer _finalizer;
+    private readonly ProviderCalls _calls;
+    private readonly IJobClaims _claims;
+    private readonly Dictionary<string, ProviderLane> _lanes = new(StringComparer.Ordinal);
+    private readonly DueWork _due;
+    private readonly UpstreamIdClaims _upstreamIds = new();
     private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly CancellationTokenSource _stopping = new();
-
-    // While jobs caught in submitting are being recovered: the upstream ids jobs own per provider, so that a heuristic
-    // lookup never adopts another job's task. Empty otherwise (it costs nothing per running job in normal operation).
-    private readonly ConcurrentDictionary<(string Provider, string UpstreamId), string> _claims = new();
-    private int _recovering;
-    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private DateTimeOffset _nextWake = DateTimeOffset.MaxValue;
     private Task? _loop;
+    private Task? _claimLoop;
 
     /// <summary>Creates the scheduler.</summary>
-    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobObservers? observers = null)
+    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobTransitions? transitions = null, IJobClaims? claims = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(router);
         _store = store;
-        _results = results;
         _router = router;
-        _media = media;
         _time = time;
         _log = logger;
         _options = options.Engine;
-        _storage = options.Storage;
         _tempDirectory = Path.Combine(options.DataPath, "tmp");
-        _observers = observers ?? JobObservers.None;
-        _finalizeGate = new SemaphoreSlim(_options.MaxConcurrentFinalizations, _options.MaxConcurrentFinalizations);
+        Transitions = transitions ?? new JobTransitions(store, time);
+        _claims = claims ?? store as IJobClaims ?? new InProcessJobClaims(store);
+        _finalizer = new ResultFinalizer(results, media, Transitions, time, options, logger);
+        _calls = new ProviderCalls(results, time, _options.UpstreamCallTimeout, _stopping.Token);
+        _due = new DueWork(time, (item, at) => Spawn(item.JobId, () => OnDueAsync(item, at)));
         foreach (var provider in router.Providers)
         {
-            _lanes[provider.Name] = new Lane(provider, _options.MaxConcurrentPollsPerProvider);
+            _lanes[provider.Name] = new ProviderLane(provider, _options.MaxConcurrentPollsPerProvider);
         }
     }
 
-    private enum TimerKind : byte
-    {
-        Poll,
-        Deadline,
-        Resubmit,
-        Recover,
-    }
+    /// <summary>The write path every change of a job goes through.</summary>
+    public JobTransitions Transitions { get; }
 
-    private readonly record struct TimerItem(string JobId, TimerKind Kind, int Attempt);
-
-    private sealed class Lane(IVideoProvider provider, int maxPolls)
-    {
-        public IVideoProvider Provider { get; } = provider;
-        public LinkedList<string> Queue { get; } = new();
-        public Dictionary<string, LinkedListNode<string>> Nodes { get; } = new(StringComparer.Ordinal);
-        public HashSet<string> Holders { get; } = new(StringComparer.Ordinal);
-        public SemaphoreSlim PollGate { get; } = new(maxPolls, maxPolls);
-    }
-
-    /// <summary>Recovers unfinished jobs from the store and starts the timer loop.</summary>
+    /// <summary>
+    /// Claims the unfinished jobs that are due (after a restart, this node's own jobs are due at once: nothing it held is
+    /// being worked on any more), resumes them, and starts the due-work loop and the claim loop.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(_tempDirectory);
-        var active = await _store.ListActiveAsync(cancellationToken).ConfigureAwait(false);
-        ReelayTelemetry.JobsRecovered(active);
-        int queued = 0, submitting = 0, running = 0;
-        if (active.Any(j => j.Status == JobStatus.Submitting))
+        await _claims.ReleaseClaimsAsync(_options.NodeId, cancellationToken).ConfigureAwait(false);
+        var claimed = new List<Job>();
+        IReadOnlyList<Job> batch;
+        do
         {
-            _recovering = active.Count(j => j.Status == JobStatus.Submitting);
-            foreach (var owned in active.Where(j => j is { Status: JobStatus.Running, Provider: not null, UpstreamId: not null }))
+            batch = await _claims.ClaimDueAsync(_options.NodeId, _time.GetUtcNow(), _options.ClaimLease, ClaimBatch, cancellationToken).ConfigureAwait(false);
+            claimed.AddRange(batch);
+        }
+        while (batch.Count == ClaimBatch);
+
+        await ResumeAsync(claimed, lookUpRunning: false, cancellationToken).ConfigureAwait(false);
+        _loop = Task.Run(() => _due.RunAsync(_stopping.Token), CancellationToken.None);
+        _claimLoop = Task.Run(() => ClaimLoopAsync(_stopping.Token), CancellationToken.None);
+    }
+
+    private const int ClaimBatch = 1000;
+
+    /// <summary>
+    /// Every third of the lease: renews this node's claims in one write, then claims what became due meanwhile: jobs
+    /// whose node died (lease expired), jobs released with a due time (a submit backoff), jobs nobody claimed.
+    /// </summary>
+    private async Task ClaimLoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
             {
-                _claims.TryAdd((owned.Provider!, owned.UpstreamId!), owned.Id);
+                await Task.Delay(_options.ClaimLease / 3, _time, ct).ConfigureAwait(false);
+                var now = _time.GetUtcNow();
+                await _claims.RenewClaimsAsync(_options.NodeId, now, _options.ClaimLease, ct).ConfigureAwait(false);
+                IReadOnlyList<Job> due;
+                do
+                {
+                    due = await _claims.ClaimDueAsync(_options.NodeId, now, _options.ClaimLease, ClaimBatch, ct).ConfigureAwait(false);
+
+                    // A job already in this node's lanes (admitted here since the last round, or a late renewal let its
+                    // lease lapse) is claimed now, and is not an orphan to resume.
+                    var orphans = due.Where(j => !_lanes.Values.Any(l => l.Knows(j.Id))).ToList();
+                    await ResumeAsync(orphans, lookUpRunning: true, ct).ConfigureAwait(false);
+                }
+                while (due.Count == ClaimBatch);
             }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                EngineLog.ClaimLoopFailed(_log, ex);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes over unfinished jobs claimed from the store: queued ones join their lane, the others get their slot back and
+    /// continue; one caught in submitting follows <see cref="SubmitRecovery"/>. With <paramref name="lookUpRunning"/>, the
+    /// upstream ids of every running job are read from the store for that recovery (they are not all among <paramref name="active"/>).
+    /// </summary>
+    private async Task ResumeAsync(IReadOnlyList<Job> active, bool lookUpRunning, CancellationToken cancellationToken)
+    {
+        ReelayTelemetry.JobsRecovered(active); // stored before this process claimed them, so no observer here heard them
+        var submitting = active.Count(j => j.Status == JobStatus.Submitting);
+        if (submitting > 0)
+        {
+            var running = lookUpRunning ? await _store.ListActiveAsync(cancellationToken).ConfigureAwait(false) : active;
+            _upstreamIds.Begin(submitting, running.Where(j => j.Status == JobStatus.Running));
         }
 
         foreach (var job in active)
         {
-            ScheduleDeadline(job);
+            _due.Add(new DueItem(job.Id, DueKind.Deadline, 0), job.Deadline);
 
             // A submit caught in flight is looked up on the deployment it recorded, never on a new plan.
             var provider = job is { Status: JobStatus.Submitting, HasCallInFlight: true } ? job.SubmitCall!.Provider : job.Provider;
-            var lane = provider is null ? null : LaneOf(provider);
-            if (lane is null)
+            if (provider is null || !_lanes.TryGetValue(provider, out var lane))
             {
                 await FailAsync(job.Id, new JobError(ErrorCodes.UpstreamUnavailable, $"The provider '{provider}' that this job was routed to is no longer configured."), cancellationToken).ConfigureAwait(false);
                 if (job.Status == JobStatus.Submitting)
                 {
-                    EndRecovery();
+                    _upstreamIds.End();
                 }
 
                 continue;
@@ -122,36 +155,23 @@ public sealed class JobScheduler : IAsyncDisposable
             switch (job.Status)
             {
                 case JobStatus.Queued:
-                    queued++;
-                    Enqueue(job);
+                    Enqueue(job, lane, front: false);
                     break;
                 case JobStatus.Submitting:
-                    submitting++;
-                    lock (_gate)
-                    {
-                        lane.Holders.Add(job.Id);
-                    }
-
+                    lane.Hold(job.Id);
                     Spawn(job.Id, () => RecoverSubmittingAsync(job, lane));
                     break;
                 case JobStatus.Running:
-                    running++;
-                    lock (_gate)
-                    {
-                        lane.Holders.Add(job.Id);
-                    }
-
-                    SchedulePoll(job.Id, _time.GetUtcNow(), 0);
+                    lane.Hold(job.Id);
+                    _due.Add(new DueItem(job.Id, DueKind.Poll, 0), _time.GetUtcNow());
                     break;
             }
         }
 
         if (active.Count > 0)
         {
-            EngineLog.Recovered(_log, active.Count, queued, submitting, running);
+            EngineLog.Recovered(_log, active.Count, active.Count(j => j.Status == JobStatus.Queued), submitting, active.Count(j => j.Status == JobStatus.Running));
         }
-
-        _loop = Task.Run(() => TimerLoopAsync(_stopping.Token), CancellationToken.None);
     }
 
     /// <summary>Stops the loop and waits for in-flight work. Jobs keep their stored state and continue after the next start.</summary>
@@ -159,10 +179,7 @@ public sealed class JobScheduler : IAsyncDisposable
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         var pending = _background.Keys.ToList();
-        if (_loop is not null)
-        {
-            pending.Add(_loop);
-        }
+        pending.AddRange(new[] { _loop, _claimLoop }.OfType<Task>());
 
         try
         {
@@ -183,55 +200,45 @@ public sealed class JobScheduler : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        _finalizer.Dispose();
     }
 
-    /// <summary>Jobs waiting in a provider queue and jobs holding a slot, for diagnostics and benchmarks.</summary>
+    /// <summary>Jobs waiting in a provider queue, jobs holding a slot, and due-work entries, for diagnostics and benchmarks.</summary>
     public (int Queued, int Active, int Timers) Counts()
     {
-        lock (_gate)
+        int queued = 0, holding = 0;
+        foreach (var lane in _lanes.Values)
         {
-            return (_lanes.Values.Sum(l => l.Queue.Count), _lanes.Values.Sum(l => l.Holders.Count), _timers.Count);
+            var (q, h) = lane.Counts();
+            queued += q;
+            holding += h;
         }
+
+        return (queued, holding, _due.Count);
     }
 
-    /// <summary>Puts a newly stored (or recovered) queued job in its provider's queue and its deadline on the clock.</summary>
+    /// <summary>
+    /// Puts a newly stored (or recovered) queued job in its provider's queue and its deadline on the clock. Its claim is
+    /// taken by the next claim round, in a batch with the others admitted meanwhile (one write for many submits).
+    /// </summary>
     public void Admit(Job job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        ScheduleDeadline(job);
-        Enqueue(job);
+        _due.Add(new DueItem(job.Id, DueKind.Deadline, 0), job.Deadline);
+        Enqueue(job, LaneOf(job.Provider) ?? throw new InvalidOperationException($"No provider lane '{job.Provider}'."), front: false);
     }
 
-    /// <summary>1-based position in the provider queue, or null when the job is not waiting in one.</summary>
+    /// <summary>1-based position in the provider queue, or null when the job is not waiting in one. O(log n): no walk.</summary>
     public int? QueuePosition(Job job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        if (job.Status != JobStatus.Queued || job.Provider is null)
-        {
-            return null;
-        }
-
-        lock (_gate)
-        {
-            if (!_lanes.TryGetValue(job.Provider, out var lane) || !lane.Nodes.TryGetValue(job.Id, out var node))
-            {
-                return null;
-            }
-
-            var position = 1;
-            for (var n = lane.Queue.First; n is not null && n != node; n = n.Next)
-            {
-                position++;
-            }
-
-            return position;
-        }
+        return job.Status == JobStatus.Queued && LaneOf(job.Provider) is { } lane ? lane.PositionOf(job.Id) : null;
     }
 
     /// <summary>Cancels a job in any non-terminal state; returns the stored result (unchanged when already terminal).</summary>
     public async Task<Job> CancelAsync(string jobId, JobError reason, CancellationToken cancellationToken)
     {
-        var (updated, current) = await TransitionAsync(
+        var (updated, current) = await Transitions.TryAsync(
             jobId,
             j => !j.Status.IsTerminal(),
             j => j with { Status = JobStatus.Cancelled, Error = reason, CompletedAt = _time.GetUtcNow() },
@@ -246,12 +253,58 @@ public sealed class JobScheduler : IAsyncDisposable
         return updated;
     }
 
-    private async Task CancelUpstreamAsync(Lane lane, Job job)
+    private ProviderLane? LaneOf(string? provider) => provider is not null && _lanes.TryGetValue(provider, out var lane) ? lane : null;
+
+    private void Enqueue(Job job, ProviderLane lane, bool front)
+    {
+        lane.Enqueue(job.Id, front);
+        EngineLog.JobQueued(_log, job.Id, lane.Provider.Name, job.Model);
+        Dispatch(lane);
+    }
+
+    private void Dispatch(ProviderLane lane)
+    {
+        foreach (var id in lane.TakeStartable() ?? [])
+        {
+            Spawn(id, () => SubmitAsync(id, lane));
+        }
+    }
+
+    private void Release(ProviderLane lane, string jobId)
+    {
+        if (lane.Release(jobId))
+        {
+            Dispatch(lane);
+        }
+    }
+
+    /// <summary>
+    /// For a job that just became terminal outside the normal flow (cancel, deadline): takes it out of its provider queue,
+    /// and frees its slot, after cancelling it upstream (in the background) when the upstream had accepted it.
+    /// </summary>
+    private void LeaveLane(Job ended)
+    {
+        if (LaneOf(ended.Provider) is not { } lane)
+        {
+            return;
+        }
+
+        if (lane.Leave(ended.Id) && ended.UpstreamId is not null)
+        {
+            Spawn(ended.Id, () => CancelUpstreamAsync(lane, ended));
+        }
+        else
+        {
+            Release(lane, ended.Id);
+        }
+    }
+
+    private async Task CancelUpstreamAsync(ProviderLane lane, Job job)
     {
         try
         {
-            using var call = UpstreamCall();
-            await lane.Provider.CancelAsync(ToProviderJob(job), call.Token).ConfigureAwait(false);
+            using var call = _calls.Start();
+            await lane.Provider.CancelAsync(_calls.For(job), call.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
         {
@@ -263,71 +316,10 @@ public sealed class JobScheduler : IAsyncDisposable
         }
     }
 
-    private Lane? LaneOf(string provider)
-    {
-        lock (_gate)
-        {
-            return _lanes.GetValueOrDefault(provider);
-        }
-    }
-
-    private void Enqueue(Job job, bool front = false)
-    {
-        var lane = LaneOf(job.Provider!) ?? throw new InvalidOperationException($"No provider lane '{job.Provider}'.");
-        lock (_gate)
-        {
-            if (!lane.Nodes.ContainsKey(job.Id) && !lane.Holders.Contains(job.Id))
-            {
-                lane.Nodes[job.Id] = front ? lane.Queue.AddFirst(job.Id) : lane.Queue.AddLast(job.Id);
-            }
-        }
-
-        EngineLog.JobQueued(_log, job.Id, job.Provider!, job.Model);
-        Dispatch(lane);
-    }
-
-    private void Dispatch(Lane lane)
-    {
-        List<string>? start = null;
-        lock (_gate)
-        {
-            while (lane.Holders.Count < lane.Provider.MaxConcurrentJobs && lane.Queue.First is { } first)
-            {
-                lane.Queue.RemoveFirst();
-                lane.Nodes.Remove(first.Value);
-                lane.Holders.Add(first.Value);
-                (start ??= []).Add(first.Value);
-            }
-        }
-
-        foreach (var id in start ?? [])
-        {
-            Spawn(id, () => SubmitAsync(id, lane));
-        }
-    }
-
-    private void Release(Lane lane, string jobId)
-    {
-        bool released;
-        lock (_gate)
-        {
-            released = lane.Holders.Remove(jobId);
-        }
-
-        if (released)
-        {
-            Dispatch(lane);
-        }
-    }
-
-    private async Task SubmitAsync(string jobId, Lane lane)
+    private async Task SubmitAsync(string jobId, ProviderLane lane)
     {
         var ct = _stopping.Token;
-        var (job, current) = await TransitionAsync(
-            jobId,
-            j => j.Status == JobStatus.Queued && j.DeletedAt is null,
-            j => j with { Status = JobStatus.Submitting, SubmitAttempts = j.SubmitAttempts + 1 },
-            ct).ConfigureAwait(false);
+        var job = (await Transitions.TryAsync(jobId, j => j.Status == JobStatus.Queued && j.DeletedAt is null, j => j with { Status = JobStatus.Submitting, SubmitAttempts = j.SubmitAttempts + 1 }, ct).ConfigureAwait(false)).Updated;
         if (job is null)
         {
             Release(lane, jobId);
@@ -340,14 +332,14 @@ public sealed class JobScheduler : IAsyncDisposable
         var reference = job.ClientReference(attempt);
         try
         {
-            using var call = UpstreamCall();
+            using var call = _calls.Start();
 
             // The call is recorded on the job right before its request leaves (after rate-limit waits and first-frame
             // work), so a restart can tell a job that never reached the upstream from one that may have.
             using var send = SubmitSend.Begin(token => RecordSubmitCallAsync(job, lane.Provider.Name, attempt, reference, token));
             try
             {
-                outcome = await lane.Provider.SubmitAsync(ToProviderJob(job, reference), call.Token).ConfigureAwait(false);
+                outcome = await lane.Provider.SubmitAsync(_calls.For(job, reference), call.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
@@ -370,37 +362,27 @@ public sealed class JobScheduler : IAsyncDisposable
         }
 
         ReelayTelemetry.SubmitAnswered(span, outcome);
-        switch (outcome)
+        var next = outcome is SubmitOutcome.Accepted ? null : _router.NextAfter(job);
+        switch (SubmitPolicy.Decide(job, outcome, next, _options, Random.Shared.NextDouble()))
         {
-            case SubmitOutcome.Accepted accepted:
-                await OnAcceptedAsync(job, lane, accepted.UpstreamId).ConfigureAwait(false);
+            case SubmitDecision.Run run:
+                await OnAcceptedAsync(job, lane, run.UpstreamId).ConfigureAwait(false);
                 break;
-            case SubmitOutcome.Rejected rejected when UpstreamErrors.IsDeploymentSpecific(rejected.Error.Code) && job.SubmitAttempts < _options.MaxSubmitAttempts && _router.NextAfter(job) is { } next:
-                await FailOverAsync(job, lane, next, rejected.Error, ct).ConfigureAwait(false);
+            case SubmitDecision.FailOver failOver:
+                EngineLog.FailedOver(_log, jobId, lane.Provider.Name, failOver.Next.Provider.Name, failOver.Reason.Code);
+                await RequeueAsync(jobId, lane, failOver.Next, front: true, ct).ConfigureAwait(false);
                 break;
-            case SubmitOutcome.Rejected rejected:
-                await FailAsync(jobId, rejected.Error, ct).ConfigureAwait(false);
+            case SubmitDecision.Fail fail:
+                await FailAsync(jobId, fail.Error, ct).ConfigureAwait(false);
                 Release(lane, jobId);
                 break;
-            case SubmitOutcome.RetryLater retry when job.SubmitAttempts >= _options.MaxSubmitAttempts:
-                await FailAsync(jobId, retry.Reason, ct).ConfigureAwait(false);
-                Release(lane, jobId);
-                break;
-            case SubmitOutcome.RetryLater retry when _router.NextAfter(job) is { } next:
-                await FailOverAsync(job, lane, next, retry.Reason, ct).ConfigureAwait(false);
-                break;
-            case SubmitOutcome.RetryLater retry:
-                // Every deployment was tried (or there is one): back off, then start again from the first.
-                var delay = retry.After ?? Backoff(_options.SubmitRetryDelay, job.SubmitAttempts - 1, TimeSpan.FromMinutes(2));
-                EngineLog.SubmitRetry(_log, jobId, lane.Provider.Name, delay, retry.Reason.Message);
-                var first = _router.First(job);
-                await TransitionAsync(
-                    jobId,
-                    j => j.Status == JobStatus.Submitting,
-                    j => first is null ? j with { Status = JobStatus.Queued } : j with { Status = JobStatus.Queued, Provider = first.Provider.Name, UpstreamModel = first.UpstreamModel, Note = first.Note },
-                    ct).ConfigureAwait(false);
-                Release(lane, jobId);
-                AddTimer(new TimerItem(jobId, TimerKind.Resubmit, 0), _time.GetUtcNow() + delay);
+            case SubmitDecision.RetryAfter retry:
+                EngineLog.SubmitRetry(_log, jobId, lane.Provider.Name, retry.Delay, retry.Reason.Message);
+                await RequeueAsync(jobId, lane, _router.First(job), front: false, ct).ConfigureAwait(false);
+
+                // Due through the store (any node may take it then) and through this node's cache, whichever comes first.
+                await _claims.ReleaseClaimAsync(jobId, _options.NodeId, _time.GetUtcNow() + retry.Delay, ct).ConfigureAwait(false);
+                _due.Add(new DueItem(jobId, DueKind.Resubmit, 0), _time.GetUtcNow() + retry.Delay);
                 break;
         }
     }
@@ -408,58 +390,59 @@ public sealed class JobScheduler : IAsyncDisposable
     /// <summary>Durably records the submit call about to be sent; throws <see cref="SubmitAbandonedException"/> when the job is no longer being submitted.</summary>
     private async Task RecordSubmitCallAsync(Job job, string provider, int attempt, string reference, CancellationToken ct)
     {
-        var (recorded, _) = await TransitionAsync(
+        var recorded = await Transitions.TryAsync(
             job.Id,
             j => j.Status == JobStatus.Submitting && j.SubmitAttempts == attempt && j.DeletedAt is null,
             j => j with { SubmitCall = new SubmitCall(attempt, provider, j.UpstreamModel ?? j.Model, reference, _time.GetUtcNow()) },
             ct).ConfigureAwait(false);
-        if (recorded is null)
+        if (!recorded.Applied)
         {
             throw new SubmitAbandonedException(job.Id);
         }
     }
 
-    /// <summary>The upstream did not accept the job: move it, still queued, to the next deployment's lane at once.</summary>
-    private async Task FailOverAsync(Job job, Lane lane, JobRoute next, JobError reason, CancellationToken ct)
+    /// <summary>
+    /// Puts a job that was being submitted back to queued, on <paramref name="route"/> when given, and frees its slot. With
+    /// <paramref name="front"/> it joins the front of its (new) lane at once; otherwise a Resubmit entry brings it back.
+    /// </summary>
+    private async Task RequeueAsync(string jobId, ProviderLane lane, JobRoute? route, bool front, CancellationToken ct)
     {
-        EngineLog.FailedOver(_log, job.Id, lane.Provider.Name, next.Provider.Name, reason.Code);
-        var (moved, _) = await TransitionAsync(
-            job.Id,
+        var moved = await Transitions.TryAsync(
+            jobId,
             j => j.Status == JobStatus.Submitting,
-            j => j with { Status = JobStatus.Queued, Provider = next.Provider.Name, UpstreamModel = next.UpstreamModel, Note = next.Note },
+            j => route is null ? j with { Status = JobStatus.Queued } : j with { Status = JobStatus.Queued, Provider = route.Provider.Name, UpstreamModel = route.UpstreamModel, Note = route.Note },
             ct).ConfigureAwait(false);
-        Release(lane, job.Id);
-        if (moved is not null)
+        Release(lane, jobId);
+        if (front && moved.Updated is { } queued && LaneOf(queued.Provider) is { } target)
         {
-            Enqueue(moved, front: true);
+            Enqueue(queued, target, front: true);
         }
     }
 
-    private async Task OnAcceptedAsync(Job job, Lane lane, string upstreamId)
+    private async Task OnAcceptedAsync(Job job, ProviderLane lane, string upstreamId)
     {
-        var ct = _stopping.Token;
         EngineLog.JobAccepted(_log, job.Id, lane.Provider.Name, upstreamId);
-        if (Volatile.Read(ref _recovering) > 0)
+        if (_upstreamIds.Active)
         {
-            _claims.TryAdd((lane.Provider.Name, upstreamId), job.Id);
+            _upstreamIds.TryClaim(lane.Provider.Name, upstreamId, job.Id);
         }
 
-        var (running, current) = await TransitionAsync(
+        var running = await Transitions.TryAsync(
             job.Id,
             j => j.Status == JobStatus.Submitting,
             j => j with { Status = JobStatus.Running, UpstreamId = upstreamId, StartedAt = _time.GetUtcNow(), Progress = 0 },
-            ct).ConfigureAwait(false);
-        if (running is null)
+            _stopping.Token).ConfigureAwait(false);
+        if (!running.Applied)
         {
             // Cancelled (or failed by its deadline) while the submit was in flight: stop it upstream too.
             await CancelUpstreamAsync(lane, job with { UpstreamId = upstreamId }).ConfigureAwait(false);
             return;
         }
 
-        SchedulePoll(job.Id, _time.GetUtcNow() + Interval(lane.Provider.PollSchedule, 0), 0);
+        _due.Add(new DueItem(job.Id, DueKind.Poll, 0), _time.GetUtcNow() + Backoff.PollInterval(lane.Provider.PollSchedule, 0, Random.Shared.NextDouble()));
     }
 
-    private async Task RecoverSubmittingAsync(Job job, Lane lane)
+    private async Task RecoverSubmittingAsync(Job job, ProviderLane lane)
     {
         var ct = _stopping.Token;
         var step = SubmitRecovery.Plan(job);
@@ -468,9 +451,8 @@ public sealed class JobScheduler : IAsyncDisposable
             RecoveryOutcome outcome;
             try
             {
-                var claimed = _claims.Where(c => c.Key.Provider == lane.Provider.Name && c.Value != job.Id).Select(c => c.Key.UpstreamId).ToHashSet(StringComparer.Ordinal);
-                using var call = UpstreamCall();
-                outcome = await lane.Provider.RecoverSubmitAsync(ToProviderJob(job, job.SubmitCall!.Reference, claimed), call.Token).ConfigureAwait(false);
+                using var call = _calls.Start();
+                outcome = await lane.Provider.RecoverSubmitAsync(_calls.For(job, job.SubmitCall!.Reference, _upstreamIds.OwnedByOthers(lane.Provider.Name, job.Id)), call.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -483,7 +465,7 @@ public sealed class JobScheduler : IAsyncDisposable
             }
 
             // Two jobs must never adopt one upstream task: the first claim wins, the other cannot tell.
-            var claimedByAnother = outcome is RecoveryOutcome.Found found && _claims.GetOrAdd((lane.Provider.Name, found.UpstreamId), job.Id) != job.Id;
+            var claimedByAnother = outcome is RecoveryOutcome.Found found && !_upstreamIds.TryClaim(lane.Provider.Name, found.UpstreamId, job.Id);
             EngineLog.RecoveredSubmitting(_log, job.Id, lane.Provider.Name, claimedByAnother ? "Found (claimed by another job)" : outcome.GetType().Name);
             step = SubmitRecovery.After(job, outcome, _time.GetUtcNow(), _options.UpstreamCallTimeout, claimedByAnother);
         }
@@ -495,17 +477,11 @@ public sealed class JobScheduler : IAsyncDisposable
                 break;
             case RecoveryStep.LookAgain again:
                 // Still holding its slot: the interrupted call could still be creating the task upstream.
-                AddTimer(new TimerItem(job.Id, TimerKind.Recover, 0), again.At);
+                _due.Add(new DueItem(job.Id, DueKind.Recover, 0), again.At);
                 return;
             case RecoveryStep.Requeue requeue:
                 EngineLog.RequeuedAfterRestart(_log, job.Id, lane.Provider.Name, requeue.Reason);
-                var (requeued, _) = await TransitionAsync(job.Id, j => j.Status == JobStatus.Submitting, j => j with { Status = JobStatus.Queued }, ct).ConfigureAwait(false);
-                Release(lane, job.Id);
-                if (requeued is not null)
-                {
-                    Enqueue(requeued, front: true);
-                }
-
+                await RequeueAsync(job.Id, lane, route: null, front: true, ct).ConfigureAwait(false);
                 break;
             default:
                 await FailAsync(job.Id, new JobError(ErrorCodes.SubmitOutcomeUnknown, "Reelay restarted while submitting this job, and the provider cannot tell whether it accepted it. It was not resubmitted, to avoid paying twice."), ct).ConfigureAwait(false);
@@ -513,32 +489,63 @@ public sealed class JobScheduler : IAsyncDisposable
                 break;
         }
 
-        EndRecovery();
+        _upstreamIds.End();
+    }
+
+    private Task OnDueAsync(DueItem item, DateTimeOffset due) => item.Kind switch
+    {
+        DueKind.Poll => PollOrRescheduleAsync(item, due),
+        DueKind.Deadline => OnDeadlineAsync(item.JobId),
+        DueKind.Recover => OnRecoverAsync(item.JobId),
+        _ => OnResubmitAsync(item.JobId),
+    };
+
+    private async Task OnResubmitAsync(string jobId)
+    {
+        var job = await _store.GetAsync(jobId, _stopping.Token).ConfigureAwait(false);
+        if (job is { Status: JobStatus.Queued, DeletedAt: null } && LaneOf(job.Provider) is { } lane
+            && await _claims.TryClaimAsync(jobId, _options.NodeId, _time.GetUtcNow(), _options.ClaimLease, _stopping.Token).ConfigureAwait(false))
+        {
+            Enqueue(job, lane, front: true);
+        }
     }
 
     private async Task OnRecoverAsync(string jobId)
     {
         var job = await _store.GetAsync(jobId, _stopping.Token).ConfigureAwait(false);
-        var lane = job?.SubmitCall is { } call ? LaneOf(call.Provider) : null;
-        if (job is { Status: JobStatus.Submitting } && lane is not null)
+        if (job is { Status: JobStatus.Submitting, SubmitCall: { } call } && LaneOf(call.Provider) is { } lane)
         {
             await RecoverSubmittingAsync(job, lane).ConfigureAwait(false);
         }
         else
         {
-            EndRecovery(); // Cancelled or timed out meanwhile; leaving the lane freed its slot.
+            _upstreamIds.End(); // Cancelled or timed out meanwhile; leaving the lane freed its slot.
         }
     }
 
-    private void EndRecovery()
+    private async Task OnDeadlineAsync(string jobId)
     {
-        if (Interlocked.Decrement(ref _recovering) <= 0)
+        var now = _time.GetUtcNow();
+        var (failed, current) = await Transitions.TryAsync(
+            jobId,
+            j => !j.Status.IsTerminal() && now >= j.Deadline,
+            j => j with { Status = JobStatus.Failed, CompletedAt = now, Error = new JobError(ErrorCodes.DeadlineExceeded, $"The job did not finish within its deadline ({(j.Deadline - j.CreatedAt).TotalMinutes:0.#} minutes).") },
+            _stopping.Token).ConfigureAwait(false);
+        if (failed is null)
         {
-            _claims.Clear();
+            if (current is not null && !current.Status.IsTerminal() && current.Deadline > now)
+            {
+                _due.Add(new DueItem(current.Id, DueKind.Deadline, 0), current.Deadline);
+            }
+
+            return;
         }
+
+        EngineLog.DeadlineExceeded(_log, jobId);
+        LeaveLane(failed);
     }
 
-    private async Task PollOrRescheduleAsync(TimerItem item, DateTimeOffset due)
+    private async Task PollOrRescheduleAsync(DueItem item, DateTimeOffset due)
     {
         try
         {
@@ -548,15 +555,16 @@ public sealed class JobScheduler : IAsyncDisposable
         {
             // A store or engine fault must not strand the job: try again later; the deadline remains the backstop.
             EngineLog.EngineError(_log, ex, item.JobId);
-            SchedulePoll(item.JobId, _time.GetUtcNow() + Backoff(TimeSpan.FromSeconds(1), item.Attempt, TimeSpan.FromMinutes(1)), item.Attempt + 1);
+            var delay = Backoff.Exponential(TimeSpan.FromSeconds(1), item.Attempt, TimeSpan.FromMinutes(1), Random.Shared.NextDouble());
+            _due.Add(item with { Attempt = item.Attempt + 1 }, _time.GetUtcNow() + delay);
         }
     }
 
-    private async Task PollAsync(TimerItem item, DateTimeOffset due)
+    private async Task PollAsync(DueItem item, DateTimeOffset due)
     {
         var ct = _stopping.Token;
         var job = await _store.GetAsync(item.JobId, ct).ConfigureAwait(false);
-        var lane = job?.Provider is null ? null : LaneOf(job.Provider);
+        var lane = LaneOf(job?.Provider);
         if (job is null || lane is null || job.Status != JobStatus.Running)
         {
             if (job is not null && lane is not null && job.Status.IsTerminal())
@@ -573,25 +581,49 @@ public sealed class JobScheduler : IAsyncDisposable
             return;
         }
 
+        var outcome = await CallPollAsync(job, lane, due, ct).ConfigureAwait(false);
+        switch (PollPolicy.Decide(job, outcome, item.Attempt, lane.Provider.PollSchedule, Random.Shared.NextDouble()))
+        {
+            case PollDecision.Run run:
+                if (run.Progress is { } progress)
+                {
+                    await Transitions.TryAsync(job.Id, j => j.Status == JobStatus.Running && j.Progress < progress, j => j with { Progress = progress }, ct).ConfigureAwait(false);
+                }
+
+                _due.Add(item with { Attempt = run.Attempt }, _time.GetUtcNow() + run.Delay);
+                break;
+            case PollDecision.Finalize finalize:
+                await FinalizeAsync(job, lane, finalize.Result, item).ConfigureAwait(false);
+                break;
+            case PollDecision.Fail fail:
+                await FailAsync(job.Id, fail.Error, ct).ConfigureAwait(false);
+                Release(lane, job.Id);
+                break;
+            case PollDecision.RetryAfter retry:
+                EngineLog.PollRetry(_log, job.Id, retry.Delay, retry.Reason);
+                _due.Add(item with { Attempt = retry.Attempt }, _time.GetUtcNow() + retry.Delay);
+                break;
+        }
+    }
+
+    private async Task<PollOutcome> CallPollAsync(Job job, ProviderLane lane, DateTimeOffset due, CancellationToken ct)
+    {
         await lane.PollGate.WaitAsync(ct).ConfigureAwait(false);
         using var span = ReelayTelemetry.StartPoll(job, lane.Provider.Name);
         PollOutcome outcome;
         try
         {
-            using var call = UpstreamCall();
-            try
-            {
-                outcome = await lane.Provider.PollAsync(ToProviderJob(job), call.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                outcome = new PollOutcome.RetryLater("the provider did not answer the poll in time");
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                EngineLog.ProviderThrew(_log, ex, lane.Provider.Name, "poll", job.Id);
-                outcome = new PollOutcome.RetryLater("the poll failed");
-            }
+            using var call = _calls.Start();
+            outcome = await lane.Provider.PollAsync(_calls.For(job), call.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            outcome = new PollOutcome.RetryLater("the provider did not answer the poll in time");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            EngineLog.ProviderThrew(_log, ex, lane.Provider.Name, "poll", job.Id);
+            outcome = new PollOutcome.RetryLater("the poll failed");
         }
         finally
         {
@@ -599,416 +631,43 @@ public sealed class JobScheduler : IAsyncDisposable
         }
 
         ReelayTelemetry.PollAnswered(span, outcome, _time.GetUtcNow() - due);
-        var schedule = lane.Provider.PollSchedule;
-        switch (outcome)
-        {
-            case PollOutcome.Running r:
-                var attempt = item.Attempt + 1;
-                if (r.Progress is { } p && Math.Clamp(p, 0, 99) > job.Progress)
-                {
-                    attempt = 0;
-                    await TransitionAsync(job.Id, j => j.Status == JobStatus.Running && j.Progress < Math.Clamp(p, 0, 99), j => j with { Progress = Math.Clamp(p, 0, 99) }, ct).ConfigureAwait(false);
-                }
-
-                SchedulePoll(job.Id, _time.GetUtcNow() + Interval(schedule, attempt), attempt);
-                break;
-            case PollOutcome.Succeeded s:
-                // Downloads, ffprobe and thumbnails are bounded engine-wide: a thousand jobs finishing together must not
-                // open a thousand downloads and ffmpeg processes at once (and time them all out).
-                await _finalizeGate.WaitAsync(_stopping.Token).ConfigureAwait(false);
-                try
-                {
-                    await FinalizeAsync(job, lane, s.Result, item.Attempt).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _finalizeGate.Release();
-                }
-
-                break;
-            case PollOutcome.Failed f:
-                await FailAsync(job.Id, f.Error, ct).ConfigureAwait(false);
-                Release(lane, job.Id);
-                break;
-            case PollOutcome.RetryLater retry:
-                var delay = retry.After ?? Interval(schedule, item.Attempt + 1);
-                EngineLog.PollRetry(_log, job.Id, delay, retry.Reason);
-                SchedulePoll(job.Id, _time.GetUtcNow() + delay, item.Attempt + 1);
-                break;
-        }
+        return outcome;
     }
 
-    private async Task FinalizeAsync(Job job, Lane lane, ResultLocation result, int attempt)
+    private async Task FinalizeAsync(Job job, ProviderLane lane, ResultLocation result, DueItem item)
     {
         using var span = ReelayTelemetry.StartFinalize(job, lane.Provider.Name);
-        var ct = _stopping.Token;
-        var videoKey = $"videos/{job.Id}.mp4";
-        var thumbKey = $"thumbnails/{job.Id}.webp";
-        var spriteKey = $"spritesheets/{job.Id}.webp";
-        var downloaded = Path.Combine(_tempDirectory, $"{job.Id}.download.mp4");
-        var thumbnail = Path.Combine(_tempDirectory, $"{job.Id}.thumb.webp");
-        var spritesheet = Path.Combine(_tempDirectory, $"{job.Id}.sprite.webp");
+        FinalizeOutcome outcome;
         try
         {
-            var source = result.Video;
-            if (!result.IsLocalFile)
-            {
-                await using (var file = new FileStream(downloaded, FileMode.Create, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
-                {
-                    using var call = UpstreamCall();
-                    await lane.Provider.DownloadAsync(ToProviderJob(job), result, file, call.Token).ConfigureAwait(false);
-                }
-
-                source = downloaded;
-            }
-
-            var facts = await _media.ProbeAsync(source, ct).ConfigureAwait(false);
-            if (facts is null)
-            {
-                await FailAsync(job.Id, new JobError(ErrorCodes.UpstreamUnavailable, "The provider reported success, but its result is not a playable video."), ct).ConfigureAwait(false);
-                Release(lane, job.Id);
-                return;
-            }
-
-            var hasThumbnail = await _media.CreateThumbnailAsync(source, thumbnail, ct).ConfigureAwait(false);
-            var hasSpritesheet = await CreateSpritesheetAsync(job.Id, source, spritesheet, facts.DurationSeconds, ct).ConfigureAwait(false);
-            var stored = await _results.PutFileAsync(videoKey, source, "video/mp4", move: true, ct).ConfigureAwait(false);
-            if (hasThumbnail)
-            {
-                await _results.PutFileAsync(thumbKey, thumbnail, "image/webp", move: true, ct).ConfigureAwait(false);
-            }
-
-            if (hasSpritesheet)
-            {
-                await _results.PutFileAsync(spriteKey, spritesheet, "image/webp", move: true, ct).ConfigureAwait(false);
-            }
-
-            var retention = _storage.Retention;
-
-            var (done, _) = await TransitionAsync(
-                job.Id,
-                j => j.Status == JobStatus.Running,
-                j => j with
-                {
-                    Status = JobStatus.Succeeded,
-                    Progress = 100,
-                    CompletedAt = _time.GetUtcNow(),
-                    ExpiresAt = retention > TimeSpan.Zero ? _time.GetUtcNow() + retention : null,
-                    ResultKey = videoKey,
-                    ThumbnailKey = hasThumbnail ? thumbKey : null,
-                    SpritesheetKey = hasSpritesheet ? spriteKey : null,
-                    ResultBytes = stored.Length,
-                    ResultSha256 = stored.Sha256,
-                    ResultDurationSeconds = facts.DurationSeconds,
-                    ResultWidth = facts.Width > 0 ? facts.Width : null,
-                    ResultHeight = facts.Height > 0 ? facts.Height : null,
-                },
-                ct).ConfigureAwait(false);
-            if (done is null)
-            {
-                // Cancelled or timed out meanwhile: the result belongs to nobody.
-                await _results.DeleteAsync(videoKey, ct).ConfigureAwait(false);
-                await _results.DeleteAsync(thumbKey, ct).ConfigureAwait(false);
-                await _results.DeleteAsync(spriteKey, ct).ConfigureAwait(false);
-            }
-            else
-            {
-                EngineLog.JobSucceeded(_log, job.Id, stored.Length, facts.DurationSeconds);
-            }
-
-            Release(lane, job.Id);
+            outcome = await _finalizer.FinalizeAsync(_calls.For(job), lane.Provider, result, _stopping.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
-            // Shutting down: still 'running'; the next start polls it again and finalizes.
+            return; // Shutting down: still 'running'; the next start polls it again and finalizes.
         }
         catch (Exception ex)
         {
             EngineLog.FinalizeFailed(_log, ex, job.Id);
-            SchedulePoll(job.Id, _time.GetUtcNow() + Interval(lane.Provider.PollSchedule, attempt + 3), attempt + 1);
-        }
-        finally
-        {
-            TryDelete(downloaded);
-            TryDelete(thumbnail);
-            TryDelete(spritesheet);
-        }
-    }
-
-    // A spritesheet is a nicety: failing to make one never fails the job.
-    private async Task<bool> CreateSpritesheetAsync(string jobId, string videoPath, string outputPath, double durationSeconds, CancellationToken ct)
-    {
-        if (!_storage.Spritesheet)
-        {
-            return false;
-        }
-
-        try
-        {
-            return await _media.CreateSpritesheetAsync(videoPath, outputPath, durationSeconds, ct).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
-        {
-            EngineLog.SpritesheetFailed(_log, ex, jobId);
-            return false;
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private async Task OnDeadlineAsync(string jobId)
-    {
-        var ct = _stopping.Token;
-        var now = _time.GetUtcNow();
-        var (failed, current) = await TransitionAsync(
-            jobId,
-            j => !j.Status.IsTerminal() && now >= j.Deadline,
-            j => j with { Status = JobStatus.Failed, CompletedAt = now, Error = new JobError(ErrorCodes.DeadlineExceeded, $"The job did not finish within its deadline ({(j.Deadline - j.CreatedAt).TotalMinutes:0.#} minutes).") },
-            ct).ConfigureAwait(false);
-        if (failed is null)
-        {
-            if (current is { Status: not JobStatus.Succeeded and not JobStatus.Failed and not JobStatus.Cancelled } && current.Deadline > now)
-            {
-                ScheduleDeadline(current);
-            }
-
+            var again = PollPolicy.AfterFinalizeFailed(item.Attempt, lane.Provider.PollSchedule, Random.Shared.NextDouble());
+            _due.Add(item with { Attempt = again.Attempt }, _time.GetUtcNow() + again.Delay);
             return;
         }
 
-        EngineLog.DeadlineExceeded(_log, jobId);
-        LeaveLane(failed);
-    }
-
-    /// <summary>
-    /// For a job that just became terminal outside the normal flow (cancel, deadline): takes it out of its provider queue,
-    /// and frees its slot, after cancelling it upstream (in the background) when the upstream had accepted it.
-    /// </summary>
-    private void LeaveLane(Job ended)
-    {
-        var lane = ended.Provider is null ? null : LaneOf(ended.Provider);
-        if (lane is null)
+        if (outcome is FinalizeOutcome.Unplayable unplayable)
         {
-            return;
+            await FailAsync(job.Id, unplayable.Error, _stopping.Token).ConfigureAwait(false);
         }
 
-        bool held;
-        lock (_gate)
-        {
-            if (lane.Nodes.Remove(ended.Id, out var node))
-            {
-                lane.Queue.Remove(node);
-            }
-
-            held = lane.Holders.Contains(ended.Id);
-        }
-
-        if (held && ended.UpstreamId is not null)
-        {
-            Spawn(ended.Id, () => CancelUpstreamAsync(lane, ended));
-        }
-        else
-        {
-            Release(lane, ended.Id);
-        }
-    }
-
-    private async Task OnResubmitAsync(string jobId)
-    {
-        var job = await _store.GetAsync(jobId, _stopping.Token).ConfigureAwait(false);
-        if (job is { Status: JobStatus.Queued, DeletedAt: null })
-        {
-            Enqueue(job, front: true);
-        }
+        Release(lane, job.Id);
     }
 
     private async Task FailAsync(string jobId, JobError error, CancellationToken ct)
     {
-        var (failed, _) = await TransitionAsync(
-            jobId,
-            j => !j.Status.IsTerminal(),
-            j => j with { Status = JobStatus.Failed, Error = error, CompletedAt = _time.GetUtcNow() },
-            ct).ConfigureAwait(false);
-        if (failed is not null)
+        var failed = await Transitions.TryAsync(jobId, j => !j.Status.IsTerminal(), j => j with { Status = JobStatus.Failed, Error = error, CompletedAt = _time.GetUtcNow() }, ct).ConfigureAwait(false);
+        if (failed.Applied)
         {
             EngineLog.JobFailed(_log, jobId, error.Code, error.Message);
-        }
-    }
-
-    /// <summary>
-    /// Compare-and-set with retry: reloads and re-applies <paramref name="change"/> while another writer wins, as long as
-    /// <paramref name="precondition"/> holds. Returns the stored job, or null with the current one when the precondition failed.
-    /// </summary>
-    private async Task<(Job? Updated, Job? Current)> TransitionAsync(string jobId, Func<Job, bool> precondition, Func<Job, Job> change, CancellationToken ct)
-    {
-        for (var attempt = 0; attempt < 20; attempt++)
-        {
-            var current = await _store.GetAsync(jobId, ct).ConfigureAwait(false);
-            if (current is null || !precondition(current))
-            {
-                return (null, current);
-            }
-
-            var next = change(current) with { UpdatedAt = _time.GetUtcNow() };
-            var stored = await _store.TryUpdateAsync(next, ct).ConfigureAwait(false);
-            if (stored is not null)
-            {
-                _observers.Changed(current, stored);
-                return (stored, stored);
-            }
-        }
-
-        throw new InvalidOperationException($"Job {jobId} is being changed by too many writers at once.");
-    }
-
-    private ProviderJob ToProviderJob(Job job, string? clientReference = null, IReadOnlySet<string>? claimed = null)
-    {
-        Func<CancellationToken, Task<Stream>>? open = null;
-        if (job.InputImageKey is { } key)
-        {
-            open = async ct =>
-            {
-                var content = await _results.OpenAsync(key, ct).ConfigureAwait(false)
-                    ?? throw new FileNotFoundException($"The stored first frame of job {job.Id} is missing.");
-                return content.OpenRead();
-            };
-        }
-
-        var upstreamModel = job is { Status: JobStatus.Submitting, HasCallInFlight: true } ? job.SubmitCall!.UpstreamModel : job.UpstreamModel ?? job.Model;
-        return new ProviderJob
-        {
-            Job = job,
-            UpstreamModel = upstreamModel,
-            OpenFirstFrame = open,
-            StandIn = upstreamModel == DeploymentRouter.SandboxModel && job.Model != DeploymentRouter.SandboxModel,
-            ClientReference = clientReference,
-            ClaimedUpstreamIds = claimed ?? ProviderJob.NoClaims,
-        };
-    }
-
-    /// <summary>A token that ends after the upstream call timeout, or when the scheduler stops.</summary>
-    private CallScope UpstreamCall() => new(new CancellationTokenSource(_options.UpstreamCallTimeout, _time), _stopping.Token);
-
-    private readonly struct CallScope : IDisposable
-    {
-        private readonly CancellationTokenSource _timeout;
-        private readonly CancellationTokenSource _linked;
-
-        public CallScope(CancellationTokenSource timeout, CancellationToken stopping)
-        {
-            _timeout = timeout;
-            _linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stopping);
-        }
-
-        public CancellationToken Token => _linked.Token;
-
-        public void Dispose()
-        {
-            _linked.Dispose();
-            _timeout.Dispose();
-        }
-    }
-
-    private static TimeSpan Backoff(TimeSpan initial, int attempt, TimeSpan max)
-    {
-        var ms = initial.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 20));
-        ms = Math.Min(ms, max.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(ms * (0.8 + (Random.Shared.NextDouble() * 0.4)));
-    }
-
-    /// <summary>The adaptive interval for the n-th poll without progress: Initial × Growth^n, capped at Max, ± jitter.</summary>
-    internal static TimeSpan Interval(PollSchedule schedule, int attempt)
-    {
-        var ms = schedule.Initial.TotalMilliseconds * Math.Pow(schedule.Growth, Math.Min(attempt, 30));
-        ms = Math.Min(ms, schedule.Max.TotalMilliseconds);
-        var jitter = 1 + (((Random.Shared.NextDouble() * 2) - 1) * schedule.Jitter);
-        return TimeSpan.FromMilliseconds(ms * jitter);
-    }
-
-    private void ScheduleDeadline(Job job) => AddTimer(new TimerItem(job.Id, TimerKind.Deadline, 0), job.Deadline);
-
-    private void SchedulePoll(string jobId, DateTimeOffset due, int attempt) => AddTimer(new TimerItem(jobId, TimerKind.Poll, attempt), due);
-
-    private void AddTimer(TimerItem item, DateTimeOffset due)
-    {
-        TaskCompletionSource? wake = null;
-        lock (_gate)
-        {
-            _timers.Enqueue(item, due);
-            if (due < _nextWake)
-            {
-                wake = _wake;
-            }
-        }
-
-        wake?.TrySetResult();
-    }
-
-    private async Task TimerLoopAsync(CancellationToken ct)
-    {
-        var due = new List<(TimerItem Item, DateTimeOffset At)>();
-        while (!ct.IsCancellationRequested)
-        {
-            TaskCompletionSource wake;
-            TimeSpan wait;
-            lock (_gate)
-            {
-                if (_wake.Task.IsCompleted)
-                {
-                    _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                }
-
-                wake = _wake;
-                var now = _time.GetUtcNow();
-                while (_timers.TryPeek(out var item, out var at) && at <= now)
-                {
-                    _timers.Dequeue();
-                    due.Add((item, at));
-                }
-
-                _nextWake = _timers.TryPeek(out _, out var next) ? next : DateTimeOffset.MaxValue;
-                wait = _nextWake == DateTimeOffset.MaxValue ? Timeout.InfiniteTimeSpan : _nextWake - now;
-            }
-
-            foreach (var (item, at) in due)
-            {
-                Spawn(item.JobId, item.Kind switch
-                {
-                    TimerKind.Poll => () => PollOrRescheduleAsync(item, at),
-                    TimerKind.Deadline => () => OnDeadlineAsync(item.JobId),
-                    TimerKind.Recover => () => OnRecoverAsync(item.JobId),
-                    _ => () => OnResubmitAsync(item.JobId),
-                });
-            }
-
-            due.Clear();
-            if (wait == TimeSpan.Zero)
-            {
-                continue;
-            }
-
-            using var delayCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var delay = wait == Timeout.InfiniteTimeSpan ? Task.Delay(Timeout.Infinite, delayCts.Token) : Task.Delay(wait, _time, delayCts.Token);
-            await Task.WhenAny(delay, wake.Task).ConfigureAwait(false);
-            await delayCts.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await delay.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
         }
     }
 

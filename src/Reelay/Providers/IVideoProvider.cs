@@ -95,8 +95,19 @@ public abstract record SubmitOutcome
     /// <summary>The upstream accepted the job.</summary>
     public sealed record Accepted(string UpstreamId) : SubmitOutcome;
 
-    /// <summary>The upstream definitely refused the job; it fails with this error.</summary>
-    public sealed record Rejected(JobError Error) : SubmitOutcome;
+    /// <summary>The upstream definitely refused the job; it fails with this error, unless another deployment may serve it.</summary>
+    public sealed record Rejected(JobError Error) : SubmitOutcome
+    {
+        /// <summary>
+        /// The refusal belongs to this deployment (its key or its account), so another deployment of the model may accept
+        /// the job. By default true for <see cref="ErrorCodes.UpstreamAuth"/> and <see cref="ErrorCodes.UpstreamQuota"/>;
+        /// an adapter that knows better sets it.
+        /// </summary>
+        public bool DeploymentSpecific { get; init; } = IsDeploymentSpecific(Error);
+
+        /// <summary>The default classification: errors of the gateway's credential or account at this provider.</summary>
+        public static bool IsDeploymentSpecific(JobError error) => error?.Code is ErrorCodes.UpstreamAuth or ErrorCodes.UpstreamQuota;
+    }
 
     /// <summary>
     /// A transient problem (429, 5xx, connection error, timeout). The job was not accepted and may go to

@@ -25,9 +25,10 @@ public sealed partial class ResultSweeper : BackgroundService
     private readonly StorageOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private readonly JobTransitions _transitions;
 
-    /// <summary>Creates the sweeper.</summary>
-    public ResultSweeper(IJobStore store, IResultStore results, ReelayOptions options, TimeProvider time, ILogger<ResultSweeper> logger)
+    /// <summary>Creates the sweeper; it records deletions through <paramref name="transitions"/> (the engine's write path) when given.</summary>
+    public ResultSweeper(IJobStore store, IResultStore results, ReelayOptions options, TimeProvider time, ILogger<ResultSweeper> logger, JobTransitions? transitions = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _store = store;
@@ -35,6 +36,7 @@ public sealed partial class ResultSweeper : BackgroundService
         _options = options.Storage;
         _time = time;
         _log = logger;
+        _transitions = transitions ?? new JobTransitions(store, time);
     }
 
     /// <summary>Runs one sweep now; returns how many jobs' content it deleted.</summary>
@@ -114,27 +116,21 @@ public sealed partial class ResultSweeper : BackgroundService
             return false;
         }
 
-        var current = job;
-        for (var attempt = 0; attempt < 5; attempt++)
+        try
         {
-            var stored = await _store.TryUpdateAsync(current with { ContentDeletedAt = now, UpdatedAt = now }, cancellationToken).ConfigureAwait(false);
-            if (stored is not null)
+            var recorded = await _transitions.TryAsync(job.Id, j => j.ContentDeletedAt is null && j.DeletedAt is null, j => j with { ContentDeletedAt = now }, cancellationToken).ConfigureAwait(false);
+            if (recorded.Applied)
             {
                 SweeperLog.ContentDeleted(_log, job.Id, job.ExpiresAt);
-                return true;
             }
 
-            // Someone else wrote the job meanwhile: reread it; it may already be recorded, or deleted.
-            var reread = await _store.GetAsync(job.Id, cancellationToken).ConfigureAwait(false);
-            if (reread is null || reread.ContentDeletedAt is not null || reread.DeletedAt is not null)
-            {
-                return true;
-            }
-
-            current = reread;
+            // Not applied: it was deleted, or its deletion recorded, meanwhile; either way it is done.
+            return true;
         }
-
-        return false;
+        catch (JobContentionException)
+        {
+            return false;
+        }
     }
 
     private static partial class SweeperLog

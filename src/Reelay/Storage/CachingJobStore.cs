@@ -9,7 +9,7 @@ namespace Reelay.Storage;
 /// is only ever replaced by a higher <see cref="Job.Version"/>. A lost compare-and-set evicts the entry, so a writer
 /// elsewhere is noticed at the next write. Lists always go to the store.
 /// </summary>
-public sealed class CachingJobStore : IJobStore, IAsyncDisposable
+public sealed class CachingJobStore : IJobStore, IJobClaims, IAsyncDisposable
 {
     private readonly IJobStore _inner;
     private readonly int _capacity;
@@ -130,4 +130,33 @@ public sealed class CachingJobStore : IJobStore, IAsyncDisposable
             }
         }
     }
+
+    private IJobClaims Claims => _inner as IJobClaims ?? throw new NotSupportedException($"{_inner.GetType().Name} does not keep job claims.");
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<Job>> ClaimDueAsync(string owner, DateTimeOffset now, TimeSpan lease, int limit, CancellationToken cancellationToken)
+    {
+        var claimed = await Claims.ClaimDueAsync(owner, now, lease, limit, cancellationToken).ConfigureAwait(false);
+        foreach (var job in claimed)
+        {
+            Remember(job);
+        }
+
+        return claimed;
+    }
+
+    /// <inheritdoc />
+    public Task<bool> TryClaimAsync(string jobId, string owner, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken) =>
+        Claims.TryClaimAsync(jobId, owner, now, lease, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<int> RenewClaimsAsync(string owner, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken) =>
+        Claims.RenewClaimsAsync(owner, now, lease, cancellationToken);
+
+    /// <inheritdoc />
+    public Task ReleaseClaimAsync(string jobId, string owner, DateTimeOffset dueAt, CancellationToken cancellationToken) =>
+        Claims.ReleaseClaimAsync(jobId, owner, dueAt, cancellationToken);
+
+    /// <inheritdoc />
+    public Task ReleaseClaimsAsync(string owner, CancellationToken cancellationToken) => Claims.ReleaseClaimsAsync(owner, cancellationToken);
 }

@@ -1,9 +1,11 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Reelay.Catalog;
 using Reelay.Engine;
 using Reelay.Routing;
 using Reelay.Jobs;
 using Reelay.Net;
+using Reelay.Storage;
 using Reelay.Tests.TestSupport;
 
 namespace Reelay.Tests.Engine;
@@ -13,18 +15,22 @@ public sealed class EngineHarness : IAsyncDisposable
 {
     private readonly GuardedHttpClient _http;
 
-    private EngineHarness(ManualTimeProvider clock, InMemoryJobStore store, FakeProvider provider, ReelayOptions options)
+    private EngineHarness(FakeTimeProvider clock, InMemoryJobStore store, FakeProvider provider, ReelayOptions options)
     {
         Clock = clock;
         Store = store;
         Provider = provider;
         Options = options;
         _http = new GuardedHttpClient(new AddressPolicy(), clock);
+        Claims = new InProcessJobClaims(store);
         Scheduler = null!;
         Engine = null!;
     }
 
-    public ManualTimeProvider Clock { get; }
+    /// <summary>Job claims shared by every scheduler this harness starts, as a shared store keeps them for several nodes.</summary>
+    public InProcessJobClaims Claims { get; }
+
+    public FakeTimeProvider Clock { get; }
 
     public InMemoryJobStore Store { get; }
 
@@ -50,7 +56,7 @@ public sealed class EngineHarness : IAsyncDisposable
     public RecordingObserver Observer { get; } = new();
 
     /// <summary>Starts with the sandbox-named fake plus <paramref name="others"/>, and <paramref name="routes"/> for public models.</summary>
-    public static async Task<EngineHarness> StartRoutedAsync(ManualTimeProvider clock, IEnumerable<FakeProvider> others, Dictionary<string, IReadOnlyList<Deployment>> routes, Action<ReelayOptions>? configure = null)
+    public static async Task<EngineHarness> StartRoutedAsync(FakeTimeProvider clock, IEnumerable<FakeProvider> others, Dictionary<string, IReadOnlyList<Deployment>> routes, Action<ReelayOptions>? configure = null)
     {
         var options = new ReelayOptions { DataDirectory = Path.Combine(Path.GetTempPath(), "reelay-engine-" + Guid.NewGuid().ToString("N")) };
         options.Engine.SubmitRetryDelay = TimeSpan.FromSeconds(2);
@@ -68,7 +74,7 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public static async Task<EngineHarness> StartAsync(Action<FakeProvider>? setup = null, Action<ReelayOptions>? configure = null)
     {
-        var clock = new ManualTimeProvider();
+        var clock = NewClock();
         var options = new ReelayOptions { DataDirectory = Path.Combine(Path.GetTempPath(), "reelay-engine-" + Guid.NewGuid().ToString("N")) };
         options.Engine.SubmitRetryDelay = TimeSpan.FromSeconds(2);
         configure?.Invoke(options);
@@ -82,8 +88,9 @@ public sealed class EngineHarness : IAsyncDisposable
     private async Task BootAsync()
     {
         var router = new DeploymentRouter([Provider, .. Others], Routes, Options.Sandbox.StandInFor);
-        Scheduler = new JobScheduler(Store, Results, router, Media, Clock, Options, NullLogger<JobScheduler>.Instance, new JobObservers([Observer]));
-        Engine = new JobEngine(Store, Results, ModelCatalog.Load(), router, new InputImageLoader(_http, Options), Scheduler, Clock, Options, new JobObservers([Observer, new ThrowingObserver()]));
+        var transitions = new JobTransitions(Store, Clock, new JobObservers([Observer, new ThrowingObserver()]));
+        Scheduler = new JobScheduler(Store, Results, router, Media, Clock, Options, NullLogger<JobScheduler>.Instance, transitions, Claims);
+        Engine = new JobEngine(Store, Results, ModelCatalog.Load(), router, new InputImageLoader(_http, Options), Scheduler, Clock, Options);
         await Scheduler.StartAsync(CancellationToken.None);
     }
 
@@ -102,8 +109,36 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public async Task<Job> GetAsync(string id) => (await Store.GetAsync(id, CancellationToken.None))!;
 
+    /// <summary>The engine tests' clock: Microsoft's FakeTimeProvider, starting at a fixed instant.</summary>
+    public static FakeTimeProvider NewClock() => new(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
+
     public Task WaitForAsync(string id, Func<Job, bool> condition, string what, TimeSpan? step = null) =>
-        Eventually.TrueAsync(async () => condition(await GetAsync(id)), what, Clock, step ?? TimeSpan.FromMilliseconds(250));
+        EventuallyAsync(async () => condition(await GetAsync(id)), what, step ?? TimeSpan.FromMilliseconds(250));
+
+    public Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? step = null) =>
+        EventuallyAsync(() => Task.FromResult(condition()), what, step);
+
+    /// <summary>Waits (at most 15 s of real time) until <paramref name="condition"/> holds, advancing the clock by <paramref name="step"/> (when given) between checks.</summary>
+    public async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? step = null)
+    {
+        var until = DateTime.UtcNow.AddSeconds(15);
+        while (DateTime.UtcNow < until)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            if (step is { } s)
+            {
+                Clock.Advance(s);
+            }
+
+            await Task.Delay(10);
+        }
+
+        Assert.Fail($"Timed out waiting for: {what}");
+    }
 
     public async ValueTask DisposeAsync()
     {

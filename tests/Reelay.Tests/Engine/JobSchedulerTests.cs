@@ -103,7 +103,7 @@ public sealed class JobSchedulerTests
         Assert.Equal(1, h.Engine.QueuePosition(await h.GetAsync(third.Id)));
 
         // The upstream cancel runs after the slot is freed, so it may land a moment after the second job starts.
-        await Eventually.TrueAsync(() => h.Provider.Cancels.Contains(first.Id), "the first job's upstream cancel");
+        await h.EventuallyAsync(() => h.Provider.Cancels.Contains(first.Id), "the first job's upstream cancel");
         Assert.Contains(first.Id, h.Provider.Cancels);
     }
 
@@ -112,7 +112,7 @@ public sealed class JobSchedulerTests
     {
         await using var h = await EngineHarness.StartAsync(p => p.OnPoll = (_, _) => new PollOutcome.Running(null));
         var job = await h.SubmitAsync();
-        await Eventually.TrueAsync(() => h.Provider.Polls.Count >= 6, "six polls", h.Clock, TimeSpan.FromMilliseconds(500));
+        await h.EventuallyAsync(() => h.Provider.Polls.Count >= 6, "six polls", TimeSpan.FromMilliseconds(500));
 
         var times = h.Provider.Polls.Select(p => p.At).ToList();
         var gaps = times.Zip(times.Skip(1), (a, b) => (b - a).TotalSeconds).ToList();
@@ -143,7 +143,7 @@ public sealed class JobSchedulerTests
             _ => new PollOutcome.Succeeded(new ResultLocation("https://upstream.invalid/v.mp4", false)),
         });
         var job = await h.SubmitAsync();
-        await Eventually.TrueAsync(() => !h.Provider.Polls.IsEmpty, "first poll", h.Clock, TimeSpan.FromMilliseconds(250));
+        await h.EventuallyAsync(() => !h.Provider.Polls.IsEmpty, "first poll", TimeSpan.FromMilliseconds(250));
         Assert.Equal(JobStatus.Running, (await h.GetAsync(job.Id)).Status);
 
         await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "succeeds after the retry", TimeSpan.FromSeconds(1));
@@ -182,7 +182,7 @@ public sealed class JobSchedulerTests
         await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Failed, "deadline", TimeSpan.FromSeconds(5));
         var failed = await h.GetAsync(job.Id);
         Assert.Equal(ErrorCodes.DeadlineExceeded, failed.Error!.Code);
-        await Eventually.TrueAsync(() => h.Provider.Cancels.Contains(job.Id), "upstream cancelled");
+        await h.EventuallyAsync(() => h.Provider.Cancels.Contains(job.Id), "upstream cancelled");
         Assert.Equal(0, h.Scheduler.Counts().Active);
     }
 
@@ -359,12 +359,12 @@ public sealed class JobSchedulerTests
         var job = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromSeconds(2));
 
         await h.RestartAsync();
-        await Eventually.TrueAsync(() => h.Provider.Recoveries.Count(r => r == job.Id) == 1, "first lookup");
+        await h.EventuallyAsync(() => h.Provider.Recoveries.Count(r => r == job.Id) == 1, "first lookup");
         Assert.Equal(JobStatus.Submitting, (await h.GetAsync(job.Id)).Status);
         Assert.Empty(h.Provider.Submits);
 
         h.Clock.Advance(TimeSpan.FromSeconds(27));
-        await Eventually.TrueAsync(() => h.Provider.Recoveries.Count(r => r == job.Id) == 2, "second lookup once the call timed out", h.Clock, TimeSpan.FromMilliseconds(250));
+        await h.EventuallyAsync(() => h.Provider.Recoveries.Count(r => r == job.Id) == 2, "second lookup once the call timed out", TimeSpan.FromMilliseconds(250));
         await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "submitted again and succeeded");
         Assert.Single(h.Provider.Submits, s => s.JobId == job.Id);
     }
@@ -438,6 +438,40 @@ public sealed class JobSchedulerTests
         await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Failed, "failed");
 
         Assert.Null((await h.GetAsync(job.Id)).SubmitCall);
+    }
+
+    [Fact]
+    public async Task Claims_NodeDiesWhileSubmitting_AnotherNodeTakesTheJobAfterTheLeaseAndFailsItUnknown()
+    {
+        await using var h = await EngineHarness.StartAsync(p => p.OnRecover = _ => new RecoveryOutcome.Unknown(), o => o.Engine.NodeId = "node-a");
+        var job = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromSeconds(5));
+        Assert.True(await h.Claims.TryClaimAsync(job.Id, "node-a", h.Clock.GetUtcNow(), h.Options.Engine.ClaimLease, CancellationToken.None));
+
+        // Node a dies holding the claim; node b starts on the same store and claims.
+        h.Options.Engine.NodeId = "node-b";
+        await h.RestartAsync();
+        h.Clock.Advance(TimeSpan.FromSeconds(25));
+        await Task.Delay(100);
+        Assert.Equal(JobStatus.Submitting, (await h.GetAsync(job.Id)).Status); // Node a's lease is still live.
+        Assert.Empty(h.Provider.Recoveries);
+
+        await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Failed, "taken over after the lease and failed as unknown", TimeSpan.FromSeconds(1));
+        Assert.Equal(ErrorCodes.SubmitOutcomeUnknown, (await h.GetAsync(job.Id)).Error!.Code);
+        Assert.Contains(job.Id, h.Provider.Recoveries);
+        Assert.Empty(h.Provider.Submits); // Never resubmitted: that could pay twice.
+    }
+
+    [Fact]
+    public async Task Claims_NodeRestartsWithTheSameId_TakesItsOwnJobsBackAtOnce()
+    {
+        await using var h = await EngineHarness.StartAsync(p => p.OnRecover = _ => new RecoveryOutcome.Found("up-found"), o => o.Engine.NodeId = "node-a");
+        var job = CrashedWhileSubmitting(h, calledAgo: TimeSpan.FromSeconds(5));
+        Assert.True(await h.Claims.TryClaimAsync(job.Id, "node-a", h.Clock.GetUtcNow(), h.Options.Engine.ClaimLease, CancellationToken.None));
+
+        await h.RestartAsync();
+
+        await h.WaitForAsync(job.Id, j => j.Status is JobStatus.Running or JobStatus.Succeeded, "adopted without waiting for the lease", TimeSpan.FromMilliseconds(1));
+        Assert.Equal("up-found", (await h.GetAsync(job.Id)).UpstreamId);
     }
 
     /// <summary>

@@ -16,7 +16,7 @@ public sealed class FailoverTests
 
     private static async Task<(EngineHarness H, FakeProvider A, FakeProvider B)> StartAsync(Action<FakeProvider, FakeProvider> setup, Action<ReelayOptions>? configure = null)
     {
-        var clock = new ManualTimeProvider();
+        var clock = EngineHarness.NewClock();
         var a = new FakeProvider(clock, "a");
         var b = new FakeProvider(clock, "b");
         setup(a, b);

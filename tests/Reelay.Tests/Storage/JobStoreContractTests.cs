@@ -543,6 +543,161 @@ public abstract class JobStoreContractTests
         Assert.Equal(expected, actual with { Options = expected.Options, Metadata = expected.Metadata });
     }
 
+    /// <summary>The store's job claims (the store itself for a store that keeps them).</summary>
+    protected virtual IJobClaims ClaimsOf(IJobStore store) => Assert.IsAssignableFrom<IJobClaims>(store);
+
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task ClaimDueAsync_UnfinishedJobs_ClaimsThemInInsertionOrderUpToTheLimitSkippingFinishedAndDeleted()
+    {
+        var store = await CreateStoreAsync();
+        var ids = await InsertManyAsync(store, 4, "key_claims");
+        var done = await store.GetAsync(ids[1], Ct);
+        await store.TryUpdateAsync(done! with { Status = JobStatus.Succeeded }, Ct);
+        var deleted = await store.GetAsync(ids[2], Ct);
+        await store.TryUpdateAsync(deleted! with { Status = JobStatus.Cancelled, DeletedAt = TestJobs.Epoch }, Ct);
+        var running = await store.InsertAsync(TestJobs.New(status: JobStatus.Running, createdAt: TestJobs.Epoch.AddMinutes(1)), Ct);
+        var claims = ClaimsOf(store);
+
+        var first = await claims.ClaimDueAsync("node-a", TestJobs.Epoch, Lease, 2, Ct);
+        var rest = await claims.ClaimDueAsync("node-a", TestJobs.Epoch, Lease, 10, Ct);
+
+        Assert.Equal([ids[0], ids[3]], first.Select(j => j.Id));
+        Assert.Equal([running.Id], rest.Select(j => j.Id));
+        Assert.Equal(JobStatus.Running, rest[0].Status);
+        Assert.Empty(await claims.ClaimDueAsync("node-a", TestJobs.Epoch, Lease, 10, Ct)); // Its own live leases are not due either.
+    }
+
+    [Fact]
+    public async Task ClaimDueAsync_AnotherNodesLeaseLive_NotClaimedUntilItExpires()
+    {
+        var store = await CreateStoreAsync();
+        var job = await store.InsertAsync(TestJobs.New(), Ct);
+        var claims = ClaimsOf(store);
+        Assert.Single(await claims.ClaimDueAsync("node-a", TestJobs.Epoch, Lease, 10, Ct));
+
+        Assert.Empty(await claims.ClaimDueAsync("node-b", TestJobs.Epoch.AddSeconds(29), Lease, 10, Ct));
+        Assert.False(await claims.TryClaimAsync(job.Id, "node-b", TestJobs.Epoch.AddSeconds(29), Lease, Ct));
+        var taken = await claims.ClaimDueAsync("node-b", TestJobs.Epoch.AddSeconds(30), Lease, 10, Ct);
+
+        Assert.Equal(job.Id, Assert.Single(taken).Id);
+        Assert.False(await claims.TryClaimAsync(job.Id, "node-a", TestJobs.Epoch.AddSeconds(31), Lease, Ct)); // Node a lost it.
+    }
+
+    [Fact]
+    public async Task TryClaimAsync_FreeOrOwnOrExpired_Succeeds()
+    {
+        var store = await CreateStoreAsync();
+        var job = await store.InsertAsync(TestJobs.New(), Ct);
+        var claims = ClaimsOf(store);
+
+        Assert.True(await claims.TryClaimAsync(job.Id, "node-a", TestJobs.Epoch, Lease, Ct));
+        Assert.True(await claims.TryClaimAsync(job.Id, "node-a", TestJobs.Epoch.AddSeconds(10), Lease, Ct));
+        Assert.False(await claims.TryClaimAsync(job.Id, "node-b", TestJobs.Epoch.AddSeconds(39), Lease, Ct)); // The second claim extended it.
+        Assert.True(await claims.TryClaimAsync(job.Id, "node-b", TestJobs.Epoch.AddSeconds(40), Lease, Ct));
+    }
+
+    [Fact]
+    public async Task RenewClaimsAsync_LiveLeases_ExtendsEveryOneOfTheOwnersInOneCall()
+    {
+        var store = await CreateStoreAsync();
+        var ids = await InsertManyAsync(store, 3, "key_renew");
+        var claims = ClaimsOf(store);
+        Assert.Equal(2, (await claims.ClaimDueAsync("node-a", TestJobs.Epoch, Lease, 2, Ct)).Count);
+        Assert.True(await claims.TryClaimAsync(ids[2], "node-b", TestJobs.Epoch, Lease, Ct));
+
+        Assert.Equal(2, await claims.RenewClaimsAsync("node-a", TestJobs.Epoch.AddSeconds(20), Lease, Ct));
+
+        var at40 = await claims.ClaimDueAsync("node-c", TestJobs.Epoch.AddSeconds(40), Lease, 10, Ct);
+        Assert.Equal([ids[2]], at40.Select(j => j.Id)); // Node b did not renew; node a's leases now run to 50 s.
+        Assert.Equal(2, (await claims.ClaimDueAsync("node-c", TestJobs.Epoch.AddSeconds(50), Lease, 10, Ct)).Count);
+    }
+
+    [Fact]
+    public async Task RenewClaimsAsync_LeaseAlreadyExpired_DoesNotReviveIt()
+    {
+        var store = await CreateStoreAsync();
+        var job = await store.InsertAsync(TestJobs.New(), Ct);
+        var claims = ClaimsOf(store);
+        Assert.True(await claims.TryClaimAsync(job.Id, "node-a", TestJobs.Epoch, Lease, Ct));
+
+        Assert.Equal(0, await claims.RenewClaimsAsync("node-a", TestJobs.Epoch.AddSeconds(31), Lease, Ct));
+        Assert.Single(await claims.ClaimDueAsync("node-b", TestJobs.Epoch.AddSeconds(32), Lease, 10, Ct));
+    }
+
+    [Fact]
+    public async Task ReleaseClaimAsync_WithDueTime_ClaimableByAnyNodeOnlyFromThen()
+    {
+        var store = await CreateStoreAsync();
+        var job = await store.InsertAsync(TestJobs.New(), Ct);
+        var claims = ClaimsOf(store);
+        Assert.True(await claims.TryClaimAsync(job.Id, "node-a", TestJobs.Epoch, Lease, Ct));
+
+        await claims.ReleaseClaimAsync(job.Id, "node-b", TestJobs.Epoch, Ct); // Not node b's to release: nothing changes.
+        await claims.ReleaseClaimAsync(job.Id, "node-a", TestJobs.Epoch.AddSeconds(5), Ct);
+
+        Assert.Empty(await claims.ClaimDueAsync("node-b", TestJobs.Epoch.AddSeconds(4), Lease, 10, Ct));
+        Assert.Single(await claims.ClaimDueAsync("node-b", TestJobs.Epoch.AddSeconds(5), Lease, 10, Ct));
+    }
+
+    [Fact]
+    public async Task ReleaseClaimAsync_JobNeverClaimed_NotDueBeforeItsDueTime()
+    {
+        var store = await CreateStoreAsync();
+        var job = await store.InsertAsync(TestJobs.New(), Ct);
+        var claims = ClaimsOf(store);
+
+        await claims.ReleaseClaimAsync(job.Id, "node-a", TestJobs.Epoch.AddSeconds(8), Ct);
+
+        Assert.Empty(await claims.ClaimDueAsync("node-a", TestJobs.Epoch.AddSeconds(7), Lease, 10, Ct));
+        Assert.Single(await claims.ClaimDueAsync("node-a", TestJobs.Epoch.AddSeconds(8), Lease, 10, Ct));
+    }
+
+    [Fact]
+    public async Task ReleaseClaimsAsync_NodeRestarted_ItsJobsAreDueAtOnce()
+    {
+        var store = await CreateStoreAsync();
+        await InsertManyAsync(store, 3, "key_restart");
+        var claims = ClaimsOf(store);
+        Assert.Equal(3, (await claims.ClaimDueAsync("node-a", TestJobs.Epoch, Lease, 10, Ct)).Count);
+
+        await claims.ReleaseClaimsAsync("node-a", Ct);
+
+        Assert.Equal(3, (await claims.ClaimDueAsync("node-a", TestJobs.Epoch.AddSeconds(1), Lease, 10, Ct)).Count);
+    }
+
+    [Fact]
+    public async Task ClaimDueAsync_AfterReopen_ClaimsSurvive()
+    {
+        var store = await CreateStoreAsync();
+        var job = await store.InsertAsync(TestJobs.New(), Ct);
+        Assert.True(await ClaimsOf(store).TryClaimAsync(job.Id, "node-a", TestJobs.Epoch, Lease, Ct));
+        if (store is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
+        }
+
+        var reopened = await ReopenStoreAsync();
+
+        Assert.Empty(await ClaimsOf(reopened).ClaimDueAsync("node-b", TestJobs.Epoch.AddSeconds(10), Lease, 10, Ct));
+        Assert.Single(await ClaimsOf(reopened).ClaimDueAsync("node-b", TestJobs.Epoch.AddSeconds(30), Lease, 10, Ct));
+    }
+
+    [Fact]
+    public async Task ClaimDueAsync_JobFinishedWhileClaimed_NeverClaimedAgain()
+    {
+        var store = await CreateStoreAsync();
+        var job = await store.InsertAsync(TestJobs.New(), Ct);
+        var claims = ClaimsOf(store);
+        Assert.True(await claims.TryClaimAsync(job.Id, "node-a", TestJobs.Epoch, Lease, Ct));
+
+        await store.TryUpdateAsync(job with { Status = JobStatus.Failed }, Ct);
+
+        Assert.Empty(await claims.ClaimDueAsync("node-b", TestJobs.Epoch.AddMinutes(5), Lease, 10, Ct));
+        Assert.Equal(0, await claims.RenewClaimsAsync("node-a", TestJobs.Epoch.AddSeconds(1), Lease, Ct));
+    }
+
     /// <summary>Inserts <paramref name="count"/> queued jobs one after another and returns their ids in insertion order.</summary>
     protected static async Task<List<string>> InsertManyAsync(IJobStore store, int count, string owner)
     {

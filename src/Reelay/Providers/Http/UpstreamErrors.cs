@@ -13,7 +13,7 @@ namespace Reelay.Providers.Http;
 public static partial class UpstreamErrors
 {
     /// <summary>Error codes that belong to one deployment (its key or its account), so another deployment may succeed.</summary>
-    public static bool IsDeploymentSpecific(string code) => code is ErrorCodes.UpstreamAuth or ErrorCodes.UpstreamQuota;
+    public static bool IsDeploymentSpecific(string code) => SubmitOutcome.Rejected.IsDeploymentSpecific(new JobError(code, ""));
 
     /// <summary>A submit that failed below HTTP: never accepted as far as Reelay knows; retry or fail over.</summary>
     public static SubmitOutcome SubmitTransport(string provider, UpstreamTransportException ex)

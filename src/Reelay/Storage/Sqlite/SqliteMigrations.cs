@@ -159,5 +159,18 @@ internal static class SqliteMigrations
                 submit_call_model = COALESCE(upstream_model, model), submit_call_reference = id, submit_call_started_at = updated_at
                 WHERE status = 'submitting' AND provider IS NOT NULL;
             """),
+        new(6, "job claims: a lease per unfinished job being worked on, and when it is next due", """
+            CREATE TABLE job_claims (
+                job_id TEXT PRIMARY KEY,
+                holder TEXT,
+                lease_until INTEGER,
+                due_at INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX ix_job_claims_due ON job_claims (due_at);
+            CREATE INDEX ix_job_claims_holder ON job_claims (holder) WHERE holder IS NOT NULL;
+            CREATE TRIGGER tr_jobs_claim_end AFTER UPDATE OF status ON jobs
+                WHEN NEW.status IN ('succeeded', 'failed', 'cancelled')
+                BEGIN DELETE FROM job_claims WHERE job_id = NEW.id; END;
+            """),
     ];
 }

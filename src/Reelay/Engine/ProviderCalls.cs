@@ -1,0 +1,64 @@
+using Reelay.Jobs;
+using Reelay.Providers;
+using Reelay.Results;
+using Reelay.Routing;
+
+namespace Reelay.Engine;
+
+/// <summary>
+/// What every provider call of the scheduler needs: the <see cref="ProviderJob"/> view of a job (its deployment's
+/// upstream model, its stored first frame, the stand-in flag) and a token bounded by the upstream call timeout that
+/// also ends when the scheduler stops.
+/// </summary>
+internal sealed class ProviderCalls(IResultStore results, TimeProvider time, TimeSpan timeout, CancellationToken stopping)
+{
+    /// <summary>The provider's view of <paramref name="job"/>; a submit caught in flight keeps the upstream model it recorded.</summary>
+    public ProviderJob For(Job job, string? clientReference = null, IReadOnlySet<string>? claimed = null)
+    {
+        Func<CancellationToken, Task<Stream>>? open = null;
+        if (job.InputImageKey is { } key)
+        {
+            open = async ct =>
+            {
+                var content = await results.OpenAsync(key, ct).ConfigureAwait(false)
+                    ?? throw new FileNotFoundException($"The stored first frame of job {job.Id} is missing.");
+                return content.OpenRead();
+            };
+        }
+
+        var upstreamModel = job is { Status: JobStatus.Submitting, HasCallInFlight: true } ? job.SubmitCall!.UpstreamModel : job.UpstreamModel ?? job.Model;
+        return new ProviderJob
+        {
+            Job = job,
+            UpstreamModel = upstreamModel,
+            OpenFirstFrame = open,
+            StandIn = upstreamModel == DeploymentRouter.SandboxModel && job.Model != DeploymentRouter.SandboxModel,
+            ClientReference = clientReference,
+            ClaimedUpstreamIds = claimed ?? ProviderJob.NoClaims,
+        };
+    }
+
+    /// <summary>A token that ends after the upstream call timeout, or when the scheduler stops.</summary>
+    public CallScope Start() => new(new CancellationTokenSource(timeout, time), stopping);
+
+    /// <summary>The token of one upstream call; dispose it when the call returns.</summary>
+    public readonly struct CallScope : IDisposable
+    {
+        private readonly CancellationTokenSource _timeout;
+        private readonly CancellationTokenSource _linked;
+
+        public CallScope(CancellationTokenSource timeout, CancellationToken stopping)
+        {
+            _timeout = timeout;
+            _linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stopping);
+        }
+
+        public CancellationToken Token => _linked.Token;
+
+        public void Dispose()
+        {
+            _linked.Dispose();
+            _timeout.Dispose();
+        }
+    }
+}
