@@ -134,5 +134,6 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton<IProviderFactory, Providers.SoraRelay.SoraRelayProviderFactory>();
         services.AddSingleton<IProviderFactory, Providers.OpenAICompatible.OpenAICompatibleProviderFactory>();
         services.AddSingleton<IProviderFactory, Providers.Vidu.ViduProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.Seedance.SeedanceProviderFactory>();
     }
 }

@@ -47,6 +47,9 @@ public static class LogEventIds
     /// <summary>3600-3699: the local sandbox renderer (<c>Reelay.Providers.Sandbox</c>).</summary>
     public const int Sandbox = 3600;
 
+    /// <summary>3800-3899: the Seedance provider (<c>Reelay.Providers.Seedance</c>).</summary>
+    public const int Seedance = 3800;
+
     /// <summary>4500-4599: ffmpeg and media tools (<c>Reelay.Media</c>).</summary>
     public const int Media = 4500;
 
@@ -67,6 +70,7 @@ public static class LogEventIds
         new("OpenAICompatible", "Reelay.Providers.OpenAICompatible", OpenAICompatible),
         new("Vidu", "Reelay.Providers.Vidu", Vidu),
         new("Sandbox", "Reelay.Providers.Sandbox", Sandbox),
+        new("Seedance", "Reelay.Providers.Seedance", Seedance),
         new("Media", "Reelay.Media", Media),
         new("Results", "Reelay.Results", Results),
     ];

@@ -14,7 +14,6 @@ namespace Reelay.Server.Tests.Providers.Conformance;
 /// </summary>
 public abstract class ProviderConformanceTests : IAsyncLifetime
 {
-    private const string WrongKey = "not-the-right-key-999";
     private AdapterUnderTest _adapter = null!;
 
     protected ProviderConformanceTests()
@@ -30,6 +29,9 @@ public abstract class ProviderConformanceTests : IAsyncLifetime
 
     /// <summary>The key the emulator accepts, in the provider's own shape.</summary>
     protected virtual string ApiKey => "conformance-secret-key-123456";
+
+    /// <summary>A well-formed key the emulator does not accept.</summary>
+    protected virtual string WrongKey => "not-the-right-key-999";
 
     /// <summary>How the emulator records the wrong key's Authorization form ("Bearer:wrong"); null when the credential is not an Authorization header.</summary>
     protected abstract string? WrongKeyAuthForm { get; }
