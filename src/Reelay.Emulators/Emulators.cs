@@ -11,7 +11,7 @@ namespace Reelay.Emulators;
 public static class Emulators
 {
     /// <summary>Provider types that have an emulator.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = ["modelverse", "aimlapi", "sora-relay", "openai", "vidu", "seedance"];
+    public static IReadOnlyList<string> Kinds { get; } = ["modelverse", "aimlapi", "sora-relay", "openai", "vidu", "seedance", "kling"];
 
     /// <summary>A new, unstarted emulator of <paramref name="kind"/>, or null when there is none.</summary>
     public static UpstreamEmulator? Create(string kind, EmulatorOptions? options = null) => kind.ToUpperInvariant() switch
@@ -22,6 +22,7 @@ public static class Emulators
         "OPENAI" => new OpenAICompatibleEmulator(options),
         "VIDU" => new ViduEmulator(options),
         "SEEDANCE" => new Seedance.SeedanceEmulator(options),
+        "KLING" => new Kling.KlingEmulator(options),
         _ => null,
     };
 }

@@ -135,5 +135,6 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton<IProviderFactory, Providers.OpenAICompatible.OpenAICompatibleProviderFactory>();
         services.AddSingleton<IProviderFactory, Providers.Vidu.ViduProviderFactory>();
         services.AddSingleton<IProviderFactory, Providers.Seedance.SeedanceProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.Kling.KlingProviderFactory>();
     }
 }

@@ -50,6 +50,9 @@ public static class LogEventIds
     /// <summary>3800-3899: the Seedance provider (<c>Reelay.Providers.Seedance</c>).</summary>
     public const int Seedance = 3800;
 
+    /// <summary>3900-3999: the Kling provider (<c>Reelay.Providers.Kling</c>).</summary>
+    public const int Kling = 3900;
+
     /// <summary>4500-4599: ffmpeg and media tools (<c>Reelay.Media</c>).</summary>
     public const int Media = 4500;
 
@@ -71,6 +74,7 @@ public static class LogEventIds
         new("Vidu", "Reelay.Providers.Vidu", Vidu),
         new("Sandbox", "Reelay.Providers.Sandbox", Sandbox),
         new("Seedance", "Reelay.Providers.Seedance", Seedance),
+        new("Kling", "Reelay.Providers.Kling", Kling),
         new("Media", "Reelay.Media", Media),
         new("Results", "Reelay.Results", Results),
     ];
