@@ -11,7 +11,7 @@ namespace Reelay.Emulators;
 public static class Emulators
 {
     /// <summary>Provider types that have an emulator.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = ["modelverse", "aimlapi", "sora-relay", "openai", "vidu", "seedance", "kling"];
+    public static IReadOnlyList<string> Kinds { get; } = ["modelverse", "aimlapi", "sora-relay", "openai", "vidu", "seedance", "kling", "veo"];
 
     /// <summary>A new, unstarted emulator of <paramref name="kind"/>, or null when there is none.</summary>
     public static UpstreamEmulator? Create(string kind, EmulatorOptions? options = null) => kind.ToUpperInvariant() switch
@@ -23,6 +23,7 @@ public static class Emulators
         "VIDU" => new ViduEmulator(options),
         "SEEDANCE" => new Seedance.SeedanceEmulator(options),
         "KLING" => new Kling.KlingEmulator(options),
+        "VEO" => new Veo.VeoEmulator(options),
         _ => null,
     };
 }

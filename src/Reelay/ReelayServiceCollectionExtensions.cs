@@ -136,5 +136,6 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton<IProviderFactory, Providers.Vidu.ViduProviderFactory>();
         services.AddSingleton<IProviderFactory, Providers.Seedance.SeedanceProviderFactory>();
         services.AddSingleton<IProviderFactory, Providers.Kling.KlingProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.Veo.VeoProviderFactory>();
     }
 }

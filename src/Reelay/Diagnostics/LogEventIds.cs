@@ -53,6 +53,9 @@ public static class LogEventIds
     /// <summary>3900-3999: the Kling provider (<c>Reelay.Providers.Kling</c>).</summary>
     public const int Kling = 3900;
 
+    /// <summary>4000-4099: the Veo provider (<c>Reelay.Providers.Veo</c>).</summary>
+    public const int Veo = 4000;
+
     /// <summary>4500-4599: ffmpeg and media tools (<c>Reelay.Media</c>).</summary>
     public const int Media = 4500;
 
@@ -75,6 +78,7 @@ public static class LogEventIds
         new("Sandbox", "Reelay.Providers.Sandbox", Sandbox),
         new("Seedance", "Reelay.Providers.Seedance", Seedance),
         new("Kling", "Reelay.Providers.Kling", Kling),
+        new("Veo", "Reelay.Providers.Veo", Veo),
         new("Media", "Reelay.Media", Media),
         new("Results", "Reelay.Results", Results),
     ];
