@@ -137,5 +137,7 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton<IProviderFactory, Providers.Seedance.SeedanceProviderFactory>();
         services.AddSingleton<IProviderFactory, Providers.Kling.KlingProviderFactory>();
         services.AddSingleton<IProviderFactory, Providers.Veo.VeoProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.Fal.FalProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.DashScope.DashScopeProviderFactory>();
     }
 }

@@ -56,6 +56,12 @@ public static class LogEventIds
     /// <summary>4000-4099: the Veo provider (<c>Reelay.Providers.Veo</c>).</summary>
     public const int Veo = 4000;
 
+    /// <summary>4100-4199: the fal.ai queue provider (<c>Reelay.Providers.Fal</c>).</summary>
+    public const int Fal = 4100;
+
+    /// <summary>4200-4299: the Alibaba DashScope (Wan) provider (<c>Reelay.Providers.DashScope</c>).</summary>
+    public const int DashScope = 4200;
+
     /// <summary>4500-4599: ffmpeg and media tools (<c>Reelay.Media</c>).</summary>
     public const int Media = 4500;
 
@@ -79,6 +85,8 @@ public static class LogEventIds
         new("Seedance", "Reelay.Providers.Seedance", Seedance),
         new("Kling", "Reelay.Providers.Kling", Kling),
         new("Veo", "Reelay.Providers.Veo", Veo),
+        new("Fal", "Reelay.Providers.Fal", Fal),
+        new("DashScope", "Reelay.Providers.DashScope", DashScope),
         new("Media", "Reelay.Media", Media),
         new("Results", "Reelay.Results", Results),
     ];
