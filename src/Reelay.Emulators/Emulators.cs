@@ -11,7 +11,7 @@ namespace Reelay.Emulators;
 public static class Emulators
 {
     /// <summary>Provider types that have an emulator.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = ["modelverse", "aimlapi", "sora-relay", "openai", "vidu"];
+    public static IReadOnlyList<string> Kinds { get; } = ["modelverse", "aimlapi", "sora-relay", "openai", "vidu", "seedance", "kling", "veo", "fal", "dashscope"];
 
     /// <summary>A new, unstarted emulator of <paramref name="kind"/>, or null when there is none.</summary>
     public static UpstreamEmulator? Create(string kind, EmulatorOptions? options = null) => kind.ToUpperInvariant() switch
@@ -21,6 +21,11 @@ public static class Emulators
         "SORA-RELAY" => new SoraRelayEmulator(options),
         "OPENAI" => new OpenAICompatibleEmulator(options),
         "VIDU" => new ViduEmulator(options),
+        "SEEDANCE" => new Seedance.SeedanceEmulator(options),
+        "KLING" => new Kling.KlingEmulator(options),
+        "VEO" => new Veo.VeoEmulator(options),
+        "FAL" => new Fal.FalEmulator(options),
+        "DASHSCOPE" => new DashScope.DashScopeEmulator(options),
         _ => null,
     };
 }

@@ -136,5 +136,10 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton<IProviderFactory, Providers.SoraRelay.SoraRelayProviderFactory>();
         services.AddSingleton<IProviderFactory, Providers.OpenAICompatible.OpenAICompatibleProviderFactory>();
         services.AddSingleton<IProviderFactory, Providers.Vidu.ViduProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.Seedance.SeedanceProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.Kling.KlingProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.Veo.VeoProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.Fal.FalProviderFactory>();
+        services.AddSingleton<IProviderFactory, Providers.DashScope.DashScopeProviderFactory>();
     }
 }

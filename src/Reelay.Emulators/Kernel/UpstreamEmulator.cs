@@ -101,6 +101,12 @@ public abstract class UpstreamEmulator : IAsyncDisposable
     /// <summary>The base URL once started, e.g. http://127.0.0.1:41234/.</summary>
     public Uri BaseUrl { get; private set; } = new("http://127.0.0.1/");
 
+    /// <summary>The path under <see cref="BaseUrl"/> where the emulated API's base URL ends ("api/v3/" for Ark), or "".</summary>
+    public virtual string ApiBasePath => "";
+
+    /// <summary>What Reelay:Providers:&lt;name&gt;:BaseUrl should be for this emulator (<see cref="BaseUrl"/> plus <see cref="ApiBasePath"/>).</summary>
+    public Uri ApiBaseUrl => new(BaseUrl, ApiBasePath);
+
     /// <summary>Every request received, in order.</summary>
     public IReadOnlyList<RecordedRequest> Requests => [.. _requests];
 
@@ -420,8 +426,10 @@ public abstract class UpstreamEmulator : IAsyncDisposable
     private string Sign(string id, long expires) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(_urlSecret, Encoding.UTF8.GetBytes($"{id}\n{expires}")))[..32];
 
-    private bool KeyMatches(HttpContext context)
+    /// <summary>Whether the request carries the accepted key in the emulated API's form.</summary>
+    protected virtual bool KeyMatches(HttpContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         var header = context.Request.Headers.Authorization.ToString();
         var expected = Options.ApiKey;
         return Scheme switch
@@ -433,8 +441,10 @@ public abstract class UpstreamEmulator : IAsyncDisposable
         };
     }
 
-    private string AuthForm(HttpContext context)
+    /// <summary>How the request sent its credential, for <see cref="RecordedRequest.AuthorizationForm"/> (never the credential).</summary>
+    protected virtual string AuthForm(HttpContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         var header = context.Request.Headers.Authorization.ToString();
         var form = header.Length == 0 ? "none"
             : header.StartsWith("Bearer ", StringComparison.Ordinal) ? "Bearer"

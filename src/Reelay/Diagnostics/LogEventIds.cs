@@ -50,6 +50,21 @@ public static class LogEventIds
     /// <summary>3600-3699: the local sandbox renderer (<c>Reelay.Providers.Sandbox</c>).</summary>
     public const int Sandbox = 3600;
 
+    /// <summary>3800-3899: the Seedance provider (<c>Reelay.Providers.Seedance</c>).</summary>
+    public const int Seedance = 3800;
+
+    /// <summary>3900-3999: the Kling provider (<c>Reelay.Providers.Kling</c>).</summary>
+    public const int Kling = 3900;
+
+    /// <summary>4000-4099: the Veo provider (<c>Reelay.Providers.Veo</c>).</summary>
+    public const int Veo = 4000;
+
+    /// <summary>4100-4199: the fal.ai queue provider (<c>Reelay.Providers.Fal</c>).</summary>
+    public const int Fal = 4100;
+
+    /// <summary>4200-4299: the Alibaba DashScope (Wan) provider (<c>Reelay.Providers.DashScope</c>).</summary>
+    public const int DashScope = 4200;
+
     /// <summary>4500-4599: ffmpeg and media tools (<c>Reelay.Media</c>).</summary>
     public const int Media = 4500;
 
@@ -71,6 +86,11 @@ public static class LogEventIds
         new("OpenAICompatible", "Reelay.Providers.OpenAICompatible", OpenAICompatible),
         new("Vidu", "Reelay.Providers.Vidu", Vidu),
         new("Sandbox", "Reelay.Providers.Sandbox", Sandbox),
+        new("Seedance", "Reelay.Providers.Seedance", Seedance),
+        new("Kling", "Reelay.Providers.Kling", Kling),
+        new("Veo", "Reelay.Providers.Veo", Veo),
+        new("Fal", "Reelay.Providers.Fal", Fal),
+        new("DashScope", "Reelay.Providers.DashScope", DashScope),
         new("Media", "Reelay.Media", Media),
         new("Results", "Reelay.Results", Results),
     ];

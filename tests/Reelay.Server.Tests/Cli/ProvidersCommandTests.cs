@@ -76,10 +76,10 @@ public sealed class ProvidersCommandTests : IDisposable
     [Fact]
     public async Task Emulate_UnknownProvider_UsageErrorListingTheEmulators()
     {
-        var result = await CliRunner.RunAsync(["emulate", "kling"]);
+        var result = await CliRunner.RunAsync(["emulate", "runway"]);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("'kling' is not an emulated provider; allowed: modelverse", result.Error, StringComparison.Ordinal);
+        Assert.Contains("'runway' is not an emulated provider; allowed: modelverse", result.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public sealed class AdapterUnderTest : IAsyncDisposable
         var options = new ProviderInstanceOptions
         {
             Type = factory.Type,
-            BaseUrl = emulator.BaseUrl.AbsoluteUri,
+            BaseUrl = emulator.ApiBaseUrl.AbsoluteUri,
             ApiKey = emulator.Options.ApiKey,
             Timeout = TimeSpan.FromSeconds(10),
             MaxRequestsPerSecond = 0,
@@ -119,7 +119,7 @@ public static class GatewayWithEmulators
     public static Dictionary<string, string?> Instance(string name, string type, UpstreamEmulator emulator, string? apiKey = null) => new()
     {
         [$"Reelay:Providers:{name}:Type"] = type,
-        [$"Reelay:Providers:{name}:BaseUrl"] = emulator.BaseUrl.AbsoluteUri,
+        [$"Reelay:Providers:{name}:BaseUrl"] = emulator.ApiBaseUrl.AbsoluteUri,
         [$"Reelay:Providers:{name}:ApiKey"] = apiKey ?? emulator.Options.ApiKey,
         [$"Reelay:Providers:{name}:PollInterval"] = "00:00:00.200",
         [$"Reelay:Providers:{name}:MaxPollInterval"] = "00:00:00.500",

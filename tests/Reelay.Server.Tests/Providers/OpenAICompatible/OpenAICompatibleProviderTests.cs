@@ -23,7 +23,7 @@ public sealed class OpenAICompatibleProviderTests : IAsyncLifetime
         _adapter = AdapterUnderTest.Create(new OpenAICompatibleProviderFactory(), _emulator, o =>
         {
             o.BaseUrl = new Uri(_emulator.BaseUrl, "v1").AbsoluteUri;
-            o.Timeout = TimeSpan.FromSeconds(2);
+            o.Timeout = TimeSpan.FromSeconds(10);
         });
     }
 
@@ -106,64 +106,12 @@ public sealed class OpenAICompatibleProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Submit_RateLimitedWithRetryAfter_RetryLaterWithThatDelay()
-    {
-        _emulator.Faults.Add(FaultScope.Submit, new Fault.RateLimited(TimeSpan.FromSeconds(7)));
-        var outcome = Assert.IsType<SubmitOutcome.RetryLater>(await _adapter.Provider.SubmitAsync(Sora(), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamRateLimited, outcome.Reason.Code);
-        Assert.Equal(TimeSpan.FromSeconds(7), outcome.After);
-    }
-
-    [Theory]
-    [InlineData("server_error", ErrorCodes.UpstreamUnavailable)]
-    [InlineData("reset", ErrorCodes.UpstreamUnavailable)]
-    [InlineData("hang", ErrorCodes.UpstreamTimeout)]
-    public async Task Submit_TransientFailure_RetryLaterNotRejected(string fault, string code)
-    {
-        _emulator.Faults.Add(FaultScope.Submit, fault switch
-        {
-            "server_error" => new Fault.ServerError(503),
-            "reset" => new Fault.ConnectionReset(),
-            _ => new Fault.Hang(),
-        });
-        var outcome = Assert.IsType<SubmitOutcome.RetryLater>(await _adapter.Provider.SubmitAsync(Sora(), CancellationToken.None));
-        Assert.Equal(code, outcome.Reason.Code);
-    }
-
-    [Fact]
-    public async Task Submit_WrongKey_RejectedAsUpstreamAuthWithoutTheKey()
-    {
-        await using var wrong = Adapter(o => o.ApiKey = "sk-not-the-right-key-999");
-        var outcome = Assert.IsType<SubmitOutcome.Rejected>(await wrong.Provider.SubmitAsync(Sora(), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamAuth, outcome.Error.Code);
-        Assert.DoesNotContain("sk-not-the-right-key-999", outcome.Error.Message, StringComparison.Ordinal);
-        Assert.Equal("Bearer:wrong", _emulator.Requests[^1].AuthorizationForm);
-    }
-
-    [Fact]
     public async Task Submit_QuotaExhaustedAs429InsufficientQuota_RejectedAsUpstreamQuotaNotRetried()
     {
         _emulator.Faults.Add(FaultScope.Submit, new Fault.QuotaExhausted());
         var outcome = Assert.IsType<SubmitOutcome.Rejected>(await _adapter.Provider.SubmitAsync(Sora(), CancellationToken.None));
         Assert.Equal(ErrorCodes.UpstreamQuota, outcome.Error.Code);
         Assert.Contains("exceeded your current quota", outcome.Error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Submit_MalformedJsonOn200_OutcomeUnknownNotResubmitted()
-    {
-        _emulator.Faults.Add(FaultScope.Submit, new Fault.MalformedJson());
-        var outcome = Assert.IsType<SubmitOutcome.Rejected>(await _adapter.Provider.SubmitAsync(Sora(), CancellationToken.None));
-        Assert.Equal(ErrorCodes.SubmitOutcomeUnknown, outcome.Error.Code);
-        Assert.Single(_emulator.Requests, r => r.Method == "POST");
-    }
-
-    [Fact]
-    public async Task Submit_UpstreamUnreachable_RetryLater()
-    {
-        await using var nowhere = Adapter(o => o.BaseUrl = "http://127.0.0.1:9/v1");
-        var outcome = Assert.IsType<SubmitOutcome.RetryLater>(await nowhere.Provider.SubmitAsync(Sora(), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamUnavailable, outcome.Reason.Code);
     }
 
     [Fact]
@@ -183,32 +131,6 @@ public sealed class OpenAICompatibleProviderTests : IAsyncLifetime
         Assert.DoesNotContain("seed", _emulator.Tasks.Find(accepted.UpstreamId)!.Extra.Keys);
     }
 
-    [Theory]
-    [InlineData("rate_limit")]
-    [InlineData("server_error")]
-    [InlineData("malformed_json")]
-    [InlineData("reset")]
-    [InlineData("hang")]
-    public async Task Poll_TransientFailure_RetryLaterNeverAFailedJob(string fault)
-    {
-        var job = Sora();
-        var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        _emulator.Faults.Add(FaultScope.Poll, fault switch
-        {
-            "rate_limit" => new Fault.RateLimited(TimeSpan.FromSeconds(2)),
-            "server_error" => new Fault.ServerError(),
-            "malformed_json" => new Fault.MalformedJson(),
-            "reset" => new Fault.ConnectionReset(),
-            _ => new Fault.Hang(),
-        });
-        var running = new ProviderJob { Job = job.Job with { UpstreamId = accepted.UpstreamId }, UpstreamModel = job.UpstreamModel };
-        var outcome = Assert.IsType<PollOutcome.RetryLater>(await _adapter.Provider.PollAsync(running, CancellationToken.None));
-        if (fault == "rate_limit")
-        {
-            Assert.Equal(TimeSpan.FromSeconds(2), outcome.After);
-        }
-    }
-
     [Fact]
     public async Task Poll_WhileRunning_ReportsTheVideosProgress()
     {
@@ -222,45 +144,12 @@ public sealed class OpenAICompatibleProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Poll_ModerationAtNinetyPercent_FailsAsModerationOfTheOutput()
-    {
-        _emulator.Faults.ModerateAtNinety = true;
-        var job = Sora();
-        var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        var failed = Assert.IsType<PollOutcome.Failed>(await _adapter.PollUntilDoneAsync(job, accepted.UpstreamId));
-        Assert.Equal(ErrorCodes.ModerationBlocked, failed.Error.Code);
-        Assert.Equal("output", failed.Error.Stage);
-        Assert.Contains("moderation (output)", failed.Error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Poll_GenerationFails_FailedWithTheirReason()
-    {
-        var job = Sora(prompt: "[fail] a boat");
-        var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        var failed = Assert.IsType<PollOutcome.Failed>(await _adapter.PollUntilDoneAsync(job, accepted.UpstreamId));
-        Assert.Equal(ErrorCodes.UpstreamUnavailable, failed.Error.Code);
-        Assert.Contains("Video generation failed", failed.Error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task Poll_UnknownVideo_FailsAsLostTask()
     {
         var running = new ProviderJob { Job = Sora().Job with { UpstreamId = "video_nope" }, UpstreamModel = "sora-2" };
         var failed = Assert.IsType<PollOutcome.Failed>(await _adapter.Provider.PollAsync(running, CancellationToken.None));
         Assert.Equal(ErrorCodes.UpstreamUnavailable, failed.Error.Code);
         Assert.Contains("HTTP 404", failed.Error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Poll_CompletedButContentAlreadyExpired_FailsInsteadOfRepollingForever()
-    {
-        var job = Sora();
-        var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        _emulator.Faults.ExpiredResultUrls = true;
-        var failed = Assert.IsType<PollOutcome.Failed>(await _adapter.PollUntilDoneAsync(job, accepted.UpstreamId));
-        Assert.Equal(ErrorCodes.UpstreamUnavailable, failed.Error.Code);
-        Assert.Contains("expired", failed.Error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -322,18 +211,6 @@ public sealed class OpenAICompatibleProviderTests : IAsyncLifetime
         Assert.Null(p.CheckSupport(off, "sora-2"));
         // Another Reelay's sandbox takes any size and length (and a seed).
         Assert.Null(p.CheckSupport(Sora(640, 480, 10).Job with { Seed = 7 }, "sandbox"));
-    }
-
-    [Fact]
-    public async Task Probe_RightAndWrongKey_ReportedWithoutTheKey()
-    {
-        var ok = await _adapter.Provider.ProbeAsync(CancellationToken.None);
-        Assert.True(ok.Ok, ok.Detail);
-        Assert.Equal("/v1/videos?limit=1", _emulator.Requests[^1].PathAndQuery);
-        await using var wrong = Adapter(o => o.ApiKey = "sk-wrong-key-abcdef-123");
-        var probe = await wrong.Provider.ProbeAsync(CancellationToken.None);
-        Assert.False(probe.Ok);
-        Assert.DoesNotContain("sk-wrong-key-abcdef-123", probe.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

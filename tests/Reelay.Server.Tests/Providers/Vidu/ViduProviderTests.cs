@@ -20,7 +20,7 @@ public sealed class ViduProviderTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _emulator.StartAsync();
-        _adapter = AdapterUnderTest.Create(new ViduProviderFactory(), _emulator, o => o.Timeout = TimeSpan.FromSeconds(2));
+        _adapter = AdapterUnderTest.Create(new ViduProviderFactory(), _emulator, o => o.Timeout = TimeSpan.FromSeconds(10));
         _image = await TestFiles.ImageAsync(640, 480);
     }
 
@@ -84,41 +84,6 @@ public sealed class ViduProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Submit_RateLimitedWithRetryAfter_RetryLaterWithThatDelay()
-    {
-        _emulator.Faults.Add(FaultScope.Submit, new Fault.RateLimited(TimeSpan.FromSeconds(7)));
-        var outcome = Assert.IsType<SubmitOutcome.RetryLater>(await _adapter.Provider.SubmitAsync(Img2Video(), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamRateLimited, outcome.Reason.Code);
-        Assert.Equal(TimeSpan.FromSeconds(7), outcome.After);
-    }
-
-    [Theory]
-    [InlineData("server_error", ErrorCodes.UpstreamUnavailable)]
-    [InlineData("reset", ErrorCodes.UpstreamUnavailable)]
-    [InlineData("hang", ErrorCodes.UpstreamTimeout)]
-    public async Task Submit_TransientFailure_RetryLaterNotRejected(string fault, string code)
-    {
-        _emulator.Faults.Add(FaultScope.Submit, fault switch
-        {
-            "server_error" => new Fault.ServerError(503),
-            "reset" => new Fault.ConnectionReset(),
-            _ => new Fault.Hang(),
-        });
-        var outcome = Assert.IsType<SubmitOutcome.RetryLater>(await _adapter.Provider.SubmitAsync(Img2Video(), CancellationToken.None));
-        Assert.Equal(code, outcome.Reason.Code);
-    }
-
-    [Fact]
-    public async Task Submit_WrongKey_RejectedAsUpstreamAuthWithoutTheKey()
-    {
-        await using var wrong = AdapterUnderTest.Create(new ViduProviderFactory(), _emulator, o => o.ApiKey = "vda_not_the_right_key_999");
-        var outcome = Assert.IsType<SubmitOutcome.Rejected>(await wrong.Provider.SubmitAsync(Img2Video(), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamAuth, outcome.Error.Code);
-        Assert.DoesNotContain("vda_not_the_right_key_999", outcome.Error.Message, StringComparison.Ordinal);
-        Assert.Equal("Token:wrong", _emulator.Requests[^1].AuthorizationForm);
-    }
-
-    [Fact]
     public async Task Submit_CreditInsufficient_RejectedAsUpstreamQuota()
     {
         _emulator.Faults.Add(FaultScope.Submit, new Fault.QuotaExhausted());
@@ -128,55 +93,12 @@ public sealed class ViduProviderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Submit_MalformedJsonOn200_OutcomeUnknownNotResubmitted()
-    {
-        _emulator.Faults.Add(FaultScope.Submit, new Fault.MalformedJson());
-        var outcome = Assert.IsType<SubmitOutcome.Rejected>(await _adapter.Provider.SubmitAsync(Img2Video(), CancellationToken.None));
-        Assert.Equal(ErrorCodes.SubmitOutcomeUnknown, outcome.Error.Code);
-        Assert.Single(_emulator.Requests);
-    }
-
-    [Fact]
-    public async Task Submit_UpstreamUnreachable_RetryLater()
-    {
-        await using var nowhere = AdapterUnderTest.Create(new ViduProviderFactory(), _emulator, o => o.BaseUrl = "http://127.0.0.1:9/");
-        var outcome = Assert.IsType<SubmitOutcome.RetryLater>(await nowhere.Provider.SubmitAsync(Img2Video(), CancellationToken.None));
-        Assert.Equal(ErrorCodes.UpstreamUnavailable, outcome.Reason.Code);
-    }
-
-    [Fact]
     public async Task Submit_InvalidParameterUpstream_RejectedAsInvalidRequestWithTheirMessage()
     {
         // 11 s is beyond q2's 1-10 (routing would have skipped it; the adapter still classifies Vidu's FieldInvalid).
         var outcome = Assert.IsType<SubmitOutcome.Rejected>(await _adapter.Provider.SubmitAsync(Img2Video(seconds: 11), CancellationToken.None));
         Assert.Equal(ErrorCodes.InvalidRequest, outcome.Error.Code);
         Assert.Contains("duration 11", outcome.Error.Message, StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData("rate_limit")]
-    [InlineData("server_error")]
-    [InlineData("malformed_json")]
-    [InlineData("reset")]
-    [InlineData("hang")]
-    public async Task Poll_TransientFailure_RetryLaterNeverAFailedJob(string fault)
-    {
-        var job = Img2Video();
-        var accepted = Assert.IsType<SubmitOutcome.Accepted>(await _adapter.Provider.SubmitAsync(job, CancellationToken.None));
-        _emulator.Faults.Add(FaultScope.Poll, fault switch
-        {
-            "rate_limit" => new Fault.RateLimited(TimeSpan.FromSeconds(2)),
-            "server_error" => new Fault.ServerError(),
-            "malformed_json" => new Fault.MalformedJson(),
-            "reset" => new Fault.ConnectionReset(),
-            _ => new Fault.Hang(),
-        });
-        var running = new ProviderJob { Job = job.Job with { UpstreamId = accepted.UpstreamId }, UpstreamModel = job.UpstreamModel };
-        var outcome = Assert.IsType<PollOutcome.RetryLater>(await _adapter.Provider.PollAsync(running, CancellationToken.None));
-        if (fault == "rate_limit")
-        {
-            Assert.Equal(TimeSpan.FromSeconds(2), outcome.After);
-        }
     }
 
     [Fact]
@@ -252,17 +174,6 @@ public sealed class ViduProviderTests : IAsyncLifetime
         var watermark = Img2Video(options: new Dictionary<string, string> { ["watermark"] = "true", ["private"] = "false" }).Job;
         Assert.Null(p.CheckSupport(watermark, "viduq2-pro"));
         Assert.Contains("4 or 8", p.CheckSupport(Img2Video(seconds: 5).Job, "vidu2.0"), StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Probe_RightAndWrongKey_ReportedWithoutTheKey()
-    {
-        var ok = await _adapter.Provider.ProbeAsync(CancellationToken.None);
-        Assert.True(ok.Ok, ok.Detail);
-        await using var wrong = AdapterUnderTest.Create(new ViduProviderFactory(), _emulator, o => o.ApiKey = "vda_wrong_key_abcdef_123");
-        var probe = await wrong.Provider.ProbeAsync(CancellationToken.None);
-        Assert.False(probe.Ok);
-        Assert.DoesNotContain("vda_wrong_key_abcdef_123", probe.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

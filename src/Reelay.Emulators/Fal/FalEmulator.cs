@@ -1,0 +1,334 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Reelay.Emulators.Kernel;
+using static Reelay.Emulators.Kernel.JsonFields;
+
+namespace Reelay.Emulators.Fal;
+
+/// <summary>
+/// EMULATOR of the fal.ai queue (provider-apis-live.md §3) for any model id: POST /{owner}/{app}[/{path}] answers IN_QUEUE
+/// with request_id, status_url, response_url and cancel_url under owner/app; GET …/requests/{id}/status answers 202
+/// (IN_QUEUE with queue_position, IN_PROGRESS) and then 200 (COMPLETED, with error and error_type when the request
+/// failed; logs only with logs=1); GET …/requests/{id} answers the output {"video":{url,content_type,file_name,file_size},
+/// "seed"} or, for a failed request, a non-2xx {"detail","error_type"} (422 content_policy_violation for output moderation
+/// at 90 %, 504 request_timeout for "[fail]"); PUT …/cancel answers CANCELLATION_REQUESTED, ALREADY_COMPLETED or
+/// NOT_FOUND. Inputs: prompt, image_url (URL or data URI), duration as a string ("5", or "8s" for Veo ids), aspect_ratio,
+/// resolution; a wrong type is a 422 with detail[]. "Authorization: Key &lt;key&gt;". A simulation of the documented wire
+/// format, not fal's service.
+/// </summary>
+public sealed class FalEmulator(EmulatorOptions? options = null) : UpstreamEmulator(options)
+{
+    /// <inheritdoc />
+    public override string Kind => "fal";
+
+    /// <inheritdoc />
+    protected override KeyScheme Scheme => KeyScheme.Bearer;
+
+    /// <inheritdoc />
+    protected override void Map(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGet("/{owner}/{app}/requests/{id}/status", StatusAsync);
+        app.MapGet("/{owner}/{app}/requests/{id}", ResultAsync);
+        app.MapPut("/{owner}/{app}/requests/{id}/cancel", CancelAsync);
+        app.MapPost("/{**model}", SubmitAsync);
+    }
+
+    /// <summary>"Authorization: Key &lt;key&gt;".</summary>
+    protected override bool KeyMatches(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var header = context.Request.Headers.Authorization.ToString();
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header), Encoding.UTF8.GetBytes("Key " + Options.ApiKey));
+    }
+
+    /// <inheritdoc />
+    protected override string AuthForm(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var header = context.Request.Headers.Authorization.ToString();
+        return header.Length == 0 ? "none" : (header.StartsWith("Key ", StringComparison.Ordinal) ? "Key" : "other") + (KeyMatches(context) ? ":ok" : ":wrong");
+    }
+
+    /// <inheritdoc />
+    protected override Task WriteErrorAsync(HttpContext context, int status, string message, string code)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var (detail, type) = status switch
+        {
+            401 => ("Authentication is required to perform this action", (string?)null),
+            403 => ("User is locked. Reason: Exhausted balance. Top up your balance at fal.ai/dashboard/billing.", null),
+            429 => ("Rate limit exceeded", "rate_limited"),
+            503 => ("Runner scheduling failure", "runner_scheduling_failure"),
+            504 => ("Request timed out", "request_timeout"),
+            >= 500 => ("Internal server error", "internal_server_error"),
+            _ => (message, null),
+        };
+        return WriteDetailAsync(context, status, detail, type);
+    }
+
+    private static Task WriteDetailAsync(HttpContext context, int status, string detail, string? type)
+    {
+        var body = new JsonObject { ["detail"] = detail };
+        if (type is not null)
+        {
+            body["error_type"] = type;
+            context.Response.Headers["X-Fal-Error-Type"] = type;
+        }
+
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
+    }
+
+    private static Task ValidationAsync(HttpContext context, string field, string message, string type = "value_error") =>
+        WriteJsonAsync(context, 422, new JsonObject
+        {
+            ["detail"] = new JsonArray(new JsonObject { ["loc"] = new JsonArray("body", field), ["msg"] = message, ["type"] = type }),
+        });
+
+    private static Task WriteJsonAsync(HttpContext context, int status, JsonObject body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
+    }
+
+    private async Task SubmitAsync(HttpContext context, string model)
+    {
+        if (model.StartsWith("_emulator", StringComparison.Ordinal))
+        {
+            context.Response.StatusCode = 404;
+            return;
+        }
+
+        if (!await AdmitAsync(context, FaultScope.Submit).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var parts = model.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length < 2)
+        {
+            await WriteDetailAsync(context, 404, $"Application '{model}' not found", null).ConfigureAwait(false);
+            return;
+        }
+
+        JsonElement root;
+        try
+        {
+            root = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false)).RootElement;
+        }
+        catch (JsonException)
+        {
+            await ValidationAsync(context, "", "Input should be a valid JSON object", "json_invalid").ConfigureAwait(false);
+            return;
+        }
+
+        var image = model.Contains("image-to-video", StringComparison.Ordinal);
+        var prompt = Str(root, "prompt");
+        if (prompt is null)
+        {
+            await ValidationAsync(context, "prompt", "field required", "missing").ConfigureAwait(false);
+            return;
+        }
+
+        (int Width, int Height)? frame = null;
+        if (image)
+        {
+            if (Str(root, "image_url") is not { } url)
+            {
+                await ValidationAsync(context, "image_url", "field required", "missing").ConfigureAwait(false);
+                return;
+            }
+
+            frame = DecodeImage(url) is { } bytes ? ImageSize(bytes) : null;
+            if (frame is null && !url.StartsWith("http", StringComparison.OrdinalIgnoreCase))
+            {
+                await ValidationAsync(context, "image_url", "Could not read the image", "image_load_error").ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var veo = model.Contains("/veo", StringComparison.Ordinal);
+        if (!root.TryGetProperty("duration", out var d) || d.ValueKind != JsonValueKind.String)
+        {
+            await ValidationAsync(context, "duration", "Input should be a valid string", "string_type").ConfigureAwait(false);
+            return;
+        }
+
+        var durationText = d.GetString()!;
+        if (veo != durationText.EndsWith('s') || !int.TryParse(veo ? durationText[..^1] : durationText, CultureInfo.InvariantCulture, out var seconds) || seconds is < 1 or > 30)
+        {
+            await ValidationAsync(context, "duration", veo ? "Input should be '4s', '6s' or '8s'" : "Input should be a whole number of seconds as a string", "literal_error").ConfigureAwait(false);
+            return;
+        }
+
+        var shortSide = Str(root, "resolution") switch { "480p" => 480, "1080p" => 1080, _ => 720 };
+        var aspect = Str(root, "aspect_ratio");
+        var ratio = aspect is { } a && a.Split(':') is [var w, var h] && double.TryParse(w, CultureInfo.InvariantCulture, out var rw) && double.TryParse(h, CultureInfo.InvariantCulture, out var rh) && rh > 0
+            ? rw / rh
+            : frame is { } f ? (double)f.Width / f.Height : 16 / 9.0;
+        var (width, height) = ratio >= 1 ? (Even(shortSide * ratio), shortSide) : (shortSide, Even(shortSide / ratio));
+        var app = string.Join('/', parts.Take(parts[0] is "workflows" or "comfy" ? 3 : 2));
+        var task = Tasks.Add(new EmulatedTask
+        {
+            Id = Guid.NewGuid().ToString(),
+            Model = model,
+            Prompt = prompt,
+            Width = width,
+            Height = height,
+            Seconds = seconds,
+            HasImage = image,
+            CreatedAt = Now,
+            QueueTime = Options.QueueTime,
+            RunTime = Options.RunTime,
+            Ending = EndingFor(prompt),
+            Extra = new Dictionary<string, string> { ["app"] = app },
+        });
+        var reply = Urls(task);
+        reply["status"] = "IN_QUEUE";
+        reply["queue_position"] = 0;
+        await WriteJsonAsync(context, 200, reply).ConfigureAwait(false);
+    }
+
+    private async Task StatusAsync(HttpContext context, string owner, string app, string id)
+    {
+        if (!await AdmitAsync(context, FaultScope.Poll).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (Find(owner, app, id) is not { } task)
+        {
+            await WriteDetailAsync(context, 404, $"Request {id} not found", null).ConfigureAwait(false);
+            return;
+        }
+
+        var (phase, progress) = task.At(Now);
+        var body = Urls(task);
+        var logs = context.Request.Query["logs"] == "1";
+        switch (phase)
+        {
+            case TaskPhase.Queued:
+                body["status"] = "IN_QUEUE";
+                body["queue_position"] = 0;
+                await WriteJsonAsync(context, 202, body).ConfigureAwait(false);
+                return;
+            case TaskPhase.Running:
+                body["status"] = "IN_PROGRESS";
+                if (logs)
+                {
+                    body["logs"] = new JsonArray(new JsonObject { ["message"] = $"step {progress}/100", ["level"] = "INFO", ["source"] = "USER", ["timestamp"] = Now.ToString("O", CultureInfo.InvariantCulture) });
+                }
+
+                await WriteJsonAsync(context, 202, body).ConfigureAwait(false);
+                return;
+        }
+
+        body["status"] = "COMPLETED";
+        body["metrics"] = new JsonObject { ["inference_time"] = task.RunTime.TotalSeconds };
+        if (logs)
+        {
+            body["logs"] = new JsonArray();
+        }
+
+        if (phase == TaskPhase.Failed)
+        {
+            var (error, type) = task.CancelledAt is not null ? ("Request was cancelled", "request_cancelled")
+                : task.Ending == TaskEnding.ModerationAtNinety ? ("The content was flagged by a content checker.", "content_policy_violation")
+                : ("Request timed out", "request_timeout");
+            body["error"] = error;
+            body["error_type"] = type;
+        }
+
+        await WriteJsonAsync(context, 200, body).ConfigureAwait(false);
+    }
+
+    private async Task ResultAsync(HttpContext context, string owner, string app, string id)
+    {
+        if (!await AdmitAsync(context, FaultScope.Poll).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (Find(owner, app, id) is not { } task)
+        {
+            await WriteDetailAsync(context, 404, $"Request {id} not found", null).ConfigureAwait(false);
+            return;
+        }
+
+        switch (task.At(Now).Phase)
+        {
+            case TaskPhase.Queued or TaskPhase.Running:
+                await WriteDetailAsync(context, 400, "Request is still in progress", null).ConfigureAwait(false);
+                return;
+            case TaskPhase.Failed when task.Ending == TaskEnding.ModerationAtNinety:
+                await ValidationAsync(context, "output", "The content was flagged by a content checker.", "content_policy_violation").ConfigureAwait(false);
+                return;
+            case TaskPhase.Failed:
+                await WriteDetailAsync(context, 504, "Request timed out", "request_timeout").ConfigureAwait(false);
+                return;
+        }
+
+        var result = new JsonObject
+        {
+            ["video"] = new JsonObject { ["url"] = ResultUrl(task), ["content_type"] = "video/mp4", ["file_name"] = "output.mp4", ["file_size"] = 4_404_019 },
+            ["seed"] = 196_619_188,
+        };
+        context.Response.Headers["x-fal-request-id"] = task.Id;
+        await WriteJsonAsync(context, 200, result).ConfigureAwait(false);
+    }
+
+    private async Task CancelAsync(HttpContext context, string owner, string app, string id)
+    {
+        if (!await AdmitAsync(context, FaultScope.Any).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (Find(owner, app, id) is not { } task)
+        {
+            await WriteJsonAsync(context, 404, new JsonObject { ["status"] = "NOT_FOUND" }).ConfigureAwait(false);
+            return;
+        }
+
+        var phase = task.At(Now).Phase;
+        if (phase is TaskPhase.Succeeded or TaskPhase.Failed)
+        {
+            await WriteJsonAsync(context, 400, new JsonObject { ["status"] = "ALREADY_COMPLETED" }).ConfigureAwait(false);
+            return;
+        }
+
+        if (phase == TaskPhase.Queued)
+        {
+            task.CancelledAt = Now; // removed from the queue; a running one only gets a signal and finishes
+        }
+
+        await WriteJsonAsync(context, 202, new JsonObject { ["status"] = "CANCELLATION_REQUESTED" }).ConfigureAwait(false);
+    }
+
+    private EmulatedTask? Find(string owner, string app, string id) =>
+        Tasks.Find(id) is { } task && task.Extra.GetValueOrDefault("app") is { } a && (a == $"{owner}/{app}" || a.StartsWith($"{owner}/{app}/", StringComparison.Ordinal)) ? task : null;
+
+    private JsonObject Urls(EmulatedTask task)
+    {
+        var app = task.Extra["app"];
+        var baseUrl = new Uri(BaseUrl, $"{app}/requests/{task.Id}").AbsoluteUri;
+        return new JsonObject
+        {
+            ["request_id"] = task.Id,
+            ["gateway_request_id"] = task.Id,
+            ["response_url"] = baseUrl,
+            ["status_url"] = baseUrl + "/status",
+            ["cancel_url"] = baseUrl + "/cancel",
+        };
+    }
+
+    private static int Even(double value) => ((int)Math.Round(value / 2)) * 2;
+}

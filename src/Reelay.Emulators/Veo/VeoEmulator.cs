@@ -1,0 +1,288 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Reelay.Emulators.Kernel;
+using static Reelay.Emulators.Kernel.JsonFields;
+
+namespace Reelay.Emulators.Veo;
+
+/// <summary>
+/// EMULATOR of Google Veo on the Gemini API (provider-apis-live.md §2), under /v1beta: POST
+/// /models/{model}:predictLongRunning (instances[{prompt, image as inlineData or bytesBase64Encoded}], parameters
+/// aspectRatio 16:9|9:16, resolution 720p|1080p, durationSeconds 4|6|8 as a number or a string, 1080p only at 8 s) answering
+/// {"name":"models/{model}/operations/{id}"}; GET /models/{model}/operations/{id} (only the name until done, then
+/// response.generateVideoResponse.generatedSamples[].video.uri, or error {code 13}, or, for output moderation at 90 %,
+/// raiMediaFilteredCount and raiMediaFilteredReasons without samples); GET /files/{id}:download?alt=media behind the key,
+/// a 302 to the video; GET /models (the probe). The key is "x-goog-api-key" (or ?key=); a wrong one is refused the way
+/// Google does: HTTP 400 INVALID_ARGUMENT with the reason API_KEY_INVALID. Errors use {"error":{code,message,status,
+/// details}}, a 429 carries RetryInfo. A simulation of the documented wire format, not Google's service.
+/// </summary>
+public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmulator(options)
+{
+    private static readonly HashSet<string> ModelIds = new(StringComparer.Ordinal)
+    {
+        "veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview",
+        "veo-3.1-generate-001", "veo-3.1-fast-generate-001", "veo-3.1-lite-generate-001",
+    };
+
+    /// <inheritdoc />
+    public override string Kind => "veo";
+
+    /// <inheritdoc />
+    public override string ApiBasePath => "v1beta/";
+
+    /// <inheritdoc />
+    protected override KeyScheme Scheme => KeyScheme.Bearer;
+
+    /// <inheritdoc />
+    protected override void Map(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapPost("/v1beta/models/{**rest}", PredictAsync);
+        app.MapGet("/v1beta/models/{model}/operations/{id}", OperationAsync);
+        app.MapGet("/v1beta/models", ModelsAsync);
+        app.MapGet("/v1beta/files/{file}", FileAsync);
+    }
+
+    /// <summary>The key in "x-goog-api-key", or in ?key=.</summary>
+    protected override bool KeyMatches(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var key = context.Request.Headers["x-goog-api-key"].ToString();
+        if (key.Length == 0)
+        {
+            key = context.Request.Query["key"].ToString();
+        }
+
+        return key.Length > 0 && CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(key), System.Text.Encoding.UTF8.GetBytes(Options.ApiKey));
+    }
+
+    /// <inheritdoc />
+    protected override string AuthForm(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Request.Headers.ContainsKey("x-goog-api-key") ? "x-goog-api-key:" + (KeyMatches(context) ? "ok" : "wrong")
+            : context.Request.Query.ContainsKey("key") ? "query-key:" + (KeyMatches(context) ? "ok" : "wrong")
+            : context.Request.Headers.Authorization.Count > 0 ? "Authorization:wrong"
+            : "none";
+    }
+
+    /// <inheritdoc />
+    protected override Task WriteErrorAsync(HttpContext context, int status, string message, string code)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return status switch
+        {
+            401 => GoogleErrorAsync(context, 400, "API key not valid. Please pass a valid API key.", "INVALID_ARGUMENT",
+                new JsonObject { ["@type"] = "type.googleapis.com/google.rpc.ErrorInfo", ["reason"] = "API_KEY_INVALID", ["domain"] = "googleapis.com" }),
+            403 => GoogleErrorAsync(context, 403, "The billing account for the project is disabled; this API requires billing to be enabled.", "PERMISSION_DENIED", null),
+            429 => GoogleErrorAsync(context, 429, "You exceeded your current quota, please check your plan and billing details.", "RESOURCE_EXHAUSTED",
+                new JsonObject { ["@type"] = "type.googleapis.com/google.rpc.RetryInfo", ["retryDelay"] = (context.Response.Headers.RetryAfter.ToString() is { Length: > 0 } s ? s : "30") + "s" }),
+            503 => GoogleErrorAsync(context, 503, "The service is currently unavailable.", "UNAVAILABLE", null),
+            504 => GoogleErrorAsync(context, 504, "Deadline exceeded.", "DEADLINE_EXCEEDED", null),
+            >= 500 => GoogleErrorAsync(context, status, "Internal error encountered.", "INTERNAL", null),
+            404 => GoogleErrorAsync(context, 404, message, "NOT_FOUND", null),
+            _ => GoogleErrorAsync(context, status, message, "INVALID_ARGUMENT", null),
+        };
+    }
+
+    private static Task GoogleErrorAsync(HttpContext context, int status, string message, string statusName, JsonObject? detail)
+    {
+        var error = new JsonObject { ["code"] = status, ["message"] = message, ["status"] = statusName };
+        if (detail is not null)
+        {
+            error["details"] = new JsonArray(detail);
+        }
+
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json; charset=UTF-8";
+        return context.Response.WriteAsync(new JsonObject { ["error"] = error }.ToJsonString(), context.RequestAborted);
+    }
+
+    private Task InvalidAsync(HttpContext context, string message) => GoogleErrorAsync(context, 400, message, "INVALID_ARGUMENT", null);
+
+    private async Task PredictAsync(HttpContext context, string rest)
+    {
+        const string Suffix = ":predictLongRunning";
+        if (!rest.EndsWith(Suffix, StringComparison.Ordinal))
+        {
+            await GoogleErrorAsync(context, 404, $"Method not found: models/{rest}", "NOT_FOUND", null).ConfigureAwait(false);
+            return;
+        }
+
+        if (!await AdmitAsync(context, FaultScope.Submit).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var model = rest[..^Suffix.Length];
+        if (!ModelIds.Contains(model))
+        {
+            await GoogleErrorAsync(context, 404, $"models/{model} is not found for API version v1beta, or is not supported for predictLongRunning.", "NOT_FOUND", null).ConfigureAwait(false);
+            return;
+        }
+
+        JsonElement root;
+        try
+        {
+            root = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false)).RootElement;
+        }
+        catch (JsonException)
+        {
+            await InvalidAsync(context, "Invalid JSON payload received.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!root.TryGetProperty("instances", out var instances) || instances.ValueKind != JsonValueKind.Array || instances.GetArrayLength() != 1)
+        {
+            await InvalidAsync(context, "instances must hold exactly one instance.").ConfigureAwait(false);
+            return;
+        }
+
+        var instance = instances[0];
+        var parameters = root.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
+        var prompt = Str(instance, "prompt");
+        var hasImage = instance.TryGetProperty("image", out var image) && image.ValueKind == JsonValueKind.Object;
+        if (hasImage)
+        {
+            var data = image.TryGetProperty("inlineData", out var inline) ? Str(inline, "data") : Str(image, "bytesBase64Encoded");
+            if (DecodeImage(data) is not { } bytes || ImageSize(bytes) is null)
+            {
+                await InvalidAsync(context, "instances[0].image: the image could not be decoded (send inlineData {mimeType, data} or bytesBase64Encoded).").ConfigureAwait(false);
+                return;
+            }
+        }
+        else if (string.IsNullOrWhiteSpace(prompt))
+        {
+            await InvalidAsync(context, "instances[0].prompt is required for text-to-video.").ConfigureAwait(false);
+            return;
+        }
+
+        var aspect = Str(parameters, "aspectRatio") ?? "16:9";
+        var resolution = Str(parameters, "resolution") ?? "720p";
+        var seconds = parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("durationSeconds", out var d)
+            ? d.ValueKind == JsonValueKind.Number && d.TryGetInt32(out var n) ? n : d.ValueKind == JsonValueKind.String && int.TryParse(d.GetString(), CultureInfo.InvariantCulture, out var t) ? t : -1
+            : 8;
+        if (aspect is not ("16:9" or "9:16"))
+        {
+            await InvalidAsync(context, "parameters.aspectRatio must be 16:9 or 9:16.").ConfigureAwait(false);
+            return;
+        }
+
+        if (resolution is not ("720p" or "1080p") || (resolution == "1080p" && model.Contains("lite", StringComparison.Ordinal) && aspect != "16:9"))
+        {
+            await InvalidAsync(context, "parameters.resolution must be 720p or 1080p.").ConfigureAwait(false);
+            return;
+        }
+
+        if (seconds is not (4 or 6 or 8) || (resolution == "1080p" && seconds != 8))
+        {
+            await InvalidAsync(context, "parameters.durationSeconds must be 4, 6 or 8, and 8 at 1080p.").ConfigureAwait(false);
+            return;
+        }
+
+        var shortSide = resolution == "1080p" ? 1080 : 720;
+        var longSide = resolution == "1080p" ? 1920 : 1280;
+        var task = Tasks.Add(new EmulatedTask
+        {
+            Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)),
+            Model = model,
+            Prompt = prompt,
+            Width = aspect == "16:9" ? longSide : shortSide,
+            Height = aspect == "16:9" ? shortSide : longSide,
+            Seconds = seconds,
+            HasImage = hasImage,
+            CreatedAt = Now,
+            QueueTime = Options.QueueTime,
+            RunTime = Options.RunTime,
+            Ending = EndingFor(prompt),
+        });
+        await context.Response.WriteAsJsonAsync(new JsonObject { ["name"] = $"models/{model}/operations/{task.Id}" }, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task OperationAsync(HttpContext context, string model, string id)
+    {
+        if (!await AdmitAsync(context, FaultScope.Poll).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (Tasks.Find(id) is not { } task || task.Model != model)
+        {
+            await GoogleErrorAsync(context, 404, $"Operation models/{model}/operations/{id} not found.", "NOT_FOUND", null).ConfigureAwait(false);
+            return;
+        }
+
+        var name = $"models/{model}/operations/{id}";
+        var (phase, _) = task.At(Now);
+        var body = new JsonObject { ["name"] = name };
+        if (phase == TaskPhase.Succeeded)
+        {
+            body["done"] = true;
+            body["response"] = new JsonObject
+            {
+                ["@type"] = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+                ["generateVideoResponse"] = new JsonObject
+                {
+                    ["generatedSamples"] = new JsonArray(new JsonObject { ["video"] = new JsonObject { ["uri"] = new Uri(BaseUrl, $"v1beta/files/{task.Id}:download?alt=media").AbsoluteUri } }),
+                },
+            };
+        }
+        else if (phase == TaskPhase.Failed && task.Ending == TaskEnding.ModerationAtNinety)
+        {
+            body["done"] = true;
+            body["response"] = new JsonObject
+            {
+                ["@type"] = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+                ["generateVideoResponse"] = new JsonObject
+                {
+                    ["raiMediaFilteredCount"] = 1,
+                    ["raiMediaFilteredReasons"] = new JsonArray("Your video could not be generated because it violates our safety policy for generated output. You have not been charged for this attempt."),
+                },
+            };
+        }
+        else if (phase == TaskPhase.Failed)
+        {
+            body["done"] = true;
+            body["error"] = new JsonObject { ["code"] = 13, ["message"] = "Internal error encountered." };
+        }
+        else if (phase == TaskPhase.Running)
+        {
+            body["metadata"] = new JsonObject { ["@type"] = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningMetadata" };
+        }
+
+        await context.Response.WriteAsJsonAsync(body, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task ModelsAsync(HttpContext context)
+    {
+        if (!await AdmitAsync(context, FaultScope.Poll).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var models = new JsonArray([.. ModelIds.Order(StringComparer.Ordinal).Select(m => (JsonNode)new JsonObject { ["name"] = "models/" + m, ["supportedGenerationMethods"] = new JsonArray("predictLongRunning") })]);
+        await context.Response.WriteAsJsonAsync(new JsonObject { ["models"] = models }, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>files/{id}:download needs the key, and answers with a redirect to the stored video (which expires).</summary>
+    private async Task FileAsync(HttpContext context, string file)
+    {
+        if (!await AdmitAsync(context, FaultScope.Download).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var id = file.EndsWith(":download", StringComparison.Ordinal) ? file[..^":download".Length] : file;
+        if (Tasks.Find(id) is not { } task || task.At(Now).Phase != TaskPhase.Succeeded)
+        {
+            await GoogleErrorAsync(context, 404, $"File files/{id} not found.", "NOT_FOUND", null).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.Redirect(ResultUrl(task));
+    }
+}

@@ -1,0 +1,259 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Reelay.Diagnostics;
+using Reelay.Jobs;
+using Reelay.Providers.Http;
+
+namespace Reelay.Providers.Veo;
+
+/// <summary>
+/// Google Veo on the Gemini API (provider-apis-live.md §2): POST {base}/models/{model}:predictLongRunning with
+/// instances[{prompt, image{inlineData}}] and parameters {aspectRatio, resolution, durationSeconds, negativePrompt}, whose
+/// reply names a long-running operation; GET {base}/{operation name} until done. A done operation carries an error, the
+/// generated samples, or neither (the content filter: raiMediaFilteredReasons), which is moderation, never success. The
+/// key goes in "x-goog-api-key", also for the result file (files/{id}:download, a redirect to storage). No cancel and no
+/// lookup (the API has neither).
+/// </summary>
+public sealed partial class VeoProvider : HttpVideoProvider
+{
+    private readonly ILogger _log;
+
+    /// <summary>Creates the adapter.</summary>
+    public VeoProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+        : base(name, options, services)
+    {
+        _log = services.LoggerFactory.CreateLogger<VeoProvider>();
+    }
+
+    /// <summary>The model list (one entry): an authenticated read that starts nothing.</summary>
+    protected override string ProbePath => "models?pageSize=1";
+
+    /// <inheritdoc />
+    public override string? CheckSupport(Job job, string upstreamModel)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(upstreamModel);
+        if (Shape(job) is not { } shape)
+        {
+            return $"size {job.Width}x{job.Height} is not offered (16:9 or 9:16 at 720p or 1080p)";
+        }
+
+        if (job.DurationSeconds is not (4 or 6 or 8))
+        {
+            return $"duration {job.DurationSeconds} s is not offered (4, 6 or 8)";
+        }
+
+        if (shape.Resolution == "1080p" && job.DurationSeconds != 8)
+        {
+            return $"duration {job.DurationSeconds} s is not offered at 1080p (8 only)";
+        }
+
+        return OptionNotOffered(job, (key, _) => key == "negative_prompt", $" by {upstreamModel}");
+    }
+
+    /// <inheritdoc />
+    public override async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var j = job.Job;
+        VeoImage? image = null;
+        if (j.Mode == VideoMode.ImageToVideo)
+        {
+            var frame = await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+            image = new VeoImage { InlineData = new VeoInlineData { MimeType = frame.MediaType, Data = frame.Base64 } };
+        }
+
+        var shape = Shape(j) ?? ("16:9", "720p");
+        var body = new VeoPredict
+        {
+            Instances = [new VeoInstance { Prompt = j.Prompt, Image = image }],
+            Parameters = new VeoParameters
+            {
+                AspectRatio = shape.Aspect,
+                Resolution = shape.Resolution,
+                DurationSeconds = j.DurationSeconds,
+                NegativePrompt = j.Options.GetValueOrDefault("negative_prompt") is { Length: > 0 } negative ? negative : null,
+            },
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("models/" + Uri.EscapeDataString(job.UpstreamModel) + ":predictLongRunning"))
+        {
+            Content = JsonContent.Create(body, VeoJsonContext.Default.VeoPredict),
+        };
+        UpstreamReply reply;
+        try
+        {
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return UpstreamErrors.SubmitTransport(Name, ex);
+        }
+
+        using var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            var error = GoogleError.Read(json?.RootElement);
+            if (error.KeyInvalid)
+            {
+                return new SubmitOutcome.Rejected(new JobError(ErrorCodes.UpstreamAuth, $"Provider '{Name}' refused the gateway's credential (API_KEY_INVALID). The operator must check its API key."));
+            }
+
+            return (int)reply.Status == 429
+                ? new SubmitOutcome.RetryLater(new JobError(ErrorCodes.UpstreamRateLimited, $"Provider '{Name}' is rate limiting requests ({error.Status}: {UpstreamErrors.Clean(error.Message)})."), reply.RetryAfter ?? error.RetryDelay)
+                : UpstreamErrors.Submit(Name, reply, error.Message, error.Status);
+        }
+
+        if (json is not null && UpstreamJson.Str(json.RootElement, "name") is { Length: > 0 } operation && operation.Contains("/operations/", StringComparison.Ordinal))
+        {
+            return new SubmitOutcome.Accepted(operation);
+        }
+
+        Log.UnreadableSubmit(_log, Name, j.Id);
+        return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable operation name; it may have started the job. It was not resubmitted, to avoid paying twice."));
+    }
+
+    /// <inheritdoc />
+    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        // The operation name already is "models/{model}/operations/{id}": GET it verbatim under the base URL.
+        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(job.Job.UpstreamId!));
+        UpstreamReply reply;
+        try
+        {
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return UpstreamErrors.PollTransport(ex);
+        }
+
+        using var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            var error = GoogleError.Read(json?.RootElement);
+            if (error.KeyInvalid)
+            {
+                return new PollOutcome.RetryLater("the provider refused the credential (API_KEY_INVALID)");
+            }
+
+            var outcome = UpstreamErrors.Poll(Name, reply, error.Message, error.Status);
+            return outcome is PollOutcome.RetryLater { After: null } later && error.RetryDelay is { } delay ? later with { After = delay } : outcome;
+        }
+
+        if (json is null || json.RootElement.ValueKind != JsonValueKind.Object || UpstreamJson.Str(json.RootElement, "name") is null)
+        {
+            return new PollOutcome.RetryLater("the operation reply was not readable JSON with a name");
+        }
+
+        var root = json.RootElement;
+        if (!(UpstreamJson.At(root, "done") is { ValueKind: JsonValueKind.True }))
+        {
+            return new PollOutcome.Running(null); // Veo reports no queue position and no progress
+        }
+
+        if (UpstreamJson.At(root, "error") is { ValueKind: JsonValueKind.Object } failure)
+        {
+            var code = UpstreamJson.Int(failure, "code");
+            var message = UpstreamJson.Str(failure, "message");
+            return new PollOutcome.Failed(UpstreamErrors.TaskFailed(Name, $"{message} (code {code?.ToString(CultureInfo.InvariantCulture) ?? "?"})"));
+        }
+
+        var response = UpstreamJson.At(root, "response", "generateVideoResponse") ?? UpstreamJson.At(root, "response");
+        if (response is { } r)
+        {
+            var samples = UpstreamJson.At(r, "generatedSamples") ?? UpstreamJson.At(r, "generatedVideos");
+            if (samples is { ValueKind: JsonValueKind.Array } list && list.GetArrayLength() > 0 && UpstreamJson.Str(list[0], "video", "uri") is { Length: > 0 } uri)
+            {
+                return new PollOutcome.Succeeded(new ResultLocation(uri, IsLocalFile: false));
+            }
+
+            var reasons = UpstreamJson.At(r, "raiMediaFilteredReasons") is { ValueKind: JsonValueKind.Array } why && why.GetArrayLength() > 0
+                ? string.Join(" ", why.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()))
+                : null;
+            if (reasons is not null || UpstreamJson.Int(r, "raiMediaFilteredCount") is > 0)
+            {
+                var text = UpstreamErrors.Clean(reasons);
+                return new PollOutcome.Failed(new JobError(ErrorCodes.ModerationBlocked, $"Blocked by the provider's content filter (output){(text.Length > 0 ? ": " + text : "")}.", Stage: "output"));
+            }
+        }
+
+        // done without an error, samples or a filter reason: nothing was made. Never a success.
+        return new PollOutcome.Failed(new JobError(ErrorCodes.ModerationBlocked, $"Provider '{Name}' finished the operation without a video and without a reason; Veo does this when its content filter blocks the output.", Stage: "output"));
+    }
+
+    /// <summary>A 400 API_KEY_INVALID is how Google refuses a key; anything else as for every provider.</summary>
+    public override async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(ProbePath));
+        try
+        {
+            var reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+            using var json = reply.TryJson();
+            return !reply.IsSuccess && GoogleError.Read(json?.RootElement).KeyInvalid
+                ? new ProbeResult(false, $"reachable, but the API key was refused (HTTP {(int)reply.Status} API_KEY_INVALID)")
+                : DescribeProbe((int)reply.Status);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return new ProbeResult(false, $"{(ex.Kind == UpstreamFailureKind.Unreachable ? "unreachable" : "no usable answer")}: {ex.Message}; the API key was not verified");
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void Authorize(HttpRequestHeaders headers)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        headers.TryAddWithoutValidation("x-goog-api-key", Options.ApiKey);
+    }
+
+    /// <summary>Veo's aspect ratio and resolution for the job's exact size, or null.</summary>
+    private static (string Aspect, string Resolution)? Shape(Job job) => (job.Width, job.Height) switch
+    {
+        (1280, 720) => ("16:9", "720p"),
+        (720, 1280) => ("9:16", "720p"),
+        (1920, 1080) => ("16:9", "1080p"),
+        (1080, 1920) => ("9:16", "1080p"),
+        _ => null,
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(LogEventIds.Veo + 0, LogLevel.Error, "Provider {Provider} accepted the submit of job {JobId} without a readable operation name")]
+        public static partial void UnreadableSubmit(ILogger logger, string provider, string jobId);
+    }
+}
+
+/// <summary>Google's error envelope {"error":{code,message,status,details[]}}: the reason API_KEY_INVALID and RetryInfo.retryDelay.</summary>
+internal readonly record struct GoogleError(string? Message, string? Status, bool KeyInvalid, TimeSpan? RetryDelay)
+{
+    public static GoogleError Read(JsonElement? root)
+    {
+        if (root is not { ValueKind: JsonValueKind.Object } r || UpstreamJson.At(r, "error") is not { ValueKind: JsonValueKind.Object } error)
+        {
+            return default;
+        }
+
+        var keyInvalid = false;
+        TimeSpan? delay = null;
+        if (UpstreamJson.At(error, "details") is { ValueKind: JsonValueKind.Array } details)
+        {
+            foreach (var detail in details.EnumerateArray())
+            {
+                keyInvalid |= UpstreamJson.Str(detail, "reason") == "API_KEY_INVALID";
+                if (UpstreamJson.Str(detail, "retryDelay") is { } text && text.EndsWith('s')
+                    && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and < 86_400)
+                {
+                    delay = TimeSpan.FromSeconds(seconds);
+                }
+            }
+        }
+
+        var message = UpstreamJson.Str(error, "message");
+        keyInvalid |= message?.Contains("API key not valid", StringComparison.OrdinalIgnoreCase) ?? false;
+        return new GoogleError(message, UpstreamJson.Str(error, "status"), keyInvalid, delay);
+    }
+}

@@ -1,0 +1,60 @@
+using System.Text.Json.Serialization;
+
+namespace Reelay.Providers.Veo;
+
+/// <summary>POST {base}/models/{model}:predictLongRunning body (provider-apis-live.md §2.4).</summary>
+internal sealed class VeoPredict
+{
+    [JsonPropertyName("instances")]
+    public required List<VeoInstance> Instances { get; init; }
+
+    [JsonPropertyName("parameters")]
+    public required VeoParameters Parameters { get; init; }
+}
+
+/// <summary>One instance: the prompt and, for image-to-video, the first frame inline.</summary>
+internal sealed class VeoInstance
+{
+    [JsonPropertyName("prompt")]
+    public string? Prompt { get; init; }
+
+    [JsonPropertyName("image")]
+    public VeoImage? Image { get; init; }
+}
+
+/// <summary>{"inlineData":{"mimeType","data"}}, the documented REST form.</summary>
+internal sealed class VeoImage
+{
+    [JsonPropertyName("inlineData")]
+    public required VeoInlineData InlineData { get; init; }
+}
+
+/// <summary>The inline bytes.</summary>
+internal sealed class VeoInlineData
+{
+    [JsonPropertyName("mimeType")]
+    public required string MimeType { get; init; }
+
+    [JsonPropertyName("data")]
+    public required string Data { get; init; }
+}
+
+/// <summary>The parameters; personGeneration is never sent (its allowed values vary by mode and region).</summary>
+internal sealed class VeoParameters
+{
+    [JsonPropertyName("aspectRatio")]
+    public required string AspectRatio { get; init; }
+
+    [JsonPropertyName("resolution")]
+    public required string Resolution { get; init; }
+
+    [JsonPropertyName("durationSeconds")]
+    public int DurationSeconds { get; init; }
+
+    [JsonPropertyName("negativePrompt")]
+    public string? NegativePrompt { get; init; }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(VeoPredict))]
+internal sealed partial class VeoJsonContext : JsonSerializerContext;
