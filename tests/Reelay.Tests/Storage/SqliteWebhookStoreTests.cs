@@ -1,6 +1,5 @@
 using Reelay.Storage.Sqlite;
 using Reelay.Tests.Webhooks;
-using Reelay.Webhooks;
 
 namespace Reelay.Tests.Storage;
 
