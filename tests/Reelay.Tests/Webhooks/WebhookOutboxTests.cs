@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Reelay.Jobs;
 using Reelay.Net;
 using Reelay.Storage.Sqlite;
@@ -10,12 +11,12 @@ using Reelay.Webhooks;
 
 namespace Reelay.Tests.Webhooks;
 
-/// <summary>The outbox, its dispatcher and the SQLite store together, on a manual clock, delivering to a loopback receiver.</summary>
+/// <summary>The outbox, its dispatcher and the SQLite store together, on a fake clock, delivering to a loopback receiver.</summary>
 public sealed class WebhookOutboxTests : IAsyncLifetime
 {
     private static readonly TimeSpan First = TimeSpan.FromSeconds(10);
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("reelay-webhooks-");
-    private readonly ManualTimeProvider _clock = new();
+    private readonly FakeTimeProvider _clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
     private readonly LoopbackReceiver _receiver = new();
     private readonly ReelayOptions _options = new() { Webhooks = { FirstRetryDelay = First, MaxRetryDelay = TimeSpan.FromMinutes(5), RetryWindow = TimeSpan.FromHours(1) } };
     private readonly GuardedHttpClient _http;
