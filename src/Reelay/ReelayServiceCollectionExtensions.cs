@@ -29,7 +29,7 @@ public static class ReelayServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<ReelayOptions>().Bind(configuration.GetSection(ReelayOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ReelayOptions>>(new ReelayOptionsValidator(configuration));
+        services.AddSingleton<IValidateOptions<ReelayOptions>>(sp => new ReelayOptionsValidator(configuration, sp.GetServices<ReelaySettingsExtension>()));
         services.AddSingleton<IValidateOptions<ReelayOptions>, ProviderOptionsValidator>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ReelayOptions>>().Value);
         services.TryAddSingleton(TimeProvider.System);

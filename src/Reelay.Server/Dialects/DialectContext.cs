@@ -24,8 +24,11 @@ internal sealed class DialectContext
     /// <summary>The model catalog.</summary>
     public required ModelCatalog Catalog { get; init; }
 
-    /// <summary>The gateway's options.</summary>
-    public required ReelayOptions Options { get; init; }
+    /// <summary>The server's settings (the OpenAI dialect's default model, among others).</summary>
+    public required ReelayServerOptions Options { get; init; }
+
+    /// <summary>Request and upload limits.</summary>
+    public required LimitsOptions Limits { get; init; }
 
     /// <summary>Which addresses a client-given URL (first frame, webhook) may point at.</summary>
     public required AddressPolicy Addresses { get; init; }
@@ -49,7 +52,8 @@ internal sealed class DialectContext
             Request = context.Request,
             Caller = DialectFilter.CallerOf(context),
             Catalog = services.GetRequiredService<ModelCatalog>(),
-            Options = services.GetRequiredService<ReelayOptions>(),
+            Options = services.GetRequiredService<ReelayServerOptions>(),
+            Limits = services.GetRequiredService<ReelayOptions>().Limits,
             Addresses = services.GetRequiredService<AddressPolicy>(),
         };
     }

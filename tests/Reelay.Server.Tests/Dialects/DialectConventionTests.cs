@@ -10,21 +10,22 @@ public sealed class DialectConventionTests
     private static readonly Type[] Types = typeof(ReelayServer).Assembly.GetTypes();
 
     /// <summary>The dialects: one namespace (folder) each under Reelay.Server.Dialects.</summary>
-    public static TheoryData<string> Dialects()
-    {
-        var names = Types.Select(t => t.Namespace).OfType<string>()
-            .Where(n => n.StartsWith("Reelay.Server.Dialects.", StringComparison.Ordinal))
-            .Select(n => n["Reelay.Server.Dialects.".Length..].Split('.')[0])
-            .Distinct(StringComparer.Ordinal)
-            .Order(StringComparer.Ordinal);
-        return [.. names];
-    }
+    public static TheoryData<string> Dialects() => new(DialectNames());
 
     [Fact]
     public void Dialects_Listed_AreTheFourKnownOnes()
     {
-        Assert.Equal(["AimlApi", "ModelVerse", "OpenAI", "SoraRelay"], Dialects().Select(row => (string)row[0]));
+        Assert.Equal(["AimlApi", "ModelVerse", "OpenAI", "SoraRelay"], DialectNames());
     }
+
+    private static List<string> DialectNames() =>
+    [
+        .. Types.Select(t => t.Namespace).OfType<string>()
+            .Where(n => n.StartsWith("Reelay.Server.Dialects.", StringComparison.Ordinal))
+            .Select(n => n["Reelay.Server.Dialects.".Length..].Split('.')[0])
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal),
+    ];
 
     [Theory]
     [MemberData(nameof(Dialects))]

@@ -102,7 +102,7 @@ internal sealed class OpenAIRequestReader : IDialectRequestReader
 
     private static async Task<JobRequest> ReadFormAsync(DialectContext dialect)
     {
-        var form = await FormBody.ReadAsync(dialect.Request, dialect.Options.Limits.MaxImageBytes, dialect.Aborted).ConfigureAwait(false);
+        var form = await FormBody.ReadAsync(dialect.Request, dialect.Limits.MaxImageBytes, dialect.Aborted).ConfigureAwait(false);
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
