@@ -45,25 +45,18 @@ public sealed class ReelayServerOptions
     }
 }
 
-/// <summary>Registers <see cref="ReelayServerOptions"/>: bound from the Reelay section, validated at start, its keys known to the library's check.</summary>
+/// <summary>
+/// Registers <see cref="ReelayServerOptions"/>: bound from the Reelay section; its keys known to the library's check, and
+/// its values checked with the library's (one list of every problem at start).
+/// </summary>
 public static class ReelayServerOptionsExtensions
 {
     /// <summary>Adds the server's settings (after AddReelay).</summary>
     public static IServiceCollection AddReelayServerOptions(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<ReelayServerOptions>().Bind(configuration.GetSection(ReelayOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ReelayServerOptions>, ReelayServerOptionsValidator>();
+        services.AddOptions<ReelayServerOptions>().Bind(configuration.GetSection(ReelayOptions.Section));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ReelayServerOptions>>().Value);
-        services.AddSingleton(new ReelaySettingsExtension(typeof(ReelayServerOptions)));
+        services.AddSingleton(new ReelaySettingsExtension(typeof(ReelayServerOptions), section => (section.Get<ReelayServerOptions>() ?? new ReelayServerOptions()).Validate()));
         return services;
-    }
-
-    private sealed class ReelayServerOptionsValidator : IValidateOptions<ReelayServerOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, ReelayServerOptions options)
-        {
-            var errors = options.Validate().ToList();
-            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-        }
     }
 }

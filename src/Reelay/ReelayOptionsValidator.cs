@@ -15,6 +15,10 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration, IEnumer
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
         UnknownKeys(configuration.GetSection(ReelayOptions.Section), [typeof(ReelayOptions), .. (extensions ?? []).Select(e => e.SettingsType)], ReelayOptions.Section, errors);
+        foreach (var extension in extensions ?? [])
+        {
+            errors.AddRange(extension.Validate?.Invoke(configuration.GetSection(ReelayOptions.Section)) ?? []);
+        }
 
         void Check(bool ok, string message)
         {
