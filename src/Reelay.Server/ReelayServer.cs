@@ -70,10 +70,11 @@ public static class ReelayServer
         });
 
         builder.Services.AddReelay(builder.Configuration);
-        builder.Services.AddSingleton(sp => AdminKey.Resolve(sp.GetRequiredService<ReelayOptions>().AdminKey, sp.GetRequiredService<ReelayOptions>().DataPath));
+        builder.Services.AddReelayServerOptions(builder.Configuration);
+        builder.Services.AddSingleton(sp => AdminKey.Resolve(sp.GetRequiredService<ReelayServerOptions>().AdminKey, sp.GetRequiredService<ReelayOptions>().DataPath));
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton(sp => ContentUrlSigner.FromDataFolder(
-            sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayOptions>().ContentUrlLifetime));
+            sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayServerOptions>().ContentUrlLifetime));
         builder.Services.AddOpenAIDialect();
         builder.Services.AddSoraRelayDialect();
         builder.Services.AddJobEvents();
@@ -122,6 +123,7 @@ public static class ReelayServer
     {
         ArgumentNullException.ThrowIfNull(app);
         _ = app.Services.GetRequiredService<IOptions<ReelayOptions>>().Value;
+        _ = app.Services.GetRequiredService<IOptions<ReelayServerOptions>>().Value;
         _ = app.Services.GetRequiredService<Reelay.Storage.DataFolderLock>();
         _ = app.Services.GetRequiredService<AdminKey>();
     }

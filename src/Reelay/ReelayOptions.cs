@@ -13,26 +13,20 @@ public sealed class ReelayOptions
     /// <summary>Folder for the SQLite database, result files and the generated admin key. Relative paths are relative to the working directory.</summary>
     public string DataDirectory { get; set; } = "data";
 
-    /// <summary>The bootstrap admin API key. Also read from the REELAY_ADMIN_KEY environment variable. When unset, serve generates one.</summary>
-    public string? AdminKey { get; set; }
-
     /// <summary>How long a job may take from submit to a terminal state before it fails with deadline_exceeded.</summary>
     public TimeSpan JobDeadline { get; set; } = TimeSpan.FromMinutes(30);
 
-    /// <summary>How long a signed content URL (handed out by dialects whose clients download without a key) stays valid.</summary>
-    public TimeSpan ContentUrlLifetime { get; set; } = TimeSpan.FromHours(24);
-
     /// <summary>The catalog.</summary>
-    public CatalogOptions Catalog { get; set; } = new();
+    public Catalog.CatalogOptions Catalog { get; set; } = new();
 
     /// <summary>The job store.</summary>
-    public StoreOptions Store { get; set; } = new();
+    public Storage.StoreOptions Store { get; set; } = new();
 
     /// <summary>Result storage (videos, thumbnails, spritesheets, input images) and its retention.</summary>
     public Results.StorageOptions Storage { get; set; } = new();
 
     /// <summary>The sandbox provider.</summary>
-    public SandboxOptions Sandbox { get; set; } = new();
+    public Providers.Sandbox.SandboxOptions Sandbox { get; set; } = new();
 
     /// <summary>Limits on the ffmpeg and ffprobe child processes (watchdog, input image check).</summary>
     public Media.MediaOptions Media { get; set; } = new();
@@ -42,9 +36,6 @@ public sealed class ReelayOptions
 
     /// <summary>The engine's scheduling knobs.</summary>
     public EngineOptions Engine { get; set; } = new();
-
-    /// <summary>The OpenAI-compatible dialect.</summary>
-    public OpenAIDialectOptions OpenAI { get; set; } = new();
 
     /// <summary>Upstream provider instances by name (Reelay:Providers:&lt;name&gt;). The sandbox is configured under <see cref="Sandbox"/>.</summary>
     public Dictionary<string, Providers.ProviderInstanceOptions> Providers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
@@ -56,16 +47,13 @@ public sealed class ReelayOptions
     public Dictionary<string, Dictionary<string, decimal>> Pricing { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>API keys, their limits and money.</summary>
-    public AccountsOptions Accounts { get; set; } = new();
+    public Accounts.AccountsOptions Accounts { get; set; } = new();
 
     /// <summary>Per public model, the ordered deployments to try (Reelay:Routes:&lt;model&gt;:0:Provider, ...).</summary>
     public Dictionary<string, List<Providers.DeploymentOptions>> Routes { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Signed webhooks (and the Sora relay's notify_hook): the durable outbox and its delivery schedule.</summary>
     public Webhooks.WebhookOptions Webhooks { get; set; } = new();
-
-    /// <summary>Live progress streams (GET /v1/videos/{id}/events).</summary>
-    public EventsOptions Events { get; set; } = new();
 
     /// <summary>
     /// The address clients reach Reelay at (e.g. https://video.example.com or https://example.com/reelay), when it
@@ -95,54 +83,6 @@ public sealed class ReelayOptions
     public string DataPath => Path.GetFullPath(DataDirectory);
 }
 
-/// <summary>Catalog options.</summary>
-public sealed class CatalogOptions
-{
-    /// <summary>A JSON file in the shipped catalog's format whose models add to, replace or disable ("disabled": true) shipped ones.</summary>
-    public string? Path { get; set; }
-}
-
-/// <summary>Job store options.</summary>
-public sealed class StoreOptions
-{
-    /// <summary>"sqlite" (default, embedded).</summary>
-    public string Provider { get; set; } = "sqlite";
-
-    /// <summary>Connection string; for SQLite the default is a file reelay.db in the data directory.</summary>
-    public string? ConnectionString { get; set; }
-
-    /// <summary>Jobs kept in memory so status reads skip the database (write-through; 0 turns it off).</summary>
-    public int CacheCapacity { get; set; } = 20_000;
-}
-
-/// <summary>The sandbox provider: a local ffmpeg renderer, free and offline, not AI.</summary>
-public sealed class SandboxOptions
-{
-    /// <summary>Whether the sandbox provider is registered at all.</summary>
-    public bool Enabled { get; set; } = true;
-
-    /// <summary>The ffmpeg executable.</summary>
-    public string FfmpegPath { get; set; } = "ffmpeg";
-
-    /// <summary>The ffprobe executable.</summary>
-    public string FfprobePath { get; set; } = "ffprobe";
-
-    /// <summary>Renders at once; further jobs wait in the sandbox's queue.</summary>
-    public int MaxConcurrentRenders { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
-
-    /// <summary>Frames per second, 24-30.</summary>
-    public int Fps { get; set; } = 24;
-
-    /// <summary>x264 preset.</summary>
-    public string Preset { get; set; } = "veryfast";
-
-    /// <summary>
-    /// Other catalog models the sandbox renders when no deployment serves them. Explicit opt-in only: every job it
-    /// renders for one says so in its note. Use "*" for every model.
-    /// </summary>
-    public List<string> StandInFor { get; set; } = [];
-}
-
 /// <summary>Request and upload limits.</summary>
 public sealed class LimitsOptions
 {
@@ -157,22 +97,6 @@ public sealed class LimitsOptions
 
     /// <summary>Hosts or CIDR ranges that client URLs may reach although they are private (e.g. "10.1.0.0/16"). Empty by default.</summary>
     public List<string> AllowPrivateNetworks { get; set; } = [];
-}
-
-/// <summary>API keys, limits, money and idempotency.</summary>
-public sealed class AccountsOptions
-{
-    /// <summary>How long a key read from the store is trusted before it is read again (revocation on another node takes this long; on this node it is immediate).</summary>
-    public TimeSpan KeyCacheLifetime { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>The Retry-After sent when a key has as many unfinished jobs as it may.</summary>
-    public TimeSpan InFlightRetryAfter { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>How long an Idempotency-Key is remembered (at least 24 hours).</summary>
-    public TimeSpan IdempotencyRetention { get; set; } = TimeSpan.FromHours(24);
-
-    /// <summary>How often held charges of finished jobs are looked for and closed (repairs what a crash left).</summary>
-    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>Engine knobs.</summary>
@@ -198,26 +122,6 @@ public sealed class EngineOptions
 
     /// <summary>How long a claim on a job lasts unless renewed (renewed every third of it); a dead node's jobs are picked up after it.</summary>
     public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
-}
-
-/// <summary>The OpenAI-compatible /v1/videos dialect.</summary>
-public sealed class OpenAIDialectOptions
-{
-    /// <summary>The model used when a request names none (OpenAI's own default is sora-2).</summary>
-    public string DefaultModel { get; set; } = "sora-2";
-}
-
-/// <summary>Live progress streams: Server-Sent Events fanned out in process from the engine's job changes.</summary>
-public sealed class EventsOptions
-{
-    /// <summary>Event streams open at once across all clients; one more is refused with 429 and Retry-After.</summary>
-    public int MaxOpenStreams { get; set; } = 1000;
-
-    /// <summary>How often a comment line is sent on an open stream so that proxies do not close it as idle.</summary>
-    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
-
-    /// <summary>Changes buffered per stream for a slow client; when full, the oldest buffered change is dropped (never the newest, so never the terminal one).</summary>
-    public int BufferSize { get; set; } = 32;
 }
 
 /// <summary>

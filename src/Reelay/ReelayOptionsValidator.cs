@@ -5,14 +5,20 @@ using Microsoft.Extensions.Options;
 namespace Reelay;
 
 /// <summary>Start-up validation of <see cref="ReelayOptions"/>: values in range, and no unknown keys (a typo must not silently fall back to a default).</summary>
-public sealed class ReelayOptionsValidator(IConfiguration configuration) : IValidateOptions<ReelayOptions>
+/// <param name="configuration">The configuration whose <c>Reelay</c> section is checked for unknown keys.</param>
+/// <param name="extensions">Settings a host binds from the same section (the server's own); their keys are known too.</param>
+public sealed class ReelayOptionsValidator(IConfiguration configuration, IEnumerable<ReelaySettingsExtension>? extensions = null) : IValidateOptions<ReelayOptions>
 {
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, ReelayOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
-        UnknownKeys(configuration.GetSection(ReelayOptions.Section), typeof(ReelayOptions), ReelayOptions.Section, errors);
+        UnknownKeys(configuration.GetSection(ReelayOptions.Section), [typeof(ReelayOptions), .. (extensions ?? []).Select(e => e.SettingsType)], ReelayOptions.Section, errors);
+        foreach (var extension in extensions ?? [])
+        {
+            errors.AddRange(extension.Validate?.Invoke(configuration.GetSection(ReelayOptions.Section)) ?? []);
+        }
 
         void Check(bool ok, string message)
         {
@@ -23,14 +29,9 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         }
 
         Check(!string.IsNullOrWhiteSpace(options.DataDirectory), "Reelay:DataDirectory must not be empty.");
-        Check(options.ContentUrlLifetime >= TimeSpan.FromMinutes(1) && options.ContentUrlLifetime <= TimeSpan.FromDays(30), $"Reelay:ContentUrlLifetime must be 1 minute to 30 days (got {options.ContentUrlLifetime}).");
         Check(options.JobDeadline > TimeSpan.Zero, $"Reelay:JobDeadline must be positive (got {options.JobDeadline}).");
-        Check(options.AdminKey is null || options.AdminKey.Length >= 16, "Reelay:AdminKey (or REELAY_ADMIN_KEY) must be at least 16 characters.");
-        Check(options.Store.Provider is "sqlite", $"Reelay:Store:Provider '{options.Store.Provider}' is not supported; allowed: sqlite.");
-        Check(options.Store.CacheCapacity is >= 0 and <= 10_000_000, $"Reelay:Store:CacheCapacity must be 0 to 10000000 (got {options.Store.CacheCapacity}).");
-        Check(options.Sandbox.Fps is >= 24 and <= 30, $"Reelay:Sandbox:Fps must be 24 to 30 (got {options.Sandbox.Fps}).");
-        Check(options.Sandbox.MaxConcurrentRenders is >= 1 and <= 64, $"Reelay:Sandbox:MaxConcurrentRenders must be 1 to 64 (got {options.Sandbox.MaxConcurrentRenders}).");
-        Check(options.Sandbox.Preset is "ultrafast" or "superfast" or "veryfast" or "faster" or "fast" or "medium", $"Reelay:Sandbox:Preset '{options.Sandbox.Preset}' is not allowed; use ultrafast, superfast, veryfast, faster, fast or medium.");
+        errors.AddRange(options.Store.Validate());
+        errors.AddRange(options.Sandbox.Validate());
         Check(options.Limits.MaxRequestBodyBytes >= 1024, "Reelay:Limits:MaxRequestBodyBytes must be at least 1024.");
         Check(options.Limits.MaxImageBytes is > 0 and <= 50L * 1024 * 1024, "Reelay:Limits:MaxImageBytes must be 1 to 52428800 (50 MB, the upstream limit).");
         Check(options.Limits.ImageFetchTimeout > TimeSpan.Zero, "Reelay:Limits:ImageFetchTimeout must be positive.");
@@ -46,11 +47,7 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         Check(options.Engine.MaxConcurrentFinalizations is >= 1 and <= 256, "Reelay:Engine:MaxConcurrentFinalizations must be 1 to 256.");
         Check(!string.IsNullOrWhiteSpace(options.Engine.NodeId) && options.Engine.NodeId.Length <= 200, "Reelay:Engine:NodeId must be set (at most 200 characters).");
         Check(options.Engine.ClaimLease >= TimeSpan.FromSeconds(3), "Reelay:Engine:ClaimLease must be at least 3 seconds.");
-        var accounts = options.Accounts;
-        Check(accounts.KeyCacheLifetime >= TimeSpan.Zero && accounts.KeyCacheLifetime <= TimeSpan.FromMinutes(10), "Reelay:Accounts:KeyCacheLifetime must be 0 to 10 minutes.");
-        Check(accounts.InFlightRetryAfter >= TimeSpan.FromSeconds(1) && accounts.InFlightRetryAfter <= TimeSpan.FromHours(1), "Reelay:Accounts:InFlightRetryAfter must be 1 second to 1 hour.");
-        Check(accounts.IdempotencyRetention >= TimeSpan.FromHours(24), $"Reelay:Accounts:IdempotencyRetention must be at least 24 hours (got {accounts.IdempotencyRetention}).");
-        Check(accounts.ReconcileInterval >= TimeSpan.FromSeconds(1) && accounts.ReconcileInterval <= TimeSpan.FromHours(1), "Reelay:Accounts:ReconcileInterval must be 1 second to 1 hour.");
+        errors.AddRange(options.Accounts.Validate());
         foreach (var (model, tiers) in options.Pricing)
         {
             foreach (var (tier, price) in tiers)
@@ -84,25 +81,17 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration) : IVali
         errors.AddRange(options.Logging.Validate());
         errors.AddRange(options.Shutdown.Validate());
         errors.AddRange(options.Content.Validate(options.Storage.Kind));
-        var events = options.Events;
-        Check(events.MaxOpenStreams is >= 1 and <= 100_000, $"Reelay:Events:MaxOpenStreams must be 1 to 100000 (got {events.MaxOpenStreams}).");
-        Check(events.HeartbeatInterval >= TimeSpan.FromSeconds(1) && events.HeartbeatInterval <= TimeSpan.FromMinutes(5), $"Reelay:Events:HeartbeatInterval must be 1 second to 5 minutes (got {events.HeartbeatInterval}).");
-        Check(events.BufferSize is >= 2 and <= 1024, $"Reelay:Events:BufferSize must be 2 to 1024 (got {events.BufferSize}).");
-        var hooks = options.Webhooks;
-        Check(hooks.FirstRetryDelay > TimeSpan.Zero && hooks.FirstRetryDelay <= hooks.MaxRetryDelay, $"Reelay:Webhooks:FirstRetryDelay must be positive and at most MaxRetryDelay (got {hooks.FirstRetryDelay}).");
-        Check(hooks.MaxRetryDelay <= TimeSpan.FromHours(6), $"Reelay:Webhooks:MaxRetryDelay must be at most 6 hours (got {hooks.MaxRetryDelay}).");
-        Check(hooks.RetryWindow >= TimeSpan.FromSeconds(1) && hooks.RetryWindow <= TimeSpan.FromDays(30), $"Reelay:Webhooks:RetryWindow must be 1 second to 30 days (got {hooks.RetryWindow}).");
-        Check(hooks.Timeout > TimeSpan.Zero && hooks.Timeout <= TimeSpan.FromMinutes(2), $"Reelay:Webhooks:Timeout must be positive and at most 2 minutes (got {hooks.Timeout}).");
-        Check(hooks.MaxConcurrentDeliveries is >= 1 and <= 1024, $"Reelay:Webhooks:MaxConcurrentDeliveries must be 1 to 1024 (got {hooks.MaxConcurrentDeliveries}).");
-        Check(hooks.ProgressInterval >= TimeSpan.Zero && hooks.ProgressInterval <= TimeSpan.FromMinutes(10), $"Reelay:Webhooks:ProgressInterval must be 0 to 10 minutes (got {hooks.ProgressInterval}).");
-        Check(hooks.SecretGracePeriod >= TimeSpan.Zero && hooks.SecretGracePeriod <= TimeSpan.FromDays(30), $"Reelay:Webhooks:SecretGracePeriod must be 0 to 30 days (got {hooks.SecretGracePeriod}).");
+        errors.AddRange(options.Webhooks.Validate());
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
-    private static void UnknownKeys(IConfigurationSection section, Type type, string path, List<string> errors)
+    private static void UnknownKeys(IConfigurationSection section, Type type, string path, List<string> errors) => UnknownKeys(section, [type], path, errors);
+
+    private static void UnknownKeys(IConfigurationSection section, IReadOnlyList<Type> types, string path, List<string> errors)
     {
-        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        var properties = types.SelectMany(t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance))
             .Where(p => p.CanWrite || IsComplex(p.PropertyType))
+            .DistinctBy(p => p.Name, StringComparer.OrdinalIgnoreCase)
             .ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
         foreach (var child in section.GetChildren())
         {

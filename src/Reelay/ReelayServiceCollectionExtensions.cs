@@ -29,7 +29,7 @@ public static class ReelayServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<ReelayOptions>().Bind(configuration.GetSection(ReelayOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ReelayOptions>>(new ReelayOptionsValidator(configuration));
+        services.AddSingleton<IValidateOptions<ReelayOptions>>(sp => new ReelayOptionsValidator(configuration, sp.GetServices<ReelaySettingsExtension>()));
         services.AddSingleton<IValidateOptions<ReelayOptions>, ProviderOptionsValidator>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ReelayOptions>>().Value);
         services.TryAddSingleton(TimeProvider.System);
@@ -40,22 +40,7 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton<IHostedService, DataFolderOwner>();
 
         services.AddSingleton(sp => ModelCatalog.Load(sp.GetRequiredService<ReelayOptions>().Catalog.Path));
-        services.AddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<ReelayOptions>();
-            sp.GetRequiredService<DataFolderLock>();
-            var connection = options.Store.ConnectionString ?? SqliteJobStore.DefaultConnectionString(options.DataPath);
-            return new SqliteJobStore(connection, sp.GetRequiredService<TimeProvider>());
-        });
-        services.AddSingleton<IJobStore>(sp =>
-        {
-            var options = sp.GetRequiredService<ReelayOptions>();
-            IJobStore store = sp.GetRequiredService<SqliteJobStore>();
-            return options.Store.CacheCapacity > 0 ? new CachingJobStore(store, options.Store.CacheCapacity) : store;
-        });
-
-        // Keys, limits, money and idempotency live in the job database, so a job and its hold commit together.
-        services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteJobStore>());
+        services.AddReelaySqliteStore();
         services.AddSingleton(sp => new PriceTable(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ReelayOptions>().Pricing));
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<Admissions>();

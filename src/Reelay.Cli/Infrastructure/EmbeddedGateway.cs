@@ -44,7 +44,7 @@ internal sealed class EmbeddedGateway : IAsyncDisposable
         {
             var settings = new Dictionary<string, string?>
             {
-                [$"{ReelayOptions.Section}:{nameof(ReelayOptions.AdminKey)}"] = adminKey,
+                [$"{ReelayOptions.Section}:{nameof(ReelayServerOptions.AdminKey)}"] = adminKey,
 
                 // The CLI owns the terminal; the gateway speaks up only when something is wrong.
                 ["Logging:LogLevel:Default"] = "Warning",

@@ -255,7 +255,8 @@ internal static class JsonBody
         return parentPath == root && root == "body" ? shown : $"{parentPath}.{shown}";
     }
 
-    private static string Kind(JsonValueKind kind) => kind switch
+    /// <summary>A JSON kind with its article, for messages ("a number", "an object", "null").</summary>
+    internal static string Kind(JsonValueKind kind) => kind switch
     {
         JsonValueKind.Array => "an array",
         JsonValueKind.String => "a string",

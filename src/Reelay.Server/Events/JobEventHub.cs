@@ -19,7 +19,7 @@ internal sealed class JobEventHub : IJobObserver
     private readonly int _bufferSize;
     private int _open;
 
-    public JobEventHub(ReelayOptions options)
+    public JobEventHub(ReelayServerOptions options)
     {
         _maxOpen = options.Events.MaxOpenStreams;
         _bufferSize = options.Events.BufferSize;

@@ -27,7 +27,7 @@ internal sealed class JobEventStreamResult(JobEventHub.Subscription subscription
     {
         using var owned = subscription;
         var services = httpContext.RequestServices;
-        var options = services.GetRequiredService<ReelayOptions>().Events;
+        var options = services.GetRequiredService<ReelayServerOptions>().Events;
         var time = services.GetRequiredService<TimeProvider>();
         var stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Reelay.Server.Events");

@@ -26,4 +26,43 @@ public sealed class WebhookOptions
 
     /// <summary>After a secret is rotated, how long deliveries are signed with the previous secret too.</summary>
     public TimeSpan SecretGracePeriod { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Every problem with these settings, each naming its key; empty when they are valid.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (FirstRetryDelay <= TimeSpan.Zero || FirstRetryDelay > MaxRetryDelay)
+        {
+            yield return $"Reelay:Webhooks:FirstRetryDelay must be positive and at most MaxRetryDelay (got {FirstRetryDelay}).";
+        }
+
+        if (MaxRetryDelay > TimeSpan.FromHours(6))
+        {
+            yield return $"Reelay:Webhooks:MaxRetryDelay must be at most 6 hours (got {MaxRetryDelay}).";
+        }
+
+        if (RetryWindow < TimeSpan.FromSeconds(1) || RetryWindow > TimeSpan.FromDays(30))
+        {
+            yield return $"Reelay:Webhooks:RetryWindow must be 1 second to 30 days (got {RetryWindow}).";
+        }
+
+        if (Timeout <= TimeSpan.Zero || Timeout > TimeSpan.FromMinutes(2))
+        {
+            yield return $"Reelay:Webhooks:Timeout must be positive and at most 2 minutes (got {Timeout}).";
+        }
+
+        if (MaxConcurrentDeliveries is < 1 or > 1024)
+        {
+            yield return $"Reelay:Webhooks:MaxConcurrentDeliveries must be 1 to 1024 (got {MaxConcurrentDeliveries}).";
+        }
+
+        if (ProgressInterval < TimeSpan.Zero || ProgressInterval > TimeSpan.FromMinutes(10))
+        {
+            yield return $"Reelay:Webhooks:ProgressInterval must be 0 to 10 minutes (got {ProgressInterval}).";
+        }
+
+        if (SecretGracePeriod < TimeSpan.Zero || SecretGracePeriod > TimeSpan.FromDays(30))
+        {
+            yield return $"Reelay:Webhooks:SecretGracePeriod must be 0 to 30 days (got {SecretGracePeriod}).";
+        }
+    }
 }

@@ -1,20 +1,18 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Reelay.Engine;
-using Reelay.Storage.Sqlite;
 
 namespace Reelay.Webhooks;
 
-/// <summary>Registers signed webhooks: the SQLite outbox, the outbox writer (a job observer) and the dispatcher.</summary>
+/// <summary>Registers signed webhooks: the outbox writer (a job observer) and the dispatcher, over the store's <see cref="IWebhookStore"/>.</summary>
 public static class WebhookServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the webhook outbox and dispatcher. Call after AddReelay (whose engine start-up creates the schema). Dialects
+    /// Adds the webhook outbox and dispatcher. Call after AddReelay (which registers the store, <see cref="IWebhookStore"/> included, and whose engine start-up creates the schema). Dialects
     /// that want their own body shape register an <see cref="IWebhookPayloadRenderer"/>.
     /// </summary>
     public static IServiceCollection AddReelayWebhooks(this IServiceCollection services)
     {
-        services.AddSingleton<IWebhookStore>(sp => new SqliteWebhookStore(sp.GetRequiredService<SqliteJobStore>()));
         services.AddSingleton<WebhookDispatcher>();
         services.AddSingleton<WebhookOutbox>();
         services.AddSingleton<IJobObserver>(sp => sp.GetRequiredService<WebhookOutbox>());

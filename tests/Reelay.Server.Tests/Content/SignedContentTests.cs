@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Reelay.Engine;
 using Reelay.Server.Content;
 using Reelay.Server.Tests.Support;
@@ -11,13 +12,6 @@ namespace Reelay.Server.Tests.Content;
 
 public sealed class SignedContentTests
 {
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     [Fact]
     public async Task SignedUrl_WithoutApiKey_ServesTheVideoAndThumbnail_TamperingIsRefused()
     {
@@ -48,14 +42,14 @@ public sealed class SignedContentTests
     [Fact]
     public void Verify_AfterLifetime_Refused()
     {
-        var clock = new FixedClock(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var signer = new ContentUrlSigner(new byte[32], clock, TimeSpan.FromHours(1));
         var query = System.Web.HttpUtility.ParseQueryString(new Uri(new Uri("http://x"), signer.SignedPath("video_1", ContentVariant.Video)).Query);
         Assert.True(signer.Verify("video_1", "video", query["expires"], query["signature"]));
         Assert.False(new ContentUrlSigner(Enumerable.Repeat((byte)1, 32).ToArray(), clock, TimeSpan.FromHours(1)).Verify("video_1", "video", query["expires"], query["signature"]));
         Assert.False(signer.Verify("video_1", "video", (long.Parse(query["expires"]!, System.Globalization.CultureInfo.InvariantCulture) + 3600).ToString(System.Globalization.CultureInfo.InvariantCulture), query["signature"]));
 
-        clock.Now = clock.Now.AddHours(2);
+        clock.Advance(TimeSpan.FromHours(2));
         Assert.False(signer.Verify("video_1", "video", query["expires"], query["signature"]));
     }
 }

@@ -4,7 +4,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Reelay.Server.Events;
 using Reelay.Server.Tests.Support;
 
@@ -264,9 +263,6 @@ public sealed class VideoEventsTests : IAsyncLifetime
     [InlineData("Reelay:Events:MaxOpenStreams", "0", "Reelay:Events:MaxOpenStreams must be 1 to 100000")]
     [InlineData("Reelay:Events:HeartbeatInterval", "00:00:00", "Reelay:Events:HeartbeatInterval must be 1 second to 5 minutes")]
     [InlineData("Reelay:Events:BufferSize", "1", "Reelay:Events:BufferSize must be 2 to 1024")]
-    public async Task Start_InvalidEventsSetting_FailsNamingTheSetting(string key, string value, string message)
-    {
-        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => ReelayTestServer.StartAsync(new() { [key] = value }));
-        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
-    }
+    public Task Start_InvalidEventsSetting_FailsNamingTheSetting(string key, string value, string message) =>
+        ReelayTestServer.AssertStartRefusedAsync(key, value, message);
 }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Reelay.Server;
 
 namespace Reelay.Server.Tests.Support;
@@ -31,6 +32,13 @@ public sealed class ReelayTestServer : IAsyncDisposable
     public string ApiKey { get; }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>Starts a gateway with one setting and asserts that the start fails validation with a message containing <paramref name="message"/>.</summary>
+    public static async Task AssertStartRefusedAsync(string key, string value, string message)
+    {
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => StartAsync(new() { [key] = value }));
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
 
     /// <summary>An HttpClient authenticated with the admin key.</summary>
     public HttpClient Http { get; }

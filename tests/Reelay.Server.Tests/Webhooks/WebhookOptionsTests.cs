@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Reelay.Server.Tests.Support;
 
 namespace Reelay.Server.Tests.Webhooks;
@@ -12,9 +11,6 @@ public sealed class WebhookOptionsTests
     [InlineData("Reelay:Webhooks:MaxConcurrentDeliveries", "0", "Reelay:Webhooks:MaxConcurrentDeliveries must be 1 to 1024")]
     [InlineData("Reelay:Webhooks:Retries", "3", "Reelay:Webhooks:Retries is not a known setting")]
     [InlineData("Reelay:SoraRelay:NotifyHook:MaxAttempts", "3", "Reelay:SoraRelay is not a known setting")]
-    public async Task Start_InvalidWebhookSetting_FailsNamingTheSetting(string key, string value, string message)
-    {
-        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => ReelayTestServer.StartAsync(new() { [key] = value }));
-        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
-    }
+    public Task Start_InvalidWebhookSetting_FailsNamingTheSetting(string key, string value, string message) =>
+        ReelayTestServer.AssertStartRefusedAsync(key, value, message);
 }

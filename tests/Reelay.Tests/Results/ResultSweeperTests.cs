@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Reelay.Jobs;
 using Reelay.Results;
 using Reelay.Storage.Sqlite;
@@ -7,12 +8,12 @@ using Reelay.Tests.TestSupport;
 
 namespace Reelay.Tests.Results;
 
-/// <summary>The retention sweeper over a real SQLite store and the local-disk store, on a manual clock.</summary>
+/// <summary>The retention sweeper over a real SQLite store and the local-disk store, on a fake clock.</summary>
 public sealed class ResultSweeperTests : IAsyncLifetime
 {
     private static readonly CancellationToken Ct = CancellationToken.None;
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "reelay-sweeper-" + Guid.NewGuid().ToString("N"));
-    private readonly ManualTimeProvider _clock = new();
+    private readonly FakeTimeProvider _clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
     private readonly ReelayOptions _options = new();
     private SqliteJobStore _store = null!;
     private LocalResultStore _results = null!;

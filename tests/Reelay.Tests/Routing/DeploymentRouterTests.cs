@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Reelay.Jobs;
 using Reelay.Routing;
 using Reelay.Tests.TestSupport;
@@ -6,7 +7,7 @@ namespace Reelay.Tests.Routing;
 
 public sealed class DeploymentRouterTests
 {
-    private readonly ManualTimeProvider _clock = new();
+    private readonly FakeTimeProvider _clock = new();
 
     private static Job NewJob(string model = "sora-2", VideoMode mode = VideoMode.TextToVideo, string? id = null) => new()
     {

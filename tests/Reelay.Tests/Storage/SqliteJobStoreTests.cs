@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
 using Reelay.Jobs;
 using Reelay.Storage;
 using Reelay.Storage.Sqlite;
@@ -295,7 +296,7 @@ public sealed class SqliteJobStoreTests : JobStoreContractTests, IAsyncLifetime
 
     private async Task<SqliteJobStore> OpenStoreAsync()
     {
-        var store = new SqliteJobStore(ConnectionString, new FixedTime(Now));
+        var store = new SqliteJobStore(ConnectionString, new FakeTimeProvider(Now));
         _stores.Add(store);
         await store.InitializeAsync(Ct);
         return store;
@@ -343,10 +344,5 @@ public sealed class SqliteJobStoreTests : JobStoreContractTests, IAsyncLifetime
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync(Ct);
-    }
-
-    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
     }
 }

@@ -24,7 +24,7 @@ public static class AimlApiEndpoints
 
     private static async Task<IResult> Submit(HttpContext context, JobEngine engine, ContentUrlSigner signer)
     {
-        var request = await AimlApiRequestReader.ReadAsync(context.Request, DialectFilter.CallerOf(context).KeyId, engine.Catalog, context.RequestServices.GetRequiredService<Reelay.Net.AddressPolicy>(), context.RequestAborted).ConfigureAwait(false);
+        var request = await AimlApiRequestReader.ReadAsync(DialectContext.Of(context)).ConfigureAwait(false);
         var job = await engine.SubmitAsync(request, context.RequestAborted).ConfigureAwait(false);
         return TypedResults.Json(Generation(context, signer, job), AimlApiJsonContext.Default.AimlApiGeneration);
     }

@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Reelay.Catalog;
 using Reelay.Jobs;
-using Reelay.Net;
 using Reelay.Server.Webhooks;
 
 namespace Reelay.Server.Dialects.AimlApi;
@@ -13,14 +11,18 @@ namespace Reelay.Server.Dialects.AimlApi;
 /// canonical <see cref="JobRequest"/>, checking AI/ML API's documented schema for its own model ids (required fields,
 /// types, enums, defaults). Messages carry the detail only; the envelope adds "Body validation error! field:".
 /// </summary>
-internal static class AimlApiRequestReader
+internal sealed class AimlApiRequestReader : IDialectRequestReader
 {
+    /// <summary>The dialect's name on the jobs it creates.</summary>
+    public const string Dialect = "aimlapi";
+
     private static readonly string[] Fields = ["model", "prompt", "image_url", "resolution", "aspect_ratio", "duration", WebhookRequestFields.UrlField, WebhookRequestFields.EventsField];
 
-    public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, ModelCatalog catalog, AddressPolicy addresses, CancellationToken ct)
+    public static async Task<JobRequest> ReadAsync(DialectContext dialect)
     {
-        JsonBody.RequireJsonContentType(request);
-        using (var document = await JsonBody.ReadObjectAsync(request, ct, kind => $"Expected object, received {kind.Split(' ')[^1]}.").ConfigureAwait(false))
+        var catalog = dialect.Catalog;
+        JsonBody.RequireJsonContentType(dialect.Request);
+        using (var document = await JsonBody.ReadObjectAsync(dialect.Request, dialect.Aborted, kind => $"Expected object, received {kind.Split(' ')[^1]}.").ConfigureAwait(false))
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
@@ -75,7 +77,7 @@ internal static class AimlApiRequestReader
                 duration ??= AimlApiModels.DefaultDuration;
             }
 
-            var (webhook, events) = WebhookRequestFields.FromJson(root, addresses);
+            var (webhook, events) = WebhookRequestFields.FromJson(root, dialect.Addresses);
             return new JobRequest
             {
                 Model = model.CatalogModel,
@@ -87,9 +89,9 @@ internal static class AimlApiRequestReader
                 AspectRatio = aspectRatio,
                 WebhookUrl = webhook,
                 WebhookEvents = events,
-                Owner = owner,
-                IdempotencyKey = IdempotencyHeader.Read(request),
-                Dialect = "aimlapi",
+                Owner = dialect.Owner,
+                IdempotencyKey = dialect.IdempotencyKey,
+                Dialect = Dialect,
             };
         }
     }
@@ -137,13 +139,6 @@ internal static class AimlApiRequestReader
         throw ReelayException.Invalid("duration", $"Expected integer, received {Kind(value)} {value.GetRawText()}; give whole seconds, e.g. 4.");
     }
 
-    private static string Kind(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Number => "number",
-        JsonValueKind.True or JsonValueKind.False => "boolean",
-        JsonValueKind.Array => "array",
-        JsonValueKind.Object => "object",
-        JsonValueKind.String => "string",
-        _ => "null",
-    };
+    /// <summary>AI/ML API names a JSON kind bare ("received number").</summary>
+    private static string Kind(JsonElement value) => JsonBody.Kind(value.ValueKind).Split(' ')[^1];
 }

@@ -25,8 +25,7 @@ public static class ModelVerseEndpoints
 
     private static async Task<IResult> Submit(HttpContext context, JobEngine engine)
     {
-        var caller = DialectFilter.CallerOf(context);
-        var request = await ModelVerseRequestReader.ReadAsync(context.Request, caller.KeyId, context.RequestServices.GetRequiredService<Reelay.Net.AddressPolicy>(), context.RequestAborted).ConfigureAwait(false);
+        var request = await ModelVerseRequestReader.ReadAsync(DialectContext.Of(context)).ConfigureAwait(false);
         var job = await engine.SubmitAsync(request, context.RequestAborted).ConfigureAwait(false);
         return TypedResults.Json(new ModelVerseSubmitResponse(new ModelVerseSubmitOutput(job.Id), RequestId(context)), ModelVerseJsonContext.Default.ModelVerseSubmitResponse);
     }

@@ -1,22 +1,23 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Reelay.Jobs;
-using Reelay.Net;
 using Reelay.Server.Webhooks;
 
 namespace Reelay.Server.Dialects.ModelVerse;
 
 /// <summary>Parses POST /v1/tasks/submit (<c>{model, input, parameters}</c>) into a canonical <see cref="JobRequest"/>.</summary>
-internal static class ModelVerseRequestReader
+internal sealed class ModelVerseRequestReader : IDialectRequestReader
 {
+    /// <summary>The dialect's name on the jobs it creates.</summary>
+    public const string Dialect = "modelverse";
+
     private static readonly string[] TopFields = ["model", "input", "parameters", WebhookRequestFields.UrlField, WebhookRequestFields.EventsField];
     private static readonly string[] InputFields = ["prompt", "first_frame_url"];
     private static readonly string[] ParameterFields = ["size", "resolution", "duration", "seed", "movement_amplitude", "bgm", "vidu_type"];
 
-    public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, AddressPolicy addresses, CancellationToken ct)
+    public static async Task<JobRequest> ReadAsync(DialectContext dialect)
     {
-        JsonBody.RequireJsonContentType(request);
-        using (var document = await JsonBody.ReadObjectAsync(request, ct).ConfigureAwait(false))
+        JsonBody.RequireJsonContentType(dialect.Request);
+        using (var document = await JsonBody.ReadObjectAsync(dialect.Request, dialect.Aborted).ConfigureAwait(false))
         {
             var root = Object(document.RootElement, "body", TopFields, "");
             var modelName = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()!
@@ -62,7 +63,7 @@ internal static class ModelVerseRequestReader
             }
 
             var seed = Integer(parameters, "seed");
-            var (webhook, events) = WebhookRequestFields.FromJson(root, addresses);
+            var (webhook, events) = WebhookRequestFields.FromJson(root, dialect.Addresses);
             return new JobRequest
             {
                 Model = model.CatalogModel,
@@ -77,9 +78,9 @@ internal static class ModelVerseRequestReader
                 Options = options.Count > 0 ? options : null,
                 WebhookUrl = webhook,
                 WebhookEvents = events,
-                Owner = owner,
-                IdempotencyKey = IdempotencyHeader.Read(request),
-                Dialect = "modelverse",
+                Owner = dialect.Owner,
+                IdempotencyKey = dialect.IdempotencyKey,
+                Dialect = Dialect,
             };
         }
     }

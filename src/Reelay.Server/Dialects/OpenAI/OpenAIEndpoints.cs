@@ -55,7 +55,7 @@ public static class OpenAIEndpoints
 
     private static async Task<IResult> Create(HttpContext context, JobEngine engine, ReelayOptions options)
     {
-        var request = await OpenAIRequestReader.ReadAsync(context.Request, CallerOf(context).KeyId, options.OpenAI.DefaultModel, options.Limits.MaxImageBytes, context.RequestServices.GetRequiredService<Reelay.Net.AddressPolicy>(), context.RequestAborted).ConfigureAwait(false);
+        var request = await OpenAIRequestReader.ReadAsync(DialectContext.Of(context)).ConfigureAwait(false);
         var job = await engine.SubmitAsync(request, context.RequestAborted).ConfigureAwait(false);
         return TypedResults.Json(OpenAIMapper.Video(job, engine.QueuePosition(job)), OpenAIJsonContext.Default.OpenAIVideo);
     }

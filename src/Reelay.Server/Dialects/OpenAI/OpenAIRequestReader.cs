@@ -8,7 +8,7 @@ using Reelay.Server.Webhooks;
 namespace Reelay.Server.Dialects.OpenAI;
 
 /// <summary>Parses POST /v1/videos (JSON or multipart/form-data) into a canonical <see cref="JobRequest"/>.</summary>
-internal static class OpenAIRequestReader
+internal sealed class OpenAIRequestReader : IDialectRequestReader
 {
     private static readonly string[] KnownFields = ["model", "prompt", "seconds", "size", "input_reference", "seed", "options", "metadata", WebhookRequestFields.UrlField, WebhookRequestFields.EventsField];
 
@@ -20,20 +20,20 @@ internal static class OpenAIRequestReader
     /// <summary>Fields whose null would otherwise be replaced by a default (or dropped): refused, so nothing is changed silently.</summary>
     private static readonly string[] NotNullable = ["model", "prompt", "seconds", "size", "seed"];
 
-    public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, string defaultModel, long maxImageBytes, AddressPolicy addresses, CancellationToken ct)
+    public static async Task<JobRequest> ReadAsync(DialectContext dialect)
     {
-        if (request.HasFormContentType)
+        if (dialect.Request.HasFormContentType)
         {
-            return await ReadFormAsync(request, owner, defaultModel, maxImageBytes, addresses, ct).ConfigureAwait(false);
+            return await ReadFormAsync(dialect).ConfigureAwait(false);
         }
 
-        return await ReadJsonAsync(request, owner, defaultModel, addresses, ct).ConfigureAwait(false);
+        return await ReadJsonAsync(dialect).ConfigureAwait(false);
     }
 
-    private static async Task<JobRequest> ReadJsonAsync(HttpRequest request, string owner, string defaultModel, AddressPolicy addresses, CancellationToken ct)
+    private static async Task<JobRequest> ReadJsonAsync(DialectContext dialect)
     {
-        JsonBody.RequireJsonContentType(request, Alternatives);
-        using var document = await JsonBody.ReadObjectAsync(request, ct).ConfigureAwait(false);
+        JsonBody.RequireJsonContentType(dialect.Request, Alternatives);
+        using var document = await JsonBody.ReadObjectAsync(dialect.Request, dialect.Aborted).ConfigureAwait(false);
         var root = document.RootElement;
         foreach (var property in root.EnumerateObject())
         {
@@ -55,10 +55,10 @@ internal static class OpenAIRequestReader
             };
         }
 
-        var (webhook, events) = WebhookRequestFields.FromJson(root, addresses, WebhookRequestFields.OpenAIEvents);
+        var (webhook, events) = WebhookRequestFields.FromJson(root, dialect.Addresses, WebhookRequestFields.OpenAIEvents);
         return new JobRequest
         {
-            Model = String(root, "model") ?? defaultModel,
+            Model = String(root, "model") ?? dialect.Options.OpenAI.DefaultModel,
             Prompt = String(root, "prompt"),
             DurationSeconds = Seconds(root.TryGetProperty("seconds", out var s) ? s : default),
             Size = CheckSize(String(root, "size")),
@@ -70,8 +70,8 @@ internal static class OpenAIRequestReader
             Metadata = Map(root, "metadata", allowScalars: false),
             WebhookUrl = webhook,
             WebhookEvents = events,
-            Owner = owner,
-            IdempotencyKey = IdempotencyHeader.Read(request),
+            Owner = dialect.Owner,
+            IdempotencyKey = dialect.IdempotencyKey,
             Dialect = Dialect,
         };
     }
@@ -100,9 +100,9 @@ internal static class OpenAIRequestReader
             : InputImage.Parse(url, "input_reference.image_url");
     }
 
-    private static async Task<JobRequest> ReadFormAsync(HttpRequest request, string owner, string defaultModel, long maxImageBytes, AddressPolicy addresses, CancellationToken ct)
+    private static async Task<JobRequest> ReadFormAsync(DialectContext dialect)
     {
-        var form = await FormBody.ReadAsync(request, maxImageBytes, ct).ConfigureAwait(false);
+        var form = await FormBody.ReadAsync(dialect.Request, dialect.Limits.MaxImageBytes, dialect.Aborted).ConfigureAwait(false);
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -179,10 +179,10 @@ internal static class OpenAIRequestReader
                 : throw ReelayException.Invalid("seed", $"'seed' must be an integer (got '{Shown(seedText)}').");
         }
 
-        var (webhook, events) = WebhookRequestFields.FromForm(form, addresses, WebhookRequestFields.OpenAIEvents);
+        var (webhook, events) = WebhookRequestFields.FromForm(form, dialect.Addresses, WebhookRequestFields.OpenAIEvents);
         return new JobRequest
         {
-            Model = NotEmpty(form, "model") ?? defaultModel,
+            Model = NotEmpty(form, "model") ?? dialect.Options.OpenAI.DefaultModel,
             Prompt = Single(form, "prompt"),
             DurationSeconds = seconds,
             Size = CheckSize(NotEmpty(form, "size")),
@@ -192,8 +192,8 @@ internal static class OpenAIRequestReader
             Metadata = metadata.Count > 0 ? CheckMetadata(metadata) : null,
             WebhookUrl = webhook,
             WebhookEvents = events,
-            Owner = owner,
-            IdempotencyKey = IdempotencyHeader.Read(request),
+            Owner = dialect.Owner,
+            IdempotencyKey = dialect.IdempotencyKey,
             Dialect = Dialect,
         };
     }
@@ -329,13 +329,5 @@ internal static class OpenAIRequestReader
         return map;
     }
 
-    private static string Kind(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        JsonValueKind.String => "a string",
-        _ => "null",
-    };
+    private static string Kind(JsonElement value) => JsonBody.Kind(value.ValueKind);
 }

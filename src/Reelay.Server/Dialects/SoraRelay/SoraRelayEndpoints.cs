@@ -36,8 +36,7 @@ public static class SoraRelayEndpoints
 
     private static async Task<IResult> Submit(HttpContext context, JobEngine engine, AddressPolicy addresses, SoraRelayWebhookRenderer hooks)
     {
-        var caller = DialectFilter.CallerOf(context);
-        var request = await SoraRelayRequestReader.ReadAsync(context.Request, caller.KeyId, engine.Catalog, addresses, context.RequestAborted).ConfigureAwait(false);
+        var request = await SoraRelayRequestReader.ReadAsync(DialectContext.Of(context)).ConfigureAwait(false);
         var job = await engine.SubmitAsync(request, context.RequestAborted).ConfigureAwait(false);
         if (job.WebhookUrl is not null)
         {

@@ -12,8 +12,9 @@ namespace Reelay.Server.Dialects.SoraRelay;
 /// Parses POST /v2/videos/generations into a canonical <see cref="JobRequest"/>. Every field is checked before anything is
 /// refused, so one answer names every field at fault (the seed document's own example has three).
 /// </summary>
-internal static class SoraRelayRequestReader
+internal sealed class SoraRelayRequestReader : IDialectRequestReader
 {
+    /// <summary>The dialect's name on the jobs it creates.</summary>
     public const string Dialect = "sora-relay";
     public const int MaxNotifyHookLength = 2048;
 
@@ -21,10 +22,11 @@ internal static class SoraRelayRequestReader
 
     private sealed record Problem(string Param, string Message, string Code = ErrorCodes.InvalidRequest);
 
-    public static async Task<JobRequest> ReadAsync(HttpRequest request, string owner, ModelCatalog catalog, AddressPolicy addresses, CancellationToken ct)
+    public static async Task<JobRequest> ReadAsync(DialectContext dialect)
     {
-        JsonBody.RequireJsonContentType(request);
-        using (var document = await JsonBody.ReadObjectAsync(request, ct).ConfigureAwait(false))
+        var catalog = dialect.Catalog;
+        JsonBody.RequireJsonContentType(dialect.Request);
+        using (var document = await JsonBody.ReadObjectAsync(dialect.Request, dialect.Aborted).ConfigureAwait(false))
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
@@ -59,7 +61,7 @@ internal static class SoraRelayRequestReader
                 }
             }
 
-            var webhook = NotifyHook(root, addresses, problems);
+            var webhook = NotifyHook(root, dialect.Addresses, problems);
             var options = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var name in new[] { "watermark", "private" })
             {
@@ -92,8 +94,8 @@ internal static class SoraRelayRequestReader
 
                 // The relay's callbacks come at status changes only, as its clients expect: no job.progress.
                 WebhookEvents = webhook is null ? null : [.. Reelay.Webhooks.WebhookEvents.All.Where(e => e != Reelay.Webhooks.WebhookEvents.Progress)],
-                Owner = owner,
-                IdempotencyKey = IdempotencyHeader.Read(request),
+                Owner = dialect.Owner,
+                IdempotencyKey = dialect.IdempotencyKey,
                 Dialect = Dialect,
             };
         }
@@ -315,13 +317,5 @@ internal static class SoraRelayRequestReader
         _ => canonical,
     };
 
-    private static string Kind(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        JsonValueKind.String => "a string",
-        _ => "null",
-    };
+    private static string Kind(JsonElement value) => JsonBody.Kind(value.ValueKind);
 }

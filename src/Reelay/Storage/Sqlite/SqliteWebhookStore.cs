@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using Reelay.Storage.Sqlite;
+using Reelay.Webhooks;
 
-namespace Reelay.Webhooks;
+namespace Reelay.Storage.Sqlite;
 
 /// <summary>
 /// The webhook outbox in the job store's SQLite database (tables from migration 2: webhook_deliveries, webhook_attempts,
