@@ -162,7 +162,7 @@ public sealed class AimlApiDialectTests : IAsyncLifetime
     [InlineData("{\"model\":", "Body validation error! The request body is not valid JSON")]
     [InlineData("[1,2]", "Body validation error! Expected object, received array")]
     [InlineData("{\"prompt\":\"x\"}", "Body validation error! model: Required; expected 'openai/sora-2-t2v' | 'openai/sora-2-i2v' | 'openai/sora-2-pro-t2v' | 'openai/sora-2-pro-i2v'")]
-    [InlineData("{\"model\":\"openai/sora-3\",\"prompt\":\"x\"}", "Body validation error! model: Invalid enum value. Expected 'openai/sora-2-t2v' | 'openai/sora-2-i2v' | 'openai/sora-2-pro-t2v' | 'openai/sora-2-pro-i2v' (or a Reelay catalog model: sandbox, sora-2, sora-2-pro")]
+    [InlineData("{\"model\":\"openai/sora-3\",\"prompt\":\"x\"}", "Body validation error! model: Invalid enum value. Expected 'openai/sora-2-t2v' | 'openai/sora-2-i2v' | 'openai/sora-2-pro-t2v' | 'openai/sora-2-pro-i2v' (or a Reelay catalog model: ")]
     [InlineData("{\"model\":\"openai/sora-2-t2v\"}", "Body validation error! prompt: Required")]
     [InlineData("{\"model\":\"openai/sora-2-pro-i2v\",\"prompt\":\"x\"}", "Body validation error! image_url: Required")]
     [InlineData("{\"model\":\"openai/sora-2-t2v\",\"prompt\":\"x\",\"image_url\":\"https://example.com/a.png\"}", "Body validation error! image_url: Model 'openai/sora-2-t2v' is text-to-video and takes no image_url; send the image to 'openai/sora-2-i2v' instead.")]
