@@ -93,13 +93,15 @@ public sealed class VideoEventsTests : IAsyncLifetime
     [Fact]
     public async Task Events_SandboxJob_StreamsProgressThenTerminalEventAndEnds()
     {
-        var id = await CreateAsync("""{"model":"sandbox","prompt":"A lighthouse at dawn","seconds":"8","size":"640x360"}""");
+        // Long enough a render that several polls see it grow: on an idle machine 8 s at 640x360 renders in about 1.5 s,
+        // between two polls' worth of progress.
+        var id = await CreateAsync("""{"model":"sandbox","prompt":"A lighthouse at dawn","seconds":"12","size":"960x540"}""");
         using var response = await OpenAsync(id);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("no-cache", response.Headers.CacheControl?.ToString() ?? "", StringComparison.Ordinal);
 
-        var (events, _) = await ReadAllAsync(response, TimeSpan.FromSeconds(60));
+        var (events, _) = await ReadAllAsync(response, TimeSpan.FromSeconds(120));
 
         Assert.True(events.Count >= 3, string.Join("\n", events));
         Assert.Contains(events[0].Name, new[] { "video.queued", "video.in_progress" });
