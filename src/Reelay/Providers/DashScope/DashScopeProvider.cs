@@ -133,7 +133,7 @@ public sealed partial class DashScopeProvider : HttpVideoProvider
         }
 
         Log.UnreadableSubmit(_log, Name, j.Id);
-        return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable task id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+        return UpstreamErrors.SubmitWithoutTaskId(Name);
     }
 
     /// <inheritdoc />

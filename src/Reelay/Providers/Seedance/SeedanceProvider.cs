@@ -154,7 +154,7 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
 
         // A 2xx without an id ("empty 200" under load is reported): the task may exist and bill; never resubmit blindly.
         Log.UnreadableSubmit(_log, Name, j.Id);
-        return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable task id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+        return UpstreamErrors.SubmitWithoutTaskId(Name);
     }
 
     /// <inheritdoc />

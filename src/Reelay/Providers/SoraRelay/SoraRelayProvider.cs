@@ -119,7 +119,7 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
 
         // A 2xx whose body names no task: the relay may have started (and will bill) a job Reelay cannot track.
         Log.UnreadableSubmit(_log, Name, j.Id);
-        return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable task id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+        return UpstreamErrors.SubmitWithoutTaskId(Name);
     }
 
     /// <inheritdoc />
