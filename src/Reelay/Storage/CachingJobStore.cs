@@ -7,7 +7,8 @@ namespace Reelay.Storage;
 /// A write-through snapshot of recently used jobs in front of a store, so a status read is a dictionary lookup.
 /// Correct while this process is the only writer (the embedded default): every write passes through here, and an entry
 /// is only ever replaced by a higher <see cref="Job.Version"/>. A lost compare-and-set evicts the entry, so a writer
-/// elsewhere is noticed at the next write. Lists always go to the store.
+/// elsewhere is noticed at the next write. Lists always go to the store. With several nodes on one database, reads may
+/// be stale until the writer's change is reported to <see cref="Evict"/>.
 /// </summary>
 public sealed class CachingJobStore : IJobStore, IJobClaims, IAsyncDisposable
 {
@@ -79,6 +80,17 @@ public sealed class CachingJobStore : IJobStore, IJobClaims, IAsyncDisposable
         }
 
         return stored;
+    }
+
+    /// <summary>
+    /// Forgets one job, so that the next read of it goes to the store. The seam for several nodes on one database: a node
+    /// that hears another one changed a job (a notification) evicts it here; nothing else is needed, as writes through
+    /// this cache already replace or evict their entry.
+    /// </summary>
+    public void Evict(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        _jobs.TryRemove(id, out _);
     }
 
     /// <inheritdoc />
