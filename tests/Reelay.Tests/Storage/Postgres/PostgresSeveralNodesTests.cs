@@ -215,6 +215,43 @@ public sealed class PostgresSeveralNodesTests : IAsyncLifetime
         Assert.Equal((JobStatus.Running, 40, 2L), ((await cachedNode.GetAsync(job.Id, Ct))!.Status, (await cachedNode.GetAsync(job.Id, Ct))!.Progress, (await cachedNode.GetAsync(job.Id, Ct))!.Version));
     }
 
+    [Fact]
+    public async Task ClaimDueAsync_TwoNodesTakingWebhookDeliveries_EachIsHandedOutOnceUntilItsLeaseEnds()
+    {
+        var nodeA = new PostgresWebhookStore(await _stores.OpenAsync());
+        var nodeB = new PostgresWebhookStore(await _stores.OpenAsync());
+        var expected = new List<string>();
+        for (var i = 0; i < 40; i++)
+        {
+            var delivery = new Reelay.Webhooks.WebhookDelivery
+            {
+                Id = $"msg_{i:D3}", JobId = $"video_{i:D3}", Owner = "key_a", EventType = "video.completed", Sequence = 1,
+                Url = "https://example.com/hook", Payload = [1, 2, 3], CreatedAt = TestJobs.Epoch, NextAttemptAt = TestJobs.Epoch,
+            };
+            Assert.True(await nodeA.EnqueueAsync(delivery, Ct));
+            expected.Add(delivery.Id);
+        }
+
+        var none = new HashSet<string>();
+        var taken = new ConcurrentBag<string>();
+        async Task TakeUntilEmptyAsync(PostgresWebhookStore node)
+        {
+            while ((await node.ClaimDueAsync(TestJobs.Epoch, TimeSpan.FromMinutes(2), 3, none, Ct)) is { Count: > 0 } batch)
+            {
+                foreach (var delivery in batch)
+                {
+                    taken.Add(delivery.Id);
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(() => TakeUntilEmptyAsync(i % 2 == 0 ? nodeA : nodeB))));
+
+        Assert.Equal(expected, taken.Order(StringComparer.Ordinal));
+        Assert.Empty(await nodeB.ClaimDueAsync(TestJobs.Epoch.AddMinutes(1), TimeSpan.FromMinutes(2), 100, none, Ct));
+        Assert.Equal(40, (await nodeB.ClaimDueAsync(TestJobs.Epoch.AddMinutes(2), TimeSpan.FromMinutes(2), 100, none, Ct)).Count); // The leases ended.
+    }
+
     Task IAsyncLifetime.InitializeAsync() => Task.CompletedTask;
 
     async Task IAsyncLifetime.DisposeAsync() => await _stores.DisposeAsync();
