@@ -188,6 +188,25 @@ public sealed class PostgresSeveralNodesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InitializeAsync_SchemaNewerThanBuild_ThrowsNamingTheVersion()
+    {
+        await _stores.OpenAsync();
+        var database = await _stores.DatabaseAsync();
+        var future = PostgresJobStore.LatestSchemaVersion + 1;
+        await using (var connection = new NpgsqlConnection(database.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"INSERT INTO schema_migrations (version, name, applied_at) VALUES ({future}, 'future', 0)", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using var newer = new PostgresJobStore(database.ConnectionString);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => newer.InitializeAsync(Ct));
+
+        Assert.Contains($"version {future}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task InitializeAsync_NewDatabase_RecordsEveryMigrationAndGivesUnfinishedJobsAFreeClaim()
     {
         var store = await _stores.OpenAsync();
