@@ -47,13 +47,13 @@ internal sealed class NginxServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts nginx with <paramref name="server"/> as the body of its one server block (after its listen line).</summary>
+    /// <summary>Starts nginx with <paramref name="server"/> as the body of its one server block (after its listen line) and <paramref name="http"/> before it (e.g. an upstream block).</summary>
     public static async Task<NginxServer> StartWithServerAsync(string nginx, string server, CancellationToken cancellationToken, string http = "")
     {
         var prefix = TempDirectory.Create("reelay-bench-nginx-");
         try
         {
-            return await StartAsync(nginx, prefix, server, cancellationToken);
+            return await StartAsync(nginx, prefix, server, cancellationToken, http);
         }
         catch
         {
@@ -62,7 +62,7 @@ internal sealed class NginxServer : IAsyncDisposable
         }
     }
 
-    private static async Task<NginxServer> StartAsync(string nginx, TempDirectory prefix, string server, CancellationToken cancellationToken)
+    private static async Task<NginxServer> StartAsync(string nginx, TempDirectory prefix, string server, CancellationToken cancellationToken, string http = "")
     {
         Directory.CreateDirectory(Path.Combine(prefix.Path, "tmp"));
         for (var attempt = 1; ; attempt++)
