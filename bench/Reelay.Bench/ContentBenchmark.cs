@@ -42,9 +42,12 @@ internal static class ContentBenchmark
         await using var nginx = await NginxServer.StartWithServerAsync(nginxPath, $$"""
             types { video/mp4 mp4; }
             location /static/ { alias {{www.Path}}/; }
-            location /v1/ { proxy_pass {{offload.BaseAddress.AbsoluteUri.TrimEnd('/')}}; proxy_set_header Host $host; proxy_http_version 1.1; proxy_set_header Connection ""; }
+            location /v1/ { proxy_pass http://reelay; proxy_set_header Host $host; proxy_http_version 1.1; proxy_set_header Connection ""; }
             location /_reelay_files/ { internal; alias {{offloadRoot}}/; }
-            """, cancellationToken);
+            """, cancellationToken,
+            // Connections to Reelay kept open (as docs/operations.md recommends): without an upstream block with
+            // keepalive, nginx opens a new TCP connection to Reelay for every request.
+            http: $"upstream reelay {{ server {offload.BaseAddress.Authority}; keepalive 64; }}");
 
         Report.Line($"wrk -t{options.Threads} -c{options.Connections} with 'Authorization: Bearer <admin key>' (nginx alone ignores it), on loopback.");
         Report.Line($"Warm-up {options.WarmupSeconds} s per target, then {options.Rounds} rounds of {options.DurationSeconds} s per target, alternating targets (order reversed every round).");

@@ -86,6 +86,7 @@ public static class ReelayServer
         builder.AddReelayTelemetry();
         builder.Services.AddReelayGracefulStop();
         builder.Services.AddSingleton(sp => new ContentOffload(sp.GetRequiredService<ReelayOptions>().Content, sp.GetRequiredService<Reelay.Results.IResultStore>()));
+        builder.Services.AddSingleton(sp => new SmallFileCache(sp.GetRequiredService<ReelayOptions>().Content));
 
         var app = builder.Build();
 

@@ -47,13 +47,13 @@ internal sealed class NginxServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts nginx with <paramref name="server"/> as the body of its one server block (after its listen line).</summary>
-    public static async Task<NginxServer> StartWithServerAsync(string nginx, string server, CancellationToken cancellationToken)
+    /// <summary>Starts nginx with <paramref name="server"/> as the body of its one server block (after its listen line) and <paramref name="http"/> before it (e.g. an upstream block).</summary>
+    public static async Task<NginxServer> StartWithServerAsync(string nginx, string server, CancellationToken cancellationToken, string http = "")
     {
         var prefix = TempDirectory.Create("reelay-bench-nginx-");
         try
         {
-            return await StartAsync(nginx, prefix, server, cancellationToken);
+            return await StartAsync(nginx, prefix, server, cancellationToken, http);
         }
         catch
         {
@@ -62,14 +62,14 @@ internal sealed class NginxServer : IAsyncDisposable
         }
     }
 
-    private static async Task<NginxServer> StartAsync(string nginx, TempDirectory prefix, string server, CancellationToken cancellationToken)
+    private static async Task<NginxServer> StartAsync(string nginx, TempDirectory prefix, string server, CancellationToken cancellationToken, string http = "")
     {
         Directory.CreateDirectory(Path.Combine(prefix.Path, "tmp"));
         for (var attempt = 1; ; attempt++)
         {
             var port = Executables.FreeLoopbackPort();
             var config = Path.Combine(prefix.Path, "nginx.conf");
-            await File.WriteAllTextAsync(config, Config(prefix.Path, server, port), cancellationToken);
+            await File.WriteAllTextAsync(config, Config(prefix.Path, server, port, http), cancellationToken);
             var start = new ProcessStartInfo(nginx) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
             foreach (var arg in Arguments(prefix.Path))
             {
@@ -142,7 +142,7 @@ internal sealed class NginxServer : IAsyncDisposable
     private static IEnumerable<string> Arguments(string prefix) =>
         ["-p", prefix + "/", "-c", Path.Combine(prefix, "nginx.conf"), "-e", Path.Combine(prefix, "error.log")];
 
-    private static string Config(string prefix, string server, int port)
+    private static string Config(string prefix, string server, int port, string http = "")
     {
         // As root, workers would switch to 'nobody', who cannot read the owner-only temp prefix.
         var user = Environment.IsPrivilegedProcess ? "user root;" : "";
@@ -169,6 +169,7 @@ internal sealed class NginxServer : IAsyncDisposable
                 fastcgi_temp_path {{prefix}}/tmp/fastcgi;
                 uwsgi_temp_path {{prefix}}/tmp/uwsgi;
                 scgi_temp_path {{prefix}}/tmp/scgi;
+                {{http}}
                 server {
                     listen 127.0.0.1:{{port}};
                     {{server}}

@@ -33,8 +33,8 @@ internal sealed partial class ServeProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts `reelay serve`. By default its log is turned down to Warning and kept; with <paramref name="defaultLogging"/>
-    /// it logs as a user's `./run.sh` does (one line per request), and lines after the ready line are read and dropped,
-    /// as a log collector would, so that a long load test does not fill this process's memory.
+    /// it logs as a user's `./run.sh` does (one line per request), and the output after the ready line is drained as bytes,
+    /// as a log collector reading a pipe would, so that a long load test does not fill this process's memory.
     /// </summary>
     public static async Task<ServeProcess> StartAsync(string dll, string data, string key, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken, bool defaultLogging = false)
     {
@@ -58,23 +58,29 @@ internal sealed partial class ServeProcess : IAsyncDisposable
         var process = Process.Start(psi) ?? throw new InvalidOperationException("dotnet did not start");
         var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) =>
+        _ = Task.Run(async () =>
         {
-            if (defaultLogging && ready.Task.IsCompleted)
+            var stdout = process.StandardOutput;
+            while (await stdout.ReadLineAsync() is { } line)
             {
-                return;
-            }
+                lock (output)
+                {
+                    output.AppendLine(line);
+                }
 
-            lock (output)
-            {
-                output.AppendLine(e.Data);
+                if (ReadyLine().Match(line) is { Success: true } m)
+                {
+                    ready.TrySetResult(new Uri(m.Groups[1].Value));
+                    if (defaultLogging)
+                    {
+                        // From here the log is drained as bytes, as a log collector reading a pipe does (journald, a
+                        // container runtime): splitting it into .NET strings here would bill this process's cost to Reelay.
+                        await stdout.BaseStream.CopyToAsync(Stream.Null);
+                        return;
+                    }
+                }
             }
-
-            if (e.Data is not null && ReadyLine().Match(e.Data) is { Success: true } m)
-            {
-                ready.TrySetResult(new Uri(m.Groups[1].Value));
-            }
-        };
+        });
         process.ErrorDataReceived += (_, e) =>
         {
             lock (output)
@@ -82,7 +88,6 @@ internal sealed partial class ServeProcess : IAsyncDisposable
                 output.AppendLine(e.Data);
             }
         };
-        process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
         {

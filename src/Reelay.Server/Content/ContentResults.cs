@@ -7,7 +7,8 @@ using Reelay.Results;
 namespace Reelay.Server.Content;
 
 /// <summary>
-/// Serves stored content with range requests: zero-copy from disk when the store is local, else streamed from the store's
+/// Serves stored content with range requests: small local files from memory (<see cref="SmallFileCache"/>), larger ones
+/// zero-copy from disk when the store is local, else streamed from the store's
 /// seekable stream (for S3, ranged GETs), with Last-Modified and the store's ETag as validators (If-None-Match,
 /// If-Modified-Since, If-Range). HEAD answers the same headers without the body.
 /// </summary>
@@ -49,10 +50,22 @@ internal static class ContentResults
     /// <summary>Decides when it runs, from <see cref="ContentOffload"/>, whether Reelay sends the bytes or hands them off.</summary>
     private sealed class ContentResult(StoredContent content, string fileName) : IResult
     {
-        public Task ExecuteAsync(HttpContext httpContext)
+        public async Task ExecuteAsync(HttpContext httpContext)
         {
-            var offload = httpContext.RequestServices.GetService<ContentOffload>();
-            return (offload?.TryHandOff(httpContext, content, fileName) ?? Direct(content, fileName)).ExecuteAsync(httpContext);
+            var services = httpContext.RequestServices;
+            if (services.GetService<ContentOffload>()?.TryHandOff(httpContext, content, fileName) is { } handedOff)
+            {
+                await handedOff.ExecuteAsync(httpContext).ConfigureAwait(false);
+                return;
+            }
+
+            if (services.GetService<SmallFileCache>() is { } cache && await cache.GetAsync(content, httpContext.RequestAborted).ConfigureAwait(false) is { } bytes)
+            {
+                await TypedResults.Bytes(bytes, content.ContentType, fileName, enableRangeProcessing: true, content.LastModified, EntityTag(content.ETag)).ExecuteAsync(httpContext).ConfigureAwait(false);
+                return;
+            }
+
+            await Direct(content, fileName).ExecuteAsync(httpContext).ConfigureAwait(false);
         }
     }
 }

@@ -8,6 +8,7 @@ using Reelay.Diagnostics;
 using Reelay.Engine;
 using Reelay.Jobs;
 using Reelay.Server.Auth;
+using ZLogger;
 
 namespace Reelay.Server.Telemetry;
 
@@ -29,7 +30,7 @@ public static partial class RequestLogging
     private static readonly string[] JobRouteValues = ["id", "video_id", "task_id", "generation_id", "jobId"];
 
     // Set for requests that may create a job (not GET), so the job's insert can name it (see RequestJobObserver).
-    private static readonly AsyncLocal<RequestState?> Current = new();
+    private static readonly AsyncLocal<PendingRequest?> Current = new();
 
     /// <summary>Whether <paramref name="path"/> is a probe or a scrape (logged at Debug, not traced).</summary>
     public static bool IsQuietPath(PathString path) =>
@@ -50,10 +51,10 @@ public static partial class RequestLogging
             }
 
             var started = Stopwatch.GetTimestamp();
-            RequestState? state = null;
+            PendingRequest? state = null;
             if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
             {
-                state = new RequestState();
+                state = new PendingRequest();
                 Current.Value = state;
             }
 
@@ -153,13 +154,15 @@ public static partial class RequestLogging
         return true;
     }
 
-    [LoggerMessage(LogEventIds.Telemetry + 0, LogLevel.Information, "{Method} {Route} {StatusCode} {ElapsedMs:0.0} ms key={KeyId} job={JobId}")]
+    // ZLogger's generator: formatted straight to UTF-8 by the text log (see LoggingSetup), and still read as named values
+    // by other providers (the JSON console, OpenTelemetry).
+    [ZLoggerMessage(LogEventIds.Telemetry + 0, LogLevel.Information, "{Method} {Route} {StatusCode} {ElapsedMs:0.0} ms key={KeyId} job={JobId}")]
     private static partial void Request(ILogger logger, string method, string route, int statusCode, double elapsedMs, string keyId, string jobId);
 
-    [LoggerMessage(LogEventIds.Telemetry + 1, LogLevel.Debug, "{Method} {Route} {StatusCode} {ElapsedMs:0.0} ms key={KeyId}")]
+    [ZLoggerMessage(LogEventIds.Telemetry + 1, LogLevel.Debug, "{Method} {Route} {StatusCode} {ElapsedMs:0.0} ms key={KeyId}")]
     private static partial void QuietRequest(ILogger logger, string method, string route, int statusCode, double elapsedMs, string keyId);
 
-    private sealed class RequestState
+    private sealed class PendingRequest
     {
         public string? JobId { get; set; }
     }

@@ -24,6 +24,16 @@ public sealed class ContentOptions
     /// <summary>With redirect: how long a presigned URL works (default 5 minutes; 10 seconds to 7 days).</summary>
     public TimeSpan RedirectLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Bytes of small local results (thumbnails, spritesheets, short clips) kept in memory, so that serving one is a single
+    /// write instead of an open, a stat and reads of the file (default 64 MiB; 0 turns it off). Entries are keyed by path,
+    /// size, time and ETag, so a rewritten file is read again; an entry unused for 10 minutes leaves.
+    /// </summary>
+    public long MemoryCacheBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>The largest file the memory cache takes (default 1 MiB, at most <see cref="MemoryCacheBytes"/>).</summary>
+    public long MemoryCacheMaxFileBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Every problem with the settings, each naming its key; <paramref name="storageKind"/> is Reelay:Storage:Kind.</summary>
     public IEnumerable<string> Validate(string storageKind)
     {
@@ -48,6 +58,16 @@ public sealed class ContentOptions
             || AccelRedirectPrefix.Any(c => c <= ' ' || c >= 0x7f || c is '?' or '#' or '%'))
         {
             yield return $"Reelay:Content:AccelRedirectPrefix must be a URI path that starts and ends with '/' (got '{AccelRedirectPrefix}').";
+        }
+
+        if (MemoryCacheBytes is < 0 or > 64L * 1024 * 1024 * 1024)
+        {
+            yield return $"Reelay:Content:MemoryCacheBytes must be 0 (off) to 68719476736 (64 GiB) (got {MemoryCacheBytes}).";
+        }
+
+        if (MemoryCacheMaxFileBytes is < 1 or > 256L * 1024 * 1024)
+        {
+            yield return $"Reelay:Content:MemoryCacheMaxFileBytes must be 1 to 268435456 (256 MiB) (got {MemoryCacheMaxFileBytes}).";
         }
 
         if (RedirectLifetime < TimeSpan.FromSeconds(10) || RedirectLifetime > TimeSpan.FromDays(7))
