@@ -140,26 +140,19 @@ public sealed partial class DashScopeProvider : HttpVideoProvider
     public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!)));
-        UpstreamReply reply;
-        try
+        using var polled = await GetForPollAsync("tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
         {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
-
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var root = json?.RootElement;
             var code = root is { } c ? UpstreamJson.Str(c, "code") : null;
             return code is { } throttle && throttle.StartsWith("Throttling", StringComparison.Ordinal)
-                ? new PollOutcome.RetryLater("the provider is rate limiting", reply.RetryAfter)
-                : UpstreamErrors.Poll(Name, reply, root is { } m ? UpstreamJson.Str(m, "message") : null, code);
+                ? new PollOutcome.RetryLater("the provider is rate limiting", failed.RetryAfter)
+                : UpstreamErrors.Poll(Name, failed, root is { } m ? UpstreamJson.Str(m, "message") : null, code);
+        }, cancellationToken).ConfigureAwait(false);
+        if (polled.Outcome is { } early)
+        {
+            return early;
         }
+
+        var json = polled.Json;
 
         if (json is null || UpstreamJson.Str(json.RootElement, "output", "task_status") is not { } status)
         {

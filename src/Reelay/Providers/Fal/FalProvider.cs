@@ -99,23 +99,17 @@ public sealed partial class FalProvider : HttpVideoProvider
             return new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"'{job.UpstreamModel}' is not a fal model id."));
         }
 
-        using var statusRequest = new HttpRequestMessage(HttpMethod.Get, Http.Url(requestPath + "/status?logs=0"));
-        UpstreamReply reply;
-        try
+        using var polled = await GetForPollAsync(requestPath + "/status?logs=0", (failed, root) =>
         {
-            reply = await SendAsync(statusRequest, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
+            var error = FalError.Read(root);
+            return UpstreamErrors.Poll(Name, failed, error.Message, error.Type);
+        }, cancellationToken).ConfigureAwait(false);
+        if (polled.Outcome is { } early)
         {
-            return UpstreamErrors.PollTransport(ex);
+            return early;
         }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var error = FalError.Read(json?.RootElement);
-            return UpstreamErrors.Poll(Name, reply, error.Message, error.Type);
-        }
+        var json = polled.Json;
 
         if (json is null || UpstreamJson.Str(json.RootElement, "status") is not { } status)
         {
@@ -176,21 +170,9 @@ public sealed partial class FalProvider : HttpVideoProvider
     /// <summary>Reads the output of a COMPLETED request: only a 2xx with a video URL is a success.</summary>
     private async Task<PollOutcome> ResultAsync(string requestPath, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(requestPath));
-        UpstreamReply reply;
-        try
+        using var polled = await GetForPollAsync(requestPath, (failed, root) =>
         {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
-
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var error = FalError.Read(json?.RootElement);
+            var error = FalError.Read(root);
             if (error.Moderated)
             {
                 return new PollOutcome.Failed(new JobError(ErrorCodes.ModerationBlocked, $"Blocked by the provider's moderation (output): {UpstreamErrors.Clean(error.Message)}.", Stage: "output"));
@@ -198,10 +180,16 @@ public sealed partial class FalProvider : HttpVideoProvider
 
             // The request finished and failed: a 4xx/5xx result is the request's own failure, not a poll to repeat,
             // except for the transient answers of the queue itself.
-            return (int)reply.Status is 429 or 502 or 503
-                ? new PollOutcome.RetryLater($"the result answered HTTP {(int)reply.Status}", reply.RetryAfter)
-                : new PollOutcome.Failed(UpstreamErrors.TaskFailed(Name, $"{error.Message} ({error.Type ?? "HTTP " + ((int)reply.Status).ToString(CultureInfo.InvariantCulture)})"));
+            return (int)failed.Status is 429 or 502 or 503
+                ? new PollOutcome.RetryLater($"the result answered HTTP {(int)failed.Status}", failed.RetryAfter)
+                : new PollOutcome.Failed(UpstreamErrors.TaskFailed(Name, $"{error.Message} ({error.Type ?? "HTTP " + ((int)failed.Status).ToString(CultureInfo.InvariantCulture)})"));
+        }, cancellationToken).ConfigureAwait(false);
+        if (polled.Outcome is { } early)
+        {
+            return early;
         }
+
+        var json = polled.Json;
 
         if (json is null)
         {

@@ -154,27 +154,17 @@ public sealed partial class KlingProvider : HttpVideoProvider
     public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(TaskPath(job.Job.Mode) + "/" + Uri.EscapeDataString(job.Job.UpstreamId!)));
-        UpstreamReply reply;
-        try
+        using var polled = await GetForPollAsync(TaskPath(job.Job.Mode) + "/" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
+            Code(root) is 1302 or 1303
+                ? new PollOutcome.RetryLater("the provider is rate limiting", failed.RetryAfter)
+                : UpstreamErrors.Poll(Name, failed, root is { } m ? UpstreamJson.Str(m, "message") : null, Code(root)?.ToString(CultureInfo.InvariantCulture)), cancellationToken).ConfigureAwait(false);
+        if (polled.Outcome is { } early)
         {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
+            return early;
         }
 
-        using var json = reply.TryJson();
-        var root = json?.RootElement;
-        var code = root is { } r && UpstreamJson.At(r, "code") is { ValueKind: JsonValueKind.Number } c && c.TryGetInt32(out var n) ? n : (int?)null;
-        if (!reply.IsSuccess)
-        {
-            return code is 1302 or 1303
-                ? new PollOutcome.RetryLater("the provider is rate limiting", reply.RetryAfter)
-                : UpstreamErrors.Poll(Name, reply, root is { } m ? UpstreamJson.Str(m, "message") : null, code?.ToString(CultureInfo.InvariantCulture));
-        }
-
+        var root = polled.Json?.RootElement;
+        var code = Code(root);
         if (root is not { } body || code is not 0 || UpstreamJson.Str(body, "data", "task_status") is not { } status)
         {
             return new PollOutcome.RetryLater("the task reply was not readable JSON with code 0 and data.task_status");
@@ -290,6 +280,9 @@ public sealed partial class KlingProvider : HttpVideoProvider
         (720, 720) or (1080, 1080) => "1:1",
         _ => null,
     });
+
+    /// <summary>Kling's numeric business code (0 is success; 1302/1303 are its rate limits), or null.</summary>
+    private static int? Code(JsonElement? root) => root is { } r && UpstreamJson.At(r, "code") is { ValueKind: JsonValueKind.Number } c && c.TryGetInt32(out var n) ? n : null;
 
     private static partial class Log
     {

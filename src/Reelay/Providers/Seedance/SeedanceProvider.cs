@@ -161,23 +161,16 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
     public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("contents/generations/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!)));
-        UpstreamReply reply;
-        try
+        using var polled = await GetForPollAsync("contents/generations/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
         {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
+            return UpstreamErrors.Poll(Name, failed, root is { } m ? UpstreamJson.Str(m, "error", "message") : null, root is { } c ? UpstreamJson.Str(c, "error", "code") : null);
+        }, cancellationToken).ConfigureAwait(false);
+        if (polled.Outcome is { } early)
         {
-            return UpstreamErrors.PollTransport(ex);
+            return early;
         }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var root = json?.RootElement;
-            return UpstreamErrors.Poll(Name, reply, root is { } m ? UpstreamJson.Str(m, "error", "message") : null, root is { } c ? UpstreamJson.Str(c, "error", "code") : null);
-        }
+        var json = polled.Json;
 
         if (json is null || UpstreamJson.Str(json.RootElement, "status") is not { } status)
         {

@@ -120,29 +120,23 @@ public sealed partial class VeoProvider : HttpVideoProvider
     {
         ArgumentNullException.ThrowIfNull(job);
         // The operation name already is "models/{model}/operations/{id}": GET it verbatim under the base URL.
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(job.Job.UpstreamId!));
-        UpstreamReply reply;
-        try
+        using var polled = await GetForPollAsync(job.Job.UpstreamId!, (failed, root) =>
         {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
-
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var error = GoogleError.Read(json?.RootElement);
+            var error = GoogleError.Read(root);
             if (error.KeyInvalid)
             {
                 return new PollOutcome.RetryLater("the provider refused the credential (API_KEY_INVALID)");
             }
 
-            var outcome = UpstreamErrors.Poll(Name, reply, error.Message, error.Status);
+            var outcome = UpstreamErrors.Poll(Name, failed, error.Message, error.Status);
             return outcome is PollOutcome.RetryLater { After: null } later && error.RetryDelay is { } delay ? later with { After = delay } : outcome;
+        }, cancellationToken).ConfigureAwait(false);
+        if (polled.Outcome is { } early)
+        {
+            return early;
         }
+
+        var json = polled.Json;
 
         if (json is null || json.RootElement.ValueKind != JsonValueKind.Object || UpstreamJson.Str(json.RootElement, "name") is null)
         {

@@ -193,25 +193,18 @@ public sealed partial class ViduProvider : HttpVideoProvider
     public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("ent/v2/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!) + "/creations"));
-        UpstreamReply reply;
-        try
+        using var polled = await GetForPollAsync("ent/v2/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!) + "/creations", (failed, root) =>
         {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
+            return ViduErrors.IsThrottle(ViduErrors.Reason(root))
+                ? new PollOutcome.RetryLater("the provider is rate limiting", failed.RetryAfter)
+                : UpstreamErrors.Poll(Name, failed, ViduErrors.Message(root), ViduErrors.Reason(root));
+        }, cancellationToken).ConfigureAwait(false);
+        if (polled.Outcome is { } early)
         {
-            return UpstreamErrors.PollTransport(ex);
+            return early;
         }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var root = json?.RootElement;
-            return ViduErrors.IsThrottle(ViduErrors.Reason(root))
-                ? new PollOutcome.RetryLater("the provider is rate limiting", reply.RetryAfter)
-                : UpstreamErrors.Poll(Name, reply, ViduErrors.Message(root), ViduErrors.Reason(root));
-        }
+        var json = polled.Json;
 
         // The callback body names the field "status" where GET says "state" (§5.3): accept both.
         if (json is null || (UpstreamJson.Str(json.RootElement, "state") ?? UpstreamJson.Str(json.RootElement, "status")) is not { } state)
