@@ -42,6 +42,13 @@ public sealed class UpstreamModelDefinition
     /// <summary>Exact size → the durations that size allows (a relay's "hd" sizes have no 25 s).</summary>
     public Dictionary<string, DurationRule> SizeDurations { get; set; } = [];
 
+    /// <summary>
+    /// Exact size → why it is refused, where the upstream's own words say it better than "not offered" (a relay's
+    /// "needs hd, which only sora-2-pro offers"); used when the size is missing from <see cref="Sizes"/> or its
+    /// <see cref="SizeDurations"/> rule fails.
+    /// </summary>
+    public Dictionary<string, string> SizeNotes { get; set; } = [];
+
     /// <summary>Aspect ratios it takes; empty: no aspect rule.</summary>
     public List<string> AspectRatios { get; set; } = [];
 
@@ -70,7 +77,8 @@ public sealed class UpstreamModelDefinition
     /// <c>{seed}</c>, <c>{image}</c> (a data URI), <c>{image:base64}</c> (raw Base64), <c>{image:mime}</c> and
     /// <c>{option:NAME}</c> (a bool option as a JSON boolean, an int as a number). A placeholder without a value removes
     /// its property, an object or array all of whose placeholders are empty is removed too, and a required placeholder
-    /// (<c>{image!}</c>) without a value removes the object that holds it. Null: the adapter's own code builds the body.
+    /// (<c>{image!}</c>) without a value removes the objects that hold it up to the nearest array item. Null: the
+    /// adapter's own code builds the body.
     /// </summary>
     public JsonObject? Body { get; set; }
 
@@ -101,7 +109,7 @@ public sealed class UpstreamModelDefinition
 
         if (Sizes.Count > 0 && !Sizes.Contains(job.Size))
         {
-            return $"size {job.Size} is not offered ({string.Join(", ", Sizes)})";
+            return SizeNotes.TryGetValue(job.Size, out var why) ? $"size {job.Size} {why}" : $"size {job.Size} is not offered ({string.Join(", ", Sizes)})";
         }
 
         if (Resolutions.Count > 0 && (tier is null || !Resolutions.Contains(tier)))
@@ -116,7 +124,9 @@ public sealed class UpstreamModelDefinition
 
         if (SizeDurations.TryGetValue(job.Size, out var bySize) && !bySize.Allows(job.DurationSeconds))
         {
-            return $"duration {job.DurationSeconds} s is not offered at {job.Size} ({bySize.Describe()})";
+            return SizeNotes.TryGetValue(job.Size, out var why)
+                ? $"size {job.Size} {why}"
+                : $"duration {job.DurationSeconds} s is not offered at {job.Size} ({bySize.Describe()})";
         }
 
         if (AspectRatios.Count > 0 && aspect is not null && !AspectRatios.Contains(aspect))
@@ -149,7 +159,7 @@ public sealed class UpstreamModelDefinition
             throw new InvalidOperationException($"Upstream model '{Id}' ({Type}) has no body template in the catalog.");
         }
 
-        var rendered = Render(Body, values, out _);
+        var rendered = Render(Body, values, out _, out _);
         return rendered as JsonObject ?? new JsonObject();
     }
 
@@ -161,7 +171,7 @@ public sealed class UpstreamModelDefinition
             yield return "modes must be a non-empty list of t2v and i2v";
         }
 
-        foreach (var size in Sizes.Concat(SizeDurations.Keys).Where(s => ModelCatalog.TryParseSize(s) is null))
+        foreach (var size in Sizes.Concat(SizeDurations.Keys).Concat(SizeNotes.Keys).Where(s => ModelCatalog.TryParseSize(s) is null))
         {
             yield return $"sizes: '{size}' is not a WxH size";
         }
@@ -199,10 +209,15 @@ public sealed class UpstreamModelDefinition
     private static string? Placeholder(string text) =>
         text.Length > 2 && text[0] == '{' && text[^1] == '}' && !text.AsSpan(1, text.Length - 2).ContainsAny("{}\" ") ? text[1..^1] : null;
 
-    /// <summary>Renders a node; <paramref name="onlyEmpty"/> is true when it had placeholders and every one was empty.</summary>
-    private JsonNode? Render(JsonNode? node, UpstreamRequestValues values, out bool onlyEmpty)
+    /// <summary>
+    /// Renders a node. <paramref name="onlyEmpty"/>: it had placeholders and every one was empty (the caller drops it).
+    /// <paramref name="requiredMissing"/>: a required placeholder ("{image!}") in it had no value, which drops the
+    /// objects that hold it up to the nearest array item (an image item of a content list).
+    /// </summary>
+    private JsonNode? Render(JsonNode? node, UpstreamRequestValues values, out bool onlyEmpty, out bool requiredMissing)
     {
         onlyEmpty = false;
+        requiredMissing = false;
         switch (node)
         {
             case JsonObject obj:
@@ -212,11 +227,10 @@ public sealed class UpstreamModelDefinition
                 var allEmpty = true;
                 foreach (var (key, child) in obj)
                 {
-                    var rendered = Render(child, values, out var childEmpty);
-                    if (childEmpty && child is JsonValue required && required.TryGetValue<string>(out var text) && text.EndsWith("!}", StringComparison.Ordinal))
+                    var rendered = Render(child, values, out var childEmpty, out var childMissing);
+                    if (childMissing)
                     {
-                        // A required placeholder ("{image!}") without a value removes the object that holds it.
-                        onlyEmpty = true;
+                        requiredMissing = true;
                         return null;
                     }
 
@@ -242,10 +256,10 @@ public sealed class UpstreamModelDefinition
                 var allEmpty = true;
                 foreach (var child in array)
                 {
-                    var rendered = Render(child, values, out var childEmpty);
+                    var rendered = Render(child, values, out var childEmpty, out var childMissing);
                     var hadPlaceholders = PlaceholdersIn(child).Any();
                     any |= hadPlaceholders;
-                    if (hadPlaceholders && childEmpty)
+                    if (childMissing || (hadPlaceholders && childEmpty))
                     {
                         continue;
                     }
@@ -261,6 +275,7 @@ public sealed class UpstreamModelDefinition
             case JsonValue value when value.TryGetValue<string>(out var s) && Placeholder(s) is { } name:
                 var resolved = Resolve(name.TrimEnd('!'), values);
                 onlyEmpty = resolved is null;
+                requiredMissing = resolved is null && name.EndsWith('!');
                 return resolved;
             default:
                 return node?.DeepClone();

@@ -35,7 +35,8 @@ public sealed class CatalogExampleTests
 
             using var refused = await server.Http.PostAsJsonAsync("/v1/videos", new { model = "hailuo-02", prompt = "a paper boat on a pond", seconds = "10", size = "1920x1080" });
             Assert.Equal(400, (int)refused.StatusCode);
-            Assert.Contains("duration 10 s is not offered by model 'hailuo-02' at 1080p", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            var error = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!["message"]!.GetValue<string>();
+            Assert.Contains("duration 10 s is not offered by model 'hailuo-02' at 1080p", error, StringComparison.Ordinal);
             Assert.Single(mv.Requests, r => r.PathAndQuery == "/v1/tasks/submit");
         }
         finally
