@@ -94,26 +94,22 @@ public sealed partial class AimlApiProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         // Ids look like "video_…:openai/sora-2-pro-i2v": the ':' and '/' are escaped in the query.
-        using var polled = await GetForPollAsync("v2/video/generations?generation_id=" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
-        {
-            return UpstreamErrors.Poll(Name, failed, Message(root), Code(root));
-        }, cancellationToken).ConfigureAwait(false);
-        if (polled.Outcome is { } early)
-        {
-            return early;
-        }
+        return PollJsonAsync(
+            "v2/video/generations?generation_id=" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
+            UpstreamErrors.Poll(Name, failed, Message(root), Code(root)),
+            r => UpstreamJson.Str(r, "status"),
+            "the status reply was not readable JSON with a status",
+            (json, status) => ReadStatus(job, json, status),
+            cancellationToken);
+    }
 
-        var json = polled.Json;
-
-        if (json is null || UpstreamJson.Str(json.RootElement, "status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the status reply was not readable JSON with a status");
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    {
         var root = json.RootElement;
         switch (status.ToUpperInvariant())
         {

@@ -137,28 +137,24 @@ public sealed partial class DashScopeProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var polled = await GetForPollAsync("tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
+        return PollJsonAsync(
+            "tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
         {
             var code = root is { } c ? UpstreamJson.Str(c, "code") : null;
             return code is { } throttle && throttle.StartsWith("Throttling", StringComparison.Ordinal)
                 ? new PollOutcome.RetryLater("the provider is rate limiting", failed.RetryAfter)
                 : UpstreamErrors.Poll(Name, failed, root is { } m ? UpstreamJson.Str(m, "message") : null, code);
-        }, cancellationToken).ConfigureAwait(false);
-        if (polled.Outcome is { } early)
-        {
-            return early;
-        }
+        }, r => UpstreamJson.Str(r, "output", "task_status"), "the task reply was not readable JSON with output.task_status",
+            (json, status) => ReadStatus(job, json, status),
+            cancellationToken);
+    }
 
-        var json = polled.Json;
-
-        if (json is null || UpstreamJson.Str(json.RootElement, "output", "task_status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the task reply was not readable JSON with output.task_status");
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    {
         var r = json.RootElement;
         switch (status.Trim().ToUpperInvariant())
         {

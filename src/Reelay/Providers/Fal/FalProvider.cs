@@ -99,23 +99,22 @@ public sealed partial class FalProvider : HttpVideoProvider
             return new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"'{job.UpstreamModel}' is not a fal model id."));
         }
 
-        using var polled = await GetForPollAsync(requestPath + "/status?logs=0", (failed, root) =>
-        {
-            var error = FalError.Read(root);
-            return UpstreamErrors.Poll(Name, failed, error.Message, error.Type);
-        }, cancellationToken).ConfigureAwait(false);
-        if (polled.Outcome is { } early)
-        {
-            return early;
-        }
+        using var polled = await GetForPollAsync(
+            requestPath + "/status?logs=0",
+            (failed, root) =>
+            {
+                var error = FalError.Read(root);
+                return UpstreamErrors.Poll(Name, failed, error.Message, error.Type);
+            },
+            r => UpstreamJson.Str(r, "status"),
+            "the status reply was not readable JSON with a status",
+            cancellationToken).ConfigureAwait(false);
+        return polled.Outcome ?? await ReadStatusAsync(job, requestPath, polled.Json!, polled.Status!, cancellationToken).ConfigureAwait(false);
+    }
 
-        var json = polled.Json;
-
-        if (json is null || UpstreamJson.Str(json.RootElement, "status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the status reply was not readable JSON with a status");
-        }
-
+    /// <summary>What a readable queue status says; a COMPLETED request is a success only once its result is read.</summary>
+    private async Task<PollOutcome> ReadStatusAsync(ProviderJob job, string requestPath, JsonDocument json, string status, CancellationToken cancellationToken)
+    {
         switch (status.Trim().ToUpperInvariant())
         {
             case "IN_QUEUE":
@@ -183,22 +182,10 @@ public sealed partial class FalProvider : HttpVideoProvider
             return (int)failed.Status is 429 or 502 or 503
                 ? new PollOutcome.RetryLater($"the result answered HTTP {(int)failed.Status}", failed.RetryAfter)
                 : new PollOutcome.Failed(UpstreamErrors.TaskFailed(Name, $"{error.Message} ({error.Type ?? "HTTP " + ((int)failed.Status).ToString(CultureInfo.InvariantCulture)})"));
-        }, cancellationToken).ConfigureAwait(false);
-        if (polled.Outcome is { } early)
-        {
-            return early;
-        }
-
-        var json = polled.Json;
-
-        if (json is null)
-        {
-            return new PollOutcome.RetryLater("the result was not readable JSON");
-        }
-
-        return UpstreamJson.Str(json.RootElement, "video", "url") is { Length: > 0 } url
+        }, _ => "", "the result was not readable JSON", cancellationToken).ConfigureAwait(false);
+        return polled.Outcome ?? (UpstreamJson.Str(polled.Json!.RootElement, "video", "url") is { Length: > 0 } url
             ? new PollOutcome.Succeeded(new ResultLocation(url, IsLocalFile: false))
-            : new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' completed the request without video.url in its result."));
+            : new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' completed the request without video.url in its result.")));
     }
 
     private static string? RequestPath(ProviderJob job) =>

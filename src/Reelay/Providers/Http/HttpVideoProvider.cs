@@ -162,13 +162,20 @@ public abstract class HttpVideoProvider : IVideoProvider
 
     /// <summary>
     /// The one poll plumbing every adapter shares: GETs <paramref name="relativeUrl"/> with the credential; a transport
-    /// failure (timeout, reset, refused) becomes a retry on the job's schedule, a non-2xx answer goes to
-    /// <paramref name="onError"/> with its JSON root (null when unreadable), and a 2xx comes back with its JSON for the
-    /// adapter's own reading. Dispose the reply.
+    /// failure (timeout, reset, refused) becomes a retry on the job's schedule; a non-2xx answer goes to
+    /// <paramref name="onError"/> with its JSON root (null when unreadable); a 2xx without readable JSON, or whose
+    /// <paramref name="status"/> reads null, is retried with <paramref name="unreadable"/> as the reason. Otherwise the
+    /// reply carries the JSON and the status for the adapter's own reading. Dispose the reply.
     /// </summary>
-    protected async Task<PollReply> GetForPollAsync(string relativeUrl, Func<UpstreamReply, System.Text.Json.JsonElement?, PollOutcome> onError, CancellationToken cancellationToken)
+    protected async Task<PollReply> GetForPollAsync(
+        string relativeUrl,
+        Func<UpstreamReply, System.Text.Json.JsonElement?, PollOutcome> onError,
+        Func<System.Text.Json.JsonElement, string?> status,
+        string unreadable,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(onError);
+        ArgumentNullException.ThrowIfNull(status);
         using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(relativeUrl));
         UpstreamReply reply;
         try
@@ -177,7 +184,7 @@ public abstract class HttpVideoProvider : IVideoProvider
         }
         catch (UpstreamTransportException ex)
         {
-            return new PollReply(UpstreamErrors.PollTransport(ex), null, null);
+            return new PollReply(UpstreamErrors.PollTransport(ex), null, null, null);
         }
 
         var json = reply.TryJson();
@@ -185,11 +192,34 @@ public abstract class HttpVideoProvider : IVideoProvider
         {
             using (json)
             {
-                return new PollReply(onError(reply, json?.RootElement), reply, null);
+                return new PollReply(onError(reply, json?.RootElement), reply, null, null);
             }
         }
 
-        return new PollReply(null, reply, json);
+        if (json is null || status(json.RootElement) is not { } read)
+        {
+            json?.Dispose();
+            return new PollReply(new PollOutcome.RetryLater(unreadable), reply, null, null);
+        }
+
+        return new PollReply(null, reply, json, read);
+    }
+
+    /// <summary>
+    /// A whole poll for adapters whose status reply is read at once: <see cref="GetForPollAsync"/>, then
+    /// <paramref name="read"/> with the readable reply and its status.
+    /// </summary>
+    protected async Task<PollOutcome> PollJsonAsync(
+        string relativeUrl,
+        Func<UpstreamReply, System.Text.Json.JsonElement?, PollOutcome> onError,
+        Func<System.Text.Json.JsonElement, string?> status,
+        string unreadable,
+        Func<System.Text.Json.JsonDocument, string, PollOutcome> read,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        using var polled = await GetForPollAsync(relativeUrl, onError, status, unreadable, cancellationToken).ConfigureAwait(false);
+        return polled.Outcome ?? read(polled.Json!, polled.Status!);
     }
 
     /// <summary>The standard outcome of a non-2xx poll answer: <see cref="UpstreamErrors.Poll"/> with the upstream's message and code.</summary>
@@ -225,11 +255,12 @@ public abstract class HttpVideoProvider : IVideoProvider
     }
 }
 
-/// <summary>What a poll's GET came to: an <see cref="Outcome"/> already (a transport failure or a non-2xx answer), or a 2xx reply with its JSON.</summary>
-/// <param name="Outcome">The poll's outcome when the answer was not a 2xx; null otherwise.</param>
+/// <summary>What a poll's GET came to: an <see cref="Outcome"/> already (a transport failure, a non-2xx or an unreadable answer), or a readable 2xx.</summary>
+/// <param name="Outcome">The poll's outcome when the answer was not a readable 2xx; null otherwise.</param>
 /// <param name="Reply">The answer (null after a transport failure).</param>
-/// <param name="Json">The 2xx body as JSON, or null when it was not readable JSON.</param>
-public sealed record PollReply(PollOutcome? Outcome, UpstreamReply? Reply, System.Text.Json.JsonDocument? Json) : IDisposable
+/// <param name="Json">The readable 2xx body.</param>
+/// <param name="Status">The status read from it.</param>
+public sealed record PollReply(PollOutcome? Outcome, UpstreamReply? Reply, System.Text.Json.JsonDocument? Json, string? Status) : IDisposable
 {
     /// <inheritdoc />
     public void Dispose() => Json?.Dispose();

@@ -151,25 +151,23 @@ public sealed partial class KlingProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var polled = await GetForPollAsync(TaskPath(job.Job.Mode) + "/" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
-            Code(root) is 1302 or 1303
+        return PollJsonAsync(
+            TaskPath(job.Job.Mode) + "/" + Uri.EscapeDataString(job.Job.UpstreamId!),
+            (failed, root) => Code(root) is 1302 or 1303
                 ? new PollOutcome.RetryLater("the provider is rate limiting", failed.RetryAfter)
-                : UpstreamErrors.Poll(Name, failed, root is { } m ? UpstreamJson.Str(m, "message") : null, Code(root)?.ToString(CultureInfo.InvariantCulture)), cancellationToken).ConfigureAwait(false);
-        if (polled.Outcome is { } early)
-        {
-            return early;
-        }
+                : UpstreamErrors.Poll(Name, failed, root is { } m ? UpstreamJson.Str(m, "message") : null, Code(root)?.ToString(CultureInfo.InvariantCulture)),
+            r => Code(r) is 0 ? UpstreamJson.Str(r, "data", "task_status") : null,
+            "the task reply was not readable JSON with code 0 and data.task_status",
+            (json, status) => ReadStatus(job, json.RootElement, status),
+            cancellationToken);
+    }
 
-        var root = polled.Json?.RootElement;
-        var code = Code(root);
-        if (root is not { } body || code is not 0 || UpstreamJson.Str(body, "data", "task_status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the task reply was not readable JSON with code 0 and data.task_status");
-        }
-
+    /// <summary>What a readable task reply (code 0) says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonElement body, string status)
+    {
         switch (status.Trim().ToLowerInvariant())
         {
             case "submitted":

@@ -124,25 +124,20 @@ public sealed partial class ModelVerseProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var polled = await GetForPollAsync("v1/tasks/status?task_id=" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
-        {
-            return UpstreamErrors.Poll(Name, failed, root is { } r ? UpstreamJson.Str(r, "error", "message") : null, root is { } c ? UpstreamJson.Str(c, "error", "code") : null);
-        }, cancellationToken).ConfigureAwait(false);
-        if (polled.Outcome is { } early)
-        {
-            return early;
-        }
+        return PollJsonAsync(
+            "v1/tasks/status?task_id=" + Uri.EscapeDataString(job.Job.UpstreamId!), PollError(e => UpstreamJson.Str(e, "error", "message"), e => UpstreamJson.Str(e, "error", "code")),
+            r => UpstreamJson.Str(r, "output", "task_status"),
+            "the status reply was not readable JSON with output.task_status",
+            (json, status) => ReadStatus(job, json, status),
+            cancellationToken);
+    }
 
-        var json = polled.Json;
-
-        if (json is null || UpstreamJson.Str(json.RootElement, "output", "task_status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the status reply was not readable JSON with output.task_status");
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    {
         switch (status.ToUpperInvariant())
         {
             case "PENDING" or "QUEUED" or "WAITING" or "SUBMITTED" or "CREATED":

@@ -103,26 +103,23 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         var id = job.Job.UpstreamId!;
-        using var polled = await GetForPollAsync("videos/" + Uri.EscapeDataString(id), (failed, root) =>
-        {
-            return UpstreamErrors.Poll(Name, failed, OpenAICompatibleWire.ErrorMessage(root), OpenAICompatibleWire.ErrorCode(root));
-        }, cancellationToken).ConfigureAwait(false);
-        if (polled.Outcome is { } early)
-        {
-            return early;
-        }
+        return PollJsonAsync(
+            "videos/" + Uri.EscapeDataString(id), (failed, root) =>
+            UpstreamErrors.Poll(Name, failed, OpenAICompatibleWire.ErrorMessage(root), OpenAICompatibleWire.ErrorCode(root)),
+            r => UpstreamJson.Str(r, "status"),
+            "the video reply was not readable JSON with a status",
+            (json, status) => ReadStatus(job, json, status),
+            cancellationToken);
+    }
 
-        var json = polled.Json;
-
-        if (json is null || UpstreamJson.Str(json.RootElement, "status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the video reply was not readable JSON with a status");
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    {
+        var id = job.Job.UpstreamId!;
         var video = json.RootElement;
         var progress = UpstreamJson.Int(video, "progress");
         switch (OpenAICompatibleWire.PhaseOf(status))

@@ -158,25 +158,20 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var polled = await GetForPollAsync("contents/generations/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
-        {
-            return UpstreamErrors.Poll(Name, failed, root is { } m ? UpstreamJson.Str(m, "error", "message") : null, root is { } c ? UpstreamJson.Str(c, "error", "code") : null);
-        }, cancellationToken).ConfigureAwait(false);
-        if (polled.Outcome is { } early)
-        {
-            return early;
-        }
+        return PollJsonAsync(
+            "contents/generations/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!), PollError(e => UpstreamJson.Str(e, "error", "message"), e => UpstreamJson.Str(e, "error", "code")),
+            r => UpstreamJson.Str(r, "status"),
+            "the task reply was not readable JSON with a status",
+            (json, status) => ReadStatus(job, json, status),
+            cancellationToken);
+    }
 
-        var json = polled.Json;
-
-        if (json is null || UpstreamJson.Str(json.RootElement, "status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the task reply was not readable JSON with a status");
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    {
         var r = json.RootElement;
         switch (status.Trim().ToLowerInvariant())
         {

@@ -89,25 +89,21 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var polled = await GetForPollAsync("v2/videos/generations/" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
-        {
-            return UpstreamErrors.Poll(Name, failed, Message(root), Code(root));
-        }, cancellationToken).ConfigureAwait(false);
-        if (polled.Outcome is { } early)
-        {
-            return early;
-        }
+        return PollJsonAsync(
+            "v2/videos/generations/" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
+            UpstreamErrors.Poll(Name, failed, Message(root), Code(root)),
+            _ => "",
+            "the status reply was not readable JSON",
+            (json, status) => ReadStatus(job, json, status),
+            cancellationToken);
+    }
 
-        var json = polled.Json;
-
-        if (json is null)
-        {
-            return new PollOutcome.RetryLater("the status reply was not readable JSON");
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    {
         // The documented shape is flat; a new-api {code, message, data:{status, …}} envelope is unwrapped.
         var root = json.RootElement;
         if (UpstreamJson.Str(root, "status") is null && UpstreamJson.At(root, "data") is { ValueKind: JsonValueKind.Object } inner && UpstreamJson.Str(inner, "status") is not null)

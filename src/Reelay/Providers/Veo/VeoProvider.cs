@@ -116,11 +116,12 @@ public sealed partial class VeoProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         // The operation name already is "models/{model}/operations/{id}": GET it verbatim under the base URL.
-        using var polled = await GetForPollAsync(job.Job.UpstreamId!, (failed, root) =>
+        return PollJsonAsync(
+            job.Job.UpstreamId!, (failed, root) =>
         {
             var error = GoogleError.Read(root);
             if (error.KeyInvalid)
@@ -130,19 +131,14 @@ public sealed partial class VeoProvider : HttpVideoProvider
 
             var outcome = UpstreamErrors.Poll(Name, failed, error.Message, error.Status);
             return outcome is PollOutcome.RetryLater { After: null } later && error.RetryDelay is { } delay ? later with { After = delay } : outcome;
-        }, cancellationToken).ConfigureAwait(false);
-        if (polled.Outcome is { } early)
-        {
-            return early;
-        }
+        }, r => r.ValueKind == JsonValueKind.Object ? UpstreamJson.Str(r, "name") : null, "the operation reply was not readable JSON with a name",
+            (json, status) => ReadStatus(job, json, status),
+            cancellationToken);
+    }
 
-        var json = polled.Json;
-
-        if (json is null || json.RootElement.ValueKind != JsonValueKind.Object || UpstreamJson.Str(json.RootElement, "name") is null)
-        {
-            return new PollOutcome.RetryLater("the operation reply was not readable JSON with a name");
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    {
         var root = json.RootElement;
         if (!(UpstreamJson.At(root, "done") is { ValueKind: JsonValueKind.True }))
         {

@@ -190,28 +190,24 @@ public sealed partial class ViduProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var polled = await GetForPollAsync("ent/v2/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!) + "/creations", (failed, root) =>
-        {
-            return ViduErrors.IsThrottle(ViduErrors.Reason(root))
+        return PollJsonAsync(
+            "ent/v2/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!) + "/creations", (failed, root) =>
+            ViduErrors.IsThrottle(ViduErrors.Reason(root))
                 ? new PollOutcome.RetryLater("the provider is rate limiting", failed.RetryAfter)
-                : UpstreamErrors.Poll(Name, failed, ViduErrors.Message(root), ViduErrors.Reason(root));
-        }, cancellationToken).ConfigureAwait(false);
-        if (polled.Outcome is { } early)
-        {
-            return early;
-        }
+                : UpstreamErrors.Poll(Name, failed, ViduErrors.Message(root), ViduErrors.Reason(root)),
+            r => UpstreamJson.Str(r, "state") ?? UpstreamJson.Str(r, "status"),
+            "the creations reply was not readable JSON with a state",
+            (json, state) => ReadStatus(job, json, state),
+            cancellationToken);
+    }
 
-        var json = polled.Json;
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string state)
+    {
         // The callback body names the field "status" where GET says "state" (§5.3): accept both.
-        if (json is null || (UpstreamJson.Str(json.RootElement, "state") ?? UpstreamJson.Str(json.RootElement, "status")) is not { } state)
-        {
-            return new PollOutcome.RetryLater("the creations reply was not readable JSON with a state");
-        }
-
         var root2 = json.RootElement;
         switch (state.Trim().ToLowerInvariant())
         {
