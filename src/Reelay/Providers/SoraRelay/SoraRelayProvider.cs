@@ -97,12 +97,12 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
             UpstreamErrors.Poll(Name, failed, Message(root), Code(root)),
             _ => "",
             "the status reply was not readable JSON",
-            (json, status) => ReadStatus(job, json, status),
+            (json, _) => ReadStatus(job, json),
             cancellationToken);
     }
 
-    /// <summary>What a readable status reply says about the job.</summary>
-    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    /// <summary>What a readable status reply says about the job (its status may sit in a data envelope).</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json)
     {
         // The documented shape is flat; a new-api {code, message, data:{status, …}} envelope is unwrapped.
         var root = json.RootElement;
