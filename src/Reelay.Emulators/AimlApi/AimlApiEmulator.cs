@@ -8,9 +8,10 @@ using Reelay.Emulators.Kernel;
 namespace Reelay.Emulators.AimlApi;
 
 /// <summary>
-/// EMULATOR of AI/ML API's Sora 2 video generation (provider-apis.md §2): POST /v2/video/generations and
+/// EMULATOR of AI/ML API's video generation (provider-apis.md §2): POST /v2/video/generations and
 /// GET /v2/video/generations?generation_id=, "Authorization: Bearer &lt;key&gt;", the four openai/sora-2[-pro]-{t2v,i2v}
-/// models with their enums (resolution, aspect_ratio, integer duration 4|8|12), ids shaped "video_…:&lt;model&gt;",
+/// models with their enums (resolution, aspect_ratio, integer duration 4|8|12), bytedance/seedance-2-0 and
+/// minimax/hailuo-2.3 as their schemas give them, ids shaped "video_…:&lt;model&gt;",
 /// statuses queued/generating/completed/error with video.url and error{name,message}, and AI/ML's error body
 /// {message, path, requestId, statusCode, timestamp} with "Body validation error!" (400) and "You've run out of
 /// credits" (403). A simulation of the documented wire format, not the service.
@@ -23,6 +24,24 @@ public sealed class AimlApiEmulator(EmulatorOptions? options = null) : UpstreamE
         ["openai/sora-2-i2v"] = (true, ["720p"], "720p"),
         ["openai/sora-2-pro-t2v"] = (false, ["720p", "1080p"], "1080p"),
         ["openai/sora-2-pro-i2v"] = (true, ["720p", "1080p"], "1080p"),
+    };
+
+    /// <summary>
+    /// The other video models on the same endpoint, as their schemas in aimlapi/api-docs give them (one id for both
+    /// modes: image_url makes it image-to-video).
+    /// </summary>
+    private static readonly Dictionary<string, WireSchema> OtherModels = new(StringComparer.Ordinal)
+    {
+        ["bytedance/seedance-2-0"] = new(
+            new("model", WireKind.String, true), new("provider", WireKind.String), new("prompt", WireKind.String, true),
+            new("image_url", WireKind.ImageUrlOrDataUri), new("last_image_url", WireKind.ImageUrlOrDataUri),
+            new("aspect_ratio", WireKind.String, false, "21:9", "16:9", "4:3", "1:1", "3:4", "9:16"),
+            new("resolution", WireKind.String, false, "480p", "720p", "1080p"), new("duration", WireKind.Integer, false, WireField.Range(4, 15)),
+            new("generate_audio", WireKind.Boolean), new("seed", WireKind.Integer), new("watermark", WireKind.Boolean)),
+        ["minimax/hailuo-2.3"] = new(
+            new("model", WireKind.String, true), new("prompt", WireKind.String, true), new("image_url", WireKind.ImageUrlOrDataUri),
+            new("duration", WireKind.Integer, false, "6", "10"), new("resolution", WireKind.String, false, "768P", "1080P"),
+            new("prompt_optimizer", WireKind.Boolean)),
     };
 
     private static readonly string[] TextFields = ["model", "prompt", "resolution", "aspect_ratio", "duration"];
@@ -99,9 +118,15 @@ public sealed class AimlApiEmulator(EmulatorOptions? options = null) : UpstreamE
         }
 
         var model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        if (model is not null && OtherModels.TryGetValue(model, out var schema))
+        {
+            await CreateOtherAsync(context, root, model, schema).ConfigureAwait(false);
+            return;
+        }
+
         if (model is null || !Models.TryGetValue(model, out var spec))
         {
-            await InvalidAsync(context, $"model: Invalid enum value. Expected {string.Join(" | ", Models.Keys.Select(k => $"'{k}'"))}, received '{model}'").ConfigureAwait(false);
+            await InvalidAsync(context, $"model: Invalid enum value. Expected {string.Join(" | ", Models.Keys.Concat(OtherModels.Keys).Select(k => $"'{k}'"))}, received '{model}'").ConfigureAwait(false);
             return;
         }
 
@@ -181,6 +206,54 @@ public sealed class AimlApiEmulator(EmulatorOptions? options = null) : UpstreamE
         });
         await context.Response.WriteAsJsonAsync(Render(task), context.RequestAborted).ConfigureAwait(false);
     }
+
+    private async Task CreateOtherAsync(HttpContext context, JsonElement root, string model, WireSchema schema)
+    {
+        var problem = schema.Check(root);
+        if (problem is null && model == "minimax/hailuo-2.3" && JsonFields.Int(root, "duration") == 10 && JsonFields.Str(root, "resolution") == "1080P")
+        {
+            problem = "resolution: 10 s videos are 768P only";
+        }
+
+        if (problem is not null)
+        {
+            await InvalidAsync(context, problem).ConfigureAwait(false);
+            return;
+        }
+
+        var image = JsonFields.Str(root, "image_url");
+        var resolution = (JsonFields.Str(root, "resolution") ?? (model.StartsWith("minimax/", StringComparison.Ordinal) ? "768P" : "720p")).ToLowerInvariant();
+        var shortSide = resolution switch { "1080p" => 1080, "768p" => 768, "480p" => 480, _ => 720 };
+        var ratio = JsonFields.Str(root, "aspect_ratio") switch
+        {
+            "9:16" => 9 / 16.0,
+            "1:1" => 1.0,
+            "4:3" => 4 / 3.0,
+            "3:4" => 3 / 4.0,
+            "21:9" => 21 / 9.0,
+            "16:9" => 16 / 9.0,
+            _ => DecodeImage(image) is { } bytes && ImageSize(bytes) is { } s ? (double)s.Width / s.Height : 16 / 9.0,
+        };
+        var (width, height) = ratio >= 1 ? (Even(shortSide * ratio), shortSide) : (shortSide, Even(shortSide / ratio));
+        var prompt = JsonFields.Str(root, "prompt");
+        var task = Tasks.Add(new EmulatedTask
+        {
+            Id = NextId("video_") + ":" + model,
+            Model = model,
+            Prompt = prompt,
+            Width = width,
+            Height = height,
+            Seconds = JsonFields.Int(root, "duration") ?? (model.StartsWith("minimax/", StringComparison.Ordinal) ? 6 : 5),
+            HasImage = image is not null,
+            CreatedAt = Now,
+            QueueTime = Options.QueueTime,
+            RunTime = Options.RunTime,
+            Ending = EndingFor(prompt),
+        });
+        await context.Response.WriteAsJsonAsync(Render(task), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static int Even(double value) => Math.Max(2, (int)Math.Round(value / 2) * 2);
 
     private async Task FetchAsync(HttpContext context)
     {

@@ -22,6 +22,54 @@ public sealed class ModelVerseEmulator(EmulatorOptions? options = null) : Upstre
         ["openai/sora-2/image-to-video-pro"] = (true, ["720x1280", "1280x720", "1024x1792", "1792x1024"]),
     };
 
+    private static readonly WireField[] Envelope = [new("model", WireKind.String, true), new("input", WireKind.Object), new("parameters", WireKind.Object)];
+
+    /// <summary>
+    /// The other video models of ModelVerse's task API, each as its page gives it (provider-apis.md §1.2): Kling,
+    /// Veo, Hailuo, Wan and Seedance (the last from a third-party mirror of the docs).
+    /// </summary>
+    private static readonly Dictionary<string, WireSchema> OtherModels = new(StringComparer.Ordinal)
+    {
+        ["kling-v2-6"] = new([.. Envelope,
+            new("input.prompt", WireKind.String, true), new("input.negative_prompt", WireKind.String),
+            new("parameters.mode", WireKind.String, false, "std", "pro"), new("parameters.aspect_ratio", WireKind.String, false, "16:9", "9:16", "1:1"),
+            new("parameters.duration", WireKind.Integer, false, "5", "10"), new("parameters.image", WireKind.ImageUrlOrRawBase64), new("parameters.image_tail", WireKind.ImageUrlOrRawBase64)]),
+        ["veo-3.1-generate-001"] = Veo(),
+        ["veo-3.1-fast-generate-001"] = Veo(),
+        ["MiniMax-Hailuo-2.3"] = new([.. Envelope,
+            new("input.prompt", WireKind.String), new("input.first_frame_image", WireKind.ImageUrlOrDataUri),
+            new("parameters.duration", WireKind.Integer, false, "6", "10"), new("parameters.resolution", WireKind.String, false, "768P", "1080P"),
+            new("parameters.prompt_optimizer", WireKind.Boolean), new("parameters.fast_pretreatment", WireKind.Boolean), new("parameters.aigc_watermark", WireKind.Boolean)]),
+        ["MiniMax-Hailuo-02"] = new([.. Envelope,
+            new("input.prompt", WireKind.String), new("input.first_frame_image", WireKind.ImageUrlOrDataUri), new("input.last_frame_image", WireKind.ImageUrlOrDataUri),
+            new("parameters.duration", WireKind.Integer, false, "6", "10"), new("parameters.resolution", WireKind.String, false, "768P", "1080P"),
+            new("parameters.prompt_optimizer", WireKind.Boolean), new("parameters.fast_pretreatment", WireKind.Boolean), new("parameters.aigc_watermark", WireKind.Boolean)]),
+        ["Wan-AI/Wan2.5-T2V"] = new([.. Envelope,
+            new("input.prompt", WireKind.String, true), new("input.audio_url", WireKind.String),
+            new("parameters.size", WireKind.String, true, "832x480", "480x832", "1280x720", "720x1280", "1920x1080", "1080x1920"),
+            new("parameters.duration", WireKind.Integer, false, "5", "10"), new("parameters.prompt_extend", WireKind.Boolean), new("parameters.seed", WireKind.Integer)]),
+        ["Wan-AI/Wan2.5-I2V"] = new([.. Envelope,
+            new("input.prompt", WireKind.String), new("input.first_frame_url", WireKind.ImageUrlOrDataUri, true), new("input.audio_url", WireKind.String),
+            new("parameters.resolution", WireKind.String, true, "480p", "720p", "1080p"), new("parameters.duration", WireKind.Integer, false, "5", "10"),
+            new("parameters.enable_prompt_expansion", WireKind.Boolean)]),
+        ["Wan-AI/Wan2.6-T2V"] = new([.. Envelope,
+            new("input.prompt", WireKind.String, true),
+            new("parameters.size", WireKind.String, true, "1280x720", "720x1280", "1920x1080", "1080x1920"),
+            new("parameters.duration", WireKind.Integer, false, "5", "10", "15"), new("parameters.prompt_extend", WireKind.Boolean),
+            new("parameters.shot_type", WireKind.String, false, "single", "multi")]),
+        ["Wan-AI/Wan2.6-I2V"] = new([.. Envelope,
+            new("input.prompt", WireKind.String), new("input.img_url", WireKind.ImageUrlOrDataUri, true),
+            new("parameters.resolution", WireKind.String, false, "720P", "1080P"), new("parameters.duration", WireKind.Integer, false, "5", "10", "15"),
+            new("parameters.prompt_extend", WireKind.Boolean), new("parameters.shot_type", WireKind.String, false, "single", "multi"), new("parameters.seed", WireKind.Integer)]),
+        ["doubao-seedance-2-0-260128"] = new([.. Envelope,
+            new("input.content", WireKind.ObjectArray, true), new("input.content[].type", WireKind.String, true, "text", "image_url", "video_url", "audio_url"),
+            new("input.content[].text", WireKind.String), new("input.content[].image_url", WireKind.Object), new("input.content[].image_url.url", WireKind.ImageUrlOrDataUri),
+            new("input.content[].role", WireKind.String, false, "first_frame", "last_frame", "reference_image"),
+            new("parameters.resolution", WireKind.String, false, "480p", "720p", "1080p"), new("parameters.ratio", WireKind.String, false, "16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"),
+            new("parameters.duration", WireKind.Integer, false, WireField.Range(4, 15)), new("parameters.seed", WireKind.Integer), new("parameters.camera_fixed", WireKind.Boolean),
+            new("parameters.watermark", WireKind.Boolean), new("parameters.generate_audio", WireKind.Boolean), new("parameters.execution_expires_after", WireKind.Integer)]),
+    };
+
     private static readonly HashSet<string> ViduModels = new(StringComparer.Ordinal) { "viduq2-pro", "viduq2-turbo", "viduq2-pro-fast", "viduq3-pro" };
 
     /// <inheritdoc />
@@ -134,6 +182,22 @@ public sealed class ModelVerseEmulator(EmulatorOptions? options = null) : Upstre
                 ? (shortSide, Even(shortSide * s.Height / (double)s.Width))
                 : image is { } w ? (Even(shortSide * w.Width / (double)w.Height), shortSide) : (Even(shortSide * 16 / 9.0), shortSide);
         }
+        else if (model is not null && OtherModels.TryGetValue(model, out var schema))
+        {
+            if ((schema.Check(root) ?? OtherModelProblem(model, input, parameters)) is { } problem)
+            {
+                await WriteErrorAsync(context, 400, "Invalid param: " + problem, "param_error").ConfigureAwait(false);
+                return;
+            }
+
+            prompt ??= input.ValueKind == JsonValueKind.Object && input.TryGetProperty("content", out var content)
+                ? content.EnumerateArray().Select(c => Str(c, "text")).FirstOrDefault(t => t is not null)
+                : null;
+            firstFrame ??= Str(input, "first_frame_image") ?? Str(input, "img_url") ?? Str(parameters, "image") ?? SeedanceImage(input)
+                ?? (input.ValueKind == JsonValueKind.Object && input.TryGetProperty("image", out var veoImage) ? Str(veoImage, "bytesBase64Encoded") : null);
+            seconds = Int(parameters, "duration") ?? 5;
+            (width, height) = OtherModelSize(parameters, firstFrame);
+        }
         else
         {
             await WriteErrorAsync(context, 400, $"No permission to use the model: apikey [...] not support model [{model}]", "model_error").ConfigureAwait(false);
@@ -203,6 +267,63 @@ public sealed class ModelVerseEmulator(EmulatorOptions? options = null) : Upstre
         }
 
         await context.Response.WriteAsJsonAsync(reply, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static WireSchema Veo() => new([.. Envelope,
+        new("input.prompt", WireKind.String, true), new("input.negative_prompt", WireKind.String),
+        new("input.image", WireKind.Object), new("input.image.bytesBase64Encoded", WireKind.RawBase64, true), new("input.image.mimeType", WireKind.String, true, "image/jpeg", "image/png", "image/webp"),
+        new("input.last_frame", WireKind.Object), new("input.last_frame.bytesBase64Encoded", WireKind.RawBase64, true), new("input.last_frame.mimeType", WireKind.String, true, "image/jpeg", "image/png", "image/webp"),
+        new("parameters.resolution", WireKind.String, false, "720p", "1080p"), new("parameters.duration", WireKind.Integer, false, "4", "6", "8"),
+        new("parameters.aspect_ratio", WireKind.String, false, "16:9", "9:16"), new("parameters.generate_audio", WireKind.Boolean, true),
+        new("parameters.person_generation", WireKind.String, false, "allow_adult", "dont_allow")]);
+
+    /// <summary>The rules the pages state in words rather than in the field table.</summary>
+    private static string? OtherModelProblem(string model, JsonElement input, JsonElement parameters)
+    {
+        if (model == "kling-v2-6" && Str(parameters, "mode") == "std")
+        {
+            return "parameters.mode std is not available for this model; use pro";
+        }
+
+        if (model.StartsWith("MiniMax-Hailuo-", StringComparison.Ordinal) && Int(parameters, "duration") == 10 && Str(parameters, "resolution") == "1080P")
+        {
+            return "10 s videos are 768P only";
+        }
+
+        if (model.Contains("I2V", StringComparison.Ordinal) is false && model.StartsWith("Wan-AI/", StringComparison.Ordinal) && Str(input, "prompt") is null)
+        {
+            return "input.prompt is required";
+        }
+
+        return null;
+    }
+
+    private static string? SeedanceImage(JsonElement input) =>
+        input.ValueKind == JsonValueKind.Object && input.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array
+            ? content.EnumerateArray().Where(c => Str(c, "type") == "image_url" && c.TryGetProperty("image_url", out _)).Select(c => Str(c.GetProperty("image_url"), "url")).FirstOrDefault()
+            : null;
+
+    /// <summary>The output size: an explicit size, else the short side of the tier (or Kling's mode) at the aspect ratio or the image's shape.</summary>
+    private static (int Width, int Height) OtherModelSize(JsonElement parameters, string? firstFrame)
+    {
+        if (Str(parameters, "size") is { } size)
+        {
+            return ParseSize(size);
+        }
+
+        var tier = (Str(parameters, "resolution") ?? Str(parameters, "mode") ?? "720p").ToLowerInvariant();
+        var shortSide = tier switch { "pro" or "1080p" => 1080, "768p" => 768, "480p" => 480, _ => 720 };
+        var ratio = (Str(parameters, "aspect_ratio") ?? Str(parameters, "ratio")) switch
+        {
+            "9:16" => 9 / 16.0,
+            "1:1" => 1.0,
+            "4:3" => 4 / 3.0,
+            "3:4" => 3 / 4.0,
+            "21:9" => 21 / 9.0,
+            "16:9" => 16 / 9.0,
+            _ => DecodeImage(firstFrame) is { } bytes && ImageSize(bytes) is { } s ? (double)s.Width / s.Height : 16 / 9.0,
+        };
+        return ratio >= 1 ? (Even(shortSide * ratio), shortSide) : (shortSide, Even(shortSide / ratio));
     }
 
     private static (int, int) ParseSize(string size)

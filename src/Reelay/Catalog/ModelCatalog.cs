@@ -12,16 +12,147 @@ namespace Reelay.Catalog;
 /// </summary>
 public sealed class ModelCatalog
 {
+    private static readonly Lazy<ModelCatalog> ShippedCatalog = new(() => Load());
     private readonly Dictionary<string, ModelDefinition> _models;
+    private readonly Dictionary<(string Type, string Id), UpstreamModelDefinition> _upstreams = [];
 
     /// <summary>Creates a catalog from definitions.</summary>
     public ModelCatalog(IEnumerable<ModelDefinition> models)
+        : this(models, [])
     {
+    }
+
+    /// <summary>Creates a catalog from public model definitions and the upstream models that serve them.</summary>
+    public ModelCatalog(IEnumerable<ModelDefinition> models, IEnumerable<UpstreamModelDefinition> upstreams)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        ArgumentNullException.ThrowIfNull(upstreams);
         _models = new Dictionary<string, ModelDefinition>(StringComparer.Ordinal);
         foreach (var model in models.Where(m => !m.Disabled))
         {
             CheckDefinition(model);
             _models[model.Name] = model;
+        }
+
+        foreach (var upstream in upstreams)
+        {
+            _upstreams[(upstream.Type.ToLowerInvariant(), upstream.Id)] = upstream;
+        }
+
+        CheckUpstreams();
+    }
+
+    /// <summary>The catalog shipped with the library, without operator changes (adapters built outside a host use it).</summary>
+    public static ModelCatalog Shipped => ShippedCatalog.Value;
+
+    /// <summary>Every upstream model described in the catalog.</summary>
+    public IReadOnlyCollection<UpstreamModelDefinition> Upstreams => _upstreams.Values;
+
+    /// <summary>The facts of upstream model <paramref name="id"/> at provider type <paramref name="type"/>, or null.</summary>
+    public UpstreamModelDefinition? FindUpstream(string type, string id)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        return _upstreams.GetValueOrDefault((type.ToLowerInvariant(), id));
+    }
+
+    /// <summary>Whether the catalog describes any upstream model of provider type <paramref name="type"/>.</summary>
+    public bool DescribesType(string type)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        var lower = type.ToLowerInvariant();
+        return _upstreams.Keys.Any(k => k.Type == lower);
+    }
+
+    /// <summary>The catalog's default upstream model id for a public model, provider type and mode, or null.</summary>
+    public string? DefaultUpstreamModel(string publicModel, string type, VideoMode mode)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        return Find(publicModel)?.UpstreamModels.FirstOrDefault(u => string.Equals(u.Key, type, StringComparison.OrdinalIgnoreCase)).Value?.For(mode);
+    }
+
+    /// <summary>The resolution tier of a validated job: the one it asked for, the tier whose sizes hold its size, or "&lt;short side&gt;p".</summary>
+    public string TierOf(Job job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.Resolution is { } asked)
+        {
+            return asked;
+        }
+
+        return Find(job.Model) is { } model && TierOfSize(model, job.Width, job.Height) is { } tier
+            ? tier
+            : Math.Min(job.Width, job.Height).ToString(CultureInfo.InvariantCulture) + "p";
+    }
+
+    /// <summary>The aspect ratio of a validated job: the one it asked for, or the one its model's tier table gives its size; null when neither says.</summary>
+    public string? AspectOf(Job job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.AspectRatio is { } asked)
+        {
+            return asked;
+        }
+
+        var size = job.Size;
+        return Find(job.Model)?.Resolutions.Values.SelectMany(r => r).FirstOrDefault(r => r.Value == size).Key;
+    }
+
+    /// <summary>Option name → its type for a public model (empty when the model is unknown).</summary>
+    public IReadOnlyDictionary<string, string> OptionTypes(string publicModel) =>
+        Find(publicModel)?.Options.ToDictionary(o => o.Key, o => o.Value.Type, StringComparer.Ordinal) ?? new Dictionary<string, string>();
+
+    /// <summary>Checks an upstream model can serve a job: null when it can, else why not (an id the catalog does not describe included).</summary>
+    public string? CheckUpstream(string type, Job job, string upstreamModel)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return FindUpstream(type, upstreamModel) is { } upstream
+            ? upstream.Check(job, TierOf(job), AspectOf(job))
+            : $"upstream model '{upstreamModel}' is not described in the catalog (upstreams.{type.ToLowerInvariant()}); add it there (see docs/providers.md)";
+    }
+
+    private void CheckUpstreams()
+    {
+        var errors = new List<string>();
+        foreach (var upstream in _upstreams.Values)
+        {
+            var type = upstream.Type.ToLowerInvariant();
+            var optionNames = _models.Values
+                .Where(m => m.UpstreamModels.Any(u => string.Equals(u.Key, type, StringComparison.OrdinalIgnoreCase) && (u.Value.TextToVideo == upstream.Id || u.Value.ImageToVideo == upstream.Id)))
+                .SelectMany(m => m.Options.Keys)
+                .ToHashSet(StringComparer.Ordinal);
+            errors.AddRange(upstream.Problems(optionNames).Select(p => $"catalog upstreams.{type}.'{upstream.Id}': {p}."));
+        }
+
+        foreach (var model in _models.Values)
+        {
+            foreach (var (type, ids) in model.UpstreamModels)
+            {
+                foreach (var (mode, id) in new[] { ("t2v", ids.TextToVideo), ("i2v", ids.ImageToVideo) })
+                {
+                    if (id is null)
+                    {
+                        continue;
+                    }
+
+                    if (!model.Modes.Contains(mode))
+                    {
+                        errors.Add($"catalog model '{model.Name}': upstreamModels.{type}.{mode} is set, but the model has no {mode} mode.");
+                    }
+                    else if (DescribesType(type) && FindUpstream(type, id) is null)
+                    {
+                        errors.Add($"catalog model '{model.Name}': upstreamModels.{type}.{mode} names '{id}', which upstreams.{type.ToLowerInvariant()} does not describe.");
+                    }
+                    else if (FindUpstream(type, id) is { } upstream && !upstream.Modes.Contains(mode))
+                    {
+                        errors.Add($"catalog model '{model.Name}': upstreamModels.{type}.{mode} names '{id}', whose modes ({string.Join(", ", upstream.Modes)}) do not include {mode}.");
+                    }
+                }
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException(string.Join(" ", errors));
         }
     }
 
@@ -36,7 +167,7 @@ public sealed class ModelCatalog
     {
         using var stream = typeof(ModelCatalog).Assembly.GetManifestResourceStream("Reelay.Catalog.catalog.json")
             ?? throw new InvalidOperationException("The shipped catalog resource is missing.");
-        var models = Parse(stream, "the shipped catalog");
+        var (models, upstreams) = Parse(stream, "the shipped catalog");
         if (!string.IsNullOrWhiteSpace(overridePath))
         {
             if (!File.Exists(overridePath))
@@ -45,16 +176,22 @@ public sealed class ModelCatalog
             }
 
             using var file = File.OpenRead(overridePath);
-            foreach (var (name, model) in Parse(file, overridePath))
+            var (extraModels, extraUpstreams) = Parse(file, overridePath);
+            foreach (var (name, model) in extraModels)
             {
                 models[name] = model;
             }
+
+            foreach (var (key, upstream) in extraUpstreams)
+            {
+                upstreams[key] = upstream;
+            }
         }
 
-        return new ModelCatalog(models.Values);
+        return new ModelCatalog(models.Values, upstreams.Values);
     }
 
-    private static Dictionary<string, ModelDefinition> Parse(Stream json, string source)
+    private static (Dictionary<string, ModelDefinition> Models, Dictionary<(string, string), UpstreamModelDefinition> Upstreams) Parse(Stream json, string source)
     {
         CatalogFile? file;
         try
@@ -73,7 +210,18 @@ public sealed class ModelCatalog
             result[name] = model;
         }
 
-        return result;
+        var upstreams = new Dictionary<(string, string), UpstreamModelDefinition>();
+        foreach (var (type, byId) in file?.Upstreams ?? [])
+        {
+            foreach (var (id, upstream) in byId)
+            {
+                upstream.Type = type.ToLowerInvariant();
+                upstream.Id = id;
+                upstreams[(upstream.Type, id)] = upstream;
+            }
+        }
+
+        return (result, upstreams);
     }
 
     private static void CheckDefinition(ModelDefinition m)
@@ -424,6 +572,8 @@ public sealed record JobSpec(
 internal sealed class CatalogFile
 {
     public Dictionary<string, ModelDefinition> Models { get; set; } = [];
+
+    public Dictionary<string, Dictionary<string, UpstreamModelDefinition>> Upstreams { get; set; } = [];
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]

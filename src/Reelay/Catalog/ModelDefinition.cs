@@ -69,6 +69,15 @@ public sealed class ModelDefinition
     /// </summary>
     public Dictionary<string, decimal> Pricing { get; set; } = [];
 
+    /// <summary>
+    /// Provider type → the upstream model ids that serve this model there by default, per mode (a deployment's own
+    /// Model/ImageModel settings win). The ids' facts are in the catalog's <c>upstreams</c> section.
+    /// </summary>
+    public Dictionary<string, UpstreamModelIds> UpstreamModels { get; set; } = [];
+
+    /// <summary>Where the facts and prices come from and what the references do not say, for people.</summary>
+    public string? Notes { get; set; }
+
     /// <summary>Operators set this to remove a shipped model.</summary>
     public bool Disabled { get; set; }
 }

@@ -38,7 +38,7 @@ public sealed partial class ProviderRegistry : IDisposable
 
             var http = new UpstreamHttpClient(name, new Uri(instance.BaseUrl!), instance.Timeout, instance.MaxRequestsPerSecond, time);
             _clients.Add(http);
-            providers.Add(byType[instance.Type].Create(name, instance, new ProviderServices(http, firstFrames, time, loggers)));
+            providers.Add(byType[instance.Type].Create(name, instance, new ProviderServices(http, firstFrames, time, loggers, catalog)));
         }
 
         Providers = providers;
@@ -48,7 +48,7 @@ public sealed partial class ProviderRegistry : IDisposable
             routes[model] = deployments.Select(d =>
             {
                 var factory = byType[options.Providers[d.Provider].Type];
-                return new Deployment(d.Provider, UpstreamModel(d, factory, model, VideoMode.TextToVideo), UpstreamModel(d, factory, model, VideoMode.ImageToVideo), d.Weight);
+                return new Deployment(d.Provider, UpstreamModel(d, factory, catalog, model, VideoMode.TextToVideo), UpstreamModel(d, factory, catalog, model, VideoMode.ImageToVideo), d.Weight);
             }).ToList();
         }
 
@@ -154,10 +154,16 @@ public sealed partial class ProviderRegistry : IDisposable
 
                 foreach (var mode in definition.Modes.Select(VideoModeExtensions.ParseWire))
                 {
-                    if (UpstreamModel(d, factory, model, mode) is null)
+                    var field = mode == VideoMode.ImageToVideo && d.ImageModel is not null ? "ImageModel" : "Model";
+                    if (UpstreamModel(d, factory, catalog, model, mode) is not { } upstream)
                     {
-                        var field = mode == VideoMode.ImageToVideo ? "ImageModel" : "Model";
-                        errors.Add($"{at}: provider type '{instance.Type}' has no default upstream model for '{model}' ({(mode == VideoMode.ImageToVideo ? "image-to-video" : "text-to-video")}); set {at}:{field}.");
+                        field = mode == VideoMode.ImageToVideo ? "ImageModel" : "Model";
+                        errors.Add($"{at}: the catalog names no default upstream model of provider type '{instance.Type}' for '{model}' ({(mode == VideoMode.ImageToVideo ? "image-to-video" : "text-to-video")}); set {at}:{field}, or add upstreamModels.{factory.Type} to the model with Reelay:Catalog:Path.");
+                    }
+                    else if (factory.UpstreamModelsFromCatalog && catalog.FindUpstream(factory.Type, upstream) is null)
+                    {
+                        var described = catalog.Upstreams.Where(u => string.Equals(u.Type, factory.Type, StringComparison.OrdinalIgnoreCase)).Select(u => u.Id).Order(StringComparer.Ordinal);
+                        errors.Add($"{at}:{field} '{upstream}' is not an upstream model the catalog describes for provider type '{factory.Type}'; describe it under upstreams.{factory.Type} in the file of Reelay:Catalog:Path (described: {string.Join(", ", described)}).");
                     }
                 }
             }
@@ -175,11 +181,11 @@ public sealed partial class ProviderRegistry : IDisposable
         }
     }
 
-    /// <summary>An explicit Model serves both modes unless ImageModel is set; otherwise the provider type's default per mode.</summary>
-    private static string? UpstreamModel(DeploymentOptions d, IProviderFactory factory, string model, VideoMode mode) =>
+    /// <summary>An explicit Model serves both modes unless ImageModel is set; otherwise the catalog's default for the type and mode.</summary>
+    private static string? UpstreamModel(DeploymentOptions d, IProviderFactory factory, ModelCatalog catalog, string model, VideoMode mode) =>
         mode == VideoMode.ImageToVideo
-            ? d.ImageModel ?? d.Model ?? factory.DefaultUpstreamModel(model, mode)
-            : d.Model ?? factory.DefaultUpstreamModel(model, mode);
+            ? d.ImageModel ?? d.Model ?? catalog.DefaultUpstreamModel(model, factory.Type, mode) ?? factory.DefaultUpstreamModel(model, mode)
+            : d.Model ?? catalog.DefaultUpstreamModel(model, factory.Type, mode) ?? factory.DefaultUpstreamModel(model, mode);
 
     private static string Redact(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) ? $"{u.Scheme}://{u.Host}{(u.IsDefaultPort ? "" : ":" + u.Port)}{u.AbsolutePath}" : "(not a URL)";
 

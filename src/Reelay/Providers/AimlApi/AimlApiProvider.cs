@@ -15,10 +15,6 @@ namespace Reelay.Providers.AimlApi;
 /// </summary>
 public sealed partial class AimlApiProvider : HttpVideoProvider
 {
-    private static readonly int[] Durations = [4, 8, 12];
-    private static readonly string[] Sizes = ["720x1280", "1280x720"];
-    private static readonly string[] ProSizes = ["720x1280", "1280x720", "1024x1792", "1792x1024"];
-
     private readonly ILogger _log;
 
     /// <summary>Creates the adapter.</summary>
@@ -32,56 +28,39 @@ public sealed partial class AimlApiProvider : HttpVideoProvider
     protected override string ProbePath => "v2/video/generations?generation_id=reelay-probe";
 
     /// <inheritdoc />
-    public override string? CheckSupport(Job job, string upstreamModel)
-    {
-        ArgumentNullException.ThrowIfNull(job);
-        ArgumentNullException.ThrowIfNull(upstreamModel);
-        if (ModeOf(upstreamModel) is { } mode && mode != job.Mode)
-        {
-            return $"{upstreamModel} is {(mode == VideoMode.ImageToVideo ? "image" : "text")}-to-video only";
-        }
-
-        if (!Durations.Contains(job.DurationSeconds))
-        {
-            return $"duration {job.DurationSeconds} s is not offered (4, 8 or 12)";
-        }
-
-        // 720p is the only resolution the non-pro models take; pro adds 1080p (1792x1024 / 1024x1792).
-        var sizes = IsPro(upstreamModel) ? ProSizes : Sizes;
-        if (!sizes.Contains(job.Size))
-        {
-            return $"size {job.Size} is not offered ({string.Join(", ", sizes)})";
-        }
-
-        return OptionNotOffered(job, (_, _) => false);
-    }
+    protected override string CatalogType => AimlApiProviderFactory.TypeName;
 
     /// <inheritdoc />
     public override async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         var j = job.Job;
+        var upstream = Catalog.FindUpstream(AimlApiProviderFactory.TypeName, job.UpstreamModel);
         string? image = null;
         if (j.Mode == VideoMode.ImageToVideo)
         {
-            // "The image dimensions must match the selected video resolution and aspect ratio": fit it here.
-            var frame = await Frames.ReadAsync(job, j.Width, j.Height, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+            // Sora: "The image dimensions must match the selected video resolution and aspect ratio": fit it here. Other
+            // models say in the catalog whether they need it (fitFirstFrame).
+            var fit = upstream?.Body is null || upstream.FitFirstFrame;
+            var frame = await Frames.ReadAsync(job, fit ? j.Width : null, fit ? j.Height : null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
             image = frame.DataUri;
         }
 
-        var body = new AimlApiCreate
-        {
-            Model = job.UpstreamModel,
-            Prompt = j.Prompt,
-            ImageUrl = image,
-            Resolution = Math.Max(j.Width, j.Height) > 1280 ? "1080p" : "720p",
-            AspectRatio = j.Width >= j.Height ? "16:9" : "9:16",
-            Duration = j.DurationSeconds,
-        };
-        using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("v2/video/generations"))
-        {
-            Content = JsonContent.Create(body, AimlApiJsonContext.Default.AimlApiCreate),
-        };
+        // A model described with a request body in the catalog (Seedance, Hailuo) is rendered from it; Sora keeps its typed body.
+        HttpContent content = upstream?.Body is not null
+            ? new StringContent(RenderCatalogBody(upstream, j, image).ToJsonString(), System.Text.Encoding.UTF8, "application/json")
+            : JsonContent.Create(
+                new AimlApiCreate
+                {
+                    Model = job.UpstreamModel,
+                    Prompt = j.Prompt,
+                    ImageUrl = image,
+                    Resolution = Math.Max(j.Width, j.Height) > 1280 ? "1080p" : "720p",
+                    AspectRatio = j.Width >= j.Height ? "16:9" : "9:16",
+                    Duration = j.DurationSeconds,
+                },
+                AimlApiJsonContext.Default.AimlApiCreate);
+        using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("v2/video/generations")) { Content = content };
         UpstreamReply reply;
         try
         {
@@ -95,7 +74,7 @@ public sealed partial class AimlApiProvider : HttpVideoProvider
         using var json = reply.TryJson();
         if (!reply.IsSuccess)
         {
-            return UpstreamErrors.Submit(Name, reply, Message(json), Code(json));
+            return UpstreamErrors.Submit(Name, reply, Message(json?.RootElement), Code(json?.RootElement));
         }
 
         if (json is not null && UpstreamJson.Str(json.RootElement, "status") is { } status && status.Equals("error", StringComparison.OrdinalIgnoreCase))
@@ -115,32 +94,22 @@ public sealed partial class AimlApiProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         // Ids look like "video_…:openai/sora-2-pro-i2v": the ':' and '/' are escaped in the query.
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("v2/video/generations?generation_id=" + Uri.EscapeDataString(job.Job.UpstreamId!)));
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
+        return PollJsonAsync(
+            "v2/video/generations?generation_id=" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
+            UpstreamErrors.Poll(Name, failed, Message(root), Code(root)),
+            r => UpstreamJson.Str(r, "status"),
+            "the status reply was not readable JSON with a status",
+            (json, status) => ReadStatus(job, json, status),
+            cancellationToken);
+    }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            return UpstreamErrors.Poll(Name, reply, Message(json), Code(json));
-        }
-
-        if (json is null || UpstreamJson.Str(json.RootElement, "status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the status reply was not readable JSON with a status");
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    {
         var root = json.RootElement;
         switch (status.ToUpperInvariant())
         {
@@ -163,18 +132,11 @@ public sealed partial class AimlApiProvider : HttpVideoProvider
     /// <inheritdoc />
     protected override void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Bearer " + Options.ApiKey);
 
-    private static bool IsPro(string model) => model.Contains("-pro", StringComparison.Ordinal);
-
-    private static VideoMode? ModeOf(string model) =>
-        model.EndsWith("-i2v", StringComparison.Ordinal) ? VideoMode.ImageToVideo
-        : model.EndsWith("-t2v", StringComparison.Ordinal) ? VideoMode.TextToVideo
-        : null;
-
     // AI/ML's error body is {message, path, requestId, statusCode, timestamp}; an {error:{message,name}} shape is read too.
-    private static string? Message(JsonDocument? json) => json is null ? null
-        : UpstreamJson.Str(json.RootElement, "message") ?? UpstreamJson.Str(json.RootElement, "error", "message") ?? UpstreamJson.Str(json.RootElement, "error");
+    private static string? Message(JsonElement? root) => root is not { } json ? null
+        : UpstreamJson.Str(json, "message") ?? UpstreamJson.Str(json, "error", "message") ?? UpstreamJson.Str(json, "error");
 
-    private static string? Code(JsonDocument? json) => json is null ? null : UpstreamJson.Str(json.RootElement, "error", "name") ?? UpstreamJson.Str(json.RootElement, "error", "code");
+    private static string? Code(JsonElement? root) => root is not { } json ? null : UpstreamJson.Str(json, "error", "name") ?? UpstreamJson.Str(json, "error", "code");
 
     private static partial class Log
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Reelay.Diagnostics;
@@ -137,35 +138,24 @@ public sealed partial class DashScopeProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!)));
-        UpstreamReply reply;
-        try
+        return PollJsonAsync(
+            "tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
         {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
-
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var root = json?.RootElement;
             var code = root is { } c ? UpstreamJson.Str(c, "code") : null;
             return code is { } throttle && throttle.StartsWith("Throttling", StringComparison.Ordinal)
-                ? new PollOutcome.RetryLater("the provider is rate limiting", reply.RetryAfter)
-                : UpstreamErrors.Poll(Name, reply, root is { } m ? UpstreamJson.Str(m, "message") : null, code);
-        }
+                ? new PollOutcome.RetryLater("the provider is rate limiting", failed.RetryAfter)
+                : UpstreamErrors.Poll(Name, failed, root is { } m ? UpstreamJson.Str(m, "message") : null, code);
+        }, r => UpstreamJson.Str(r, "output", "task_status"), "the task reply was not readable JSON with output.task_status",
+            (json, status) => ReadStatus(job, json, status),
+            cancellationToken);
+    }
 
-        if (json is null || UpstreamJson.Str(json.RootElement, "output", "task_status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the task reply was not readable JSON with output.task_status");
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    {
         var r = json.RootElement;
         switch (status.Trim().ToUpperInvariant())
         {

@@ -99,29 +99,22 @@ public sealed partial class FalProvider : HttpVideoProvider
             return new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"'{job.UpstreamModel}' is not a fal model id."));
         }
 
-        using var statusRequest = new HttpRequestMessage(HttpMethod.Get, Http.Url(requestPath + "/status?logs=0"));
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(statusRequest, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
+        using var polled = await GetForPollAsync(
+            requestPath + "/status?logs=0",
+            (failed, root) =>
+            {
+                var error = FalError.Read(root);
+                return UpstreamErrors.Poll(Name, failed, error.Message, error.Type);
+            },
+            r => UpstreamJson.Str(r, "status"),
+            "the status reply was not readable JSON with a status",
+            cancellationToken).ConfigureAwait(false);
+        return polled.Outcome ?? await ReadStatusAsync(job, requestPath, polled.Json!, polled.Status!, cancellationToken).ConfigureAwait(false);
+    }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var error = FalError.Read(json?.RootElement);
-            return UpstreamErrors.Poll(Name, reply, error.Message, error.Type);
-        }
-
-        if (json is null || UpstreamJson.Str(json.RootElement, "status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the status reply was not readable JSON with a status");
-        }
-
+    /// <summary>What a readable queue status says; a COMPLETED request is a success only once its result is read.</summary>
+    private async Task<PollOutcome> ReadStatusAsync(ProviderJob job, string requestPath, JsonDocument json, string status, CancellationToken cancellationToken)
+    {
         switch (status.Trim().ToUpperInvariant())
         {
             case "IN_QUEUE":
@@ -176,21 +169,9 @@ public sealed partial class FalProvider : HttpVideoProvider
     /// <summary>Reads the output of a COMPLETED request: only a 2xx with a video URL is a success.</summary>
     private async Task<PollOutcome> ResultAsync(string requestPath, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(requestPath));
-        UpstreamReply reply;
-        try
+        using var polled = await GetForPollAsync(requestPath, (failed, root) =>
         {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
-
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var error = FalError.Read(json?.RootElement);
+            var error = FalError.Read(root);
             if (error.Moderated)
             {
                 return new PollOutcome.Failed(new JobError(ErrorCodes.ModerationBlocked, $"Blocked by the provider's moderation (output): {UpstreamErrors.Clean(error.Message)}.", Stage: "output"));
@@ -198,19 +179,13 @@ public sealed partial class FalProvider : HttpVideoProvider
 
             // The request finished and failed: a 4xx/5xx result is the request's own failure, not a poll to repeat,
             // except for the transient answers of the queue itself.
-            return (int)reply.Status is 429 or 502 or 503
-                ? new PollOutcome.RetryLater($"the result answered HTTP {(int)reply.Status}", reply.RetryAfter)
-                : new PollOutcome.Failed(UpstreamErrors.TaskFailed(Name, $"{error.Message} ({error.Type ?? "HTTP " + ((int)reply.Status).ToString(CultureInfo.InvariantCulture)})"));
-        }
-
-        if (json is null)
-        {
-            return new PollOutcome.RetryLater("the result was not readable JSON");
-        }
-
-        return UpstreamJson.Str(json.RootElement, "video", "url") is { Length: > 0 } url
+            return (int)failed.Status is 429 or 502 or 503
+                ? new PollOutcome.RetryLater($"the result answered HTTP {(int)failed.Status}", failed.RetryAfter)
+                : new PollOutcome.Failed(UpstreamErrors.TaskFailed(Name, $"{error.Message} ({error.Type ?? "HTTP " + ((int)failed.Status).ToString(CultureInfo.InvariantCulture)})"));
+        }, _ => "", "the result was not readable JSON", cancellationToken).ConfigureAwait(false);
+        return polled.Outcome ?? (UpstreamJson.Str(polled.Json!.RootElement, "video", "url") is { Length: > 0 } url
             ? new PollOutcome.Succeeded(new ResultLocation(url, IsLocalFile: false))
-            : new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' completed the request without video.url in its result."));
+            : new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' completed the request without video.url in its result.")));
     }
 
     private static string? RequestPath(ProviderJob job) =>

@@ -20,6 +20,7 @@ public abstract class HttpVideoProvider : IVideoProvider
         Options = options;
         Http = services.Http;
         Frames = services.FirstFrames;
+        Catalog = services.Catalog ?? Reelay.Catalog.ModelCatalog.Shipped;
         PollSchedule = new PollSchedule(options.PollInterval, options.MaxPollInterval);
     }
 
@@ -41,11 +42,42 @@ public abstract class HttpVideoProvider : IVideoProvider
     /// <summary>Reads and fits first frames.</summary>
     protected FirstFrames Frames { get; }
 
+    /// <summary>The model catalog: the facts of each upstream model (durations, sizes, options, request body).</summary>
+    protected Reelay.Catalog.ModelCatalog Catalog { get; }
+
+    /// <summary>
+    /// Why the catalog's facts for <paramref name="upstreamModel"/> at provider type <paramref name="type"/> rule the job
+    /// out; null when they allow it. An id the catalog does not describe is ruled out, with the way to describe it.
+    /// </summary>
+    protected string? CheckCatalogSupport(string type, Job job, string upstreamModel) => Catalog.CheckUpstream(type, job, upstreamModel);
+
+    /// <summary>The request body of a catalog-described upstream model for a job, with the first frame as a data URI when it has one.</summary>
+    protected System.Text.Json.Nodes.JsonObject RenderCatalogBody(Reelay.Catalog.UpstreamModelDefinition upstream, Job job, string? firstFrameDataUri)
+    {
+        ArgumentNullException.ThrowIfNull(upstream);
+        ArgumentNullException.ThrowIfNull(job);
+        return upstream.RenderBody(new Reelay.Catalog.UpstreamRequestValues(job, Catalog.TierOf(job), Catalog.AspectOf(job), firstFrameDataUri, Catalog.OptionTypes(job.Model)));
+    }
+
     /// <summary>The path (relative to the base URL) of an authenticated read that starts nothing, for <see cref="ProbeAsync"/>.</summary>
     protected abstract string ProbePath { get; }
 
+    /// <summary>
+    /// The provider type whose catalog entries (<c>upstreams.&lt;type&gt;</c>) hold this adapter's model facts, for adapters
+    /// that serve only catalog-described models; null for adapters that check support themselves.
+    /// </summary>
+    protected virtual string? CatalogType => null;
+
     /// <inheritdoc />
-    public abstract string? CheckSupport(Job job, string upstreamModel);
+    /// <remarks>By default, the catalog's facts for <see cref="CatalogType"/>; adapters without one override this.</remarks>
+    public virtual string? CheckSupport(Job job, string upstreamModel)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(upstreamModel);
+        return CatalogType is { } type
+            ? CheckCatalogSupport(type, job, upstreamModel)
+            : throw new NotSupportedException($"{GetType().Name} has no catalog type; it must override CheckSupport.");
+    }
 
     /// <inheritdoc />
     public abstract Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken);
@@ -129,6 +161,72 @@ public abstract class HttpVideoProvider : IVideoProvider
     }
 
     /// <summary>
+    /// The one poll plumbing every adapter shares: GETs <paramref name="relativeUrl"/> with the credential; a transport
+    /// failure (timeout, reset, refused) becomes a retry on the job's schedule; a non-2xx answer goes to
+    /// <paramref name="onError"/> with its JSON root (null when unreadable); a 2xx without readable JSON, or whose
+    /// <paramref name="status"/> reads null, is retried with <paramref name="unreadable"/> as the reason. Otherwise the
+    /// reply carries the JSON and the status for the adapter's own reading. Dispose the reply.
+    /// </summary>
+    protected async Task<PollReply> GetForPollAsync(
+        string relativeUrl,
+        Func<UpstreamReply, System.Text.Json.JsonElement?, PollOutcome> onError,
+        Func<System.Text.Json.JsonElement, string?> status,
+        string unreadable,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onError);
+        ArgumentNullException.ThrowIfNull(status);
+        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(relativeUrl));
+        UpstreamReply reply;
+        try
+        {
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return new PollReply(UpstreamErrors.PollTransport(ex), null, null, null);
+        }
+
+        var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            using (json)
+            {
+                return new PollReply(onError(reply, json?.RootElement), reply, null, null);
+            }
+        }
+
+        if (json is null || status(json.RootElement) is not { } read)
+        {
+            json?.Dispose();
+            return new PollReply(new PollOutcome.RetryLater(unreadable), reply, null, null);
+        }
+
+        return new PollReply(null, reply, json, read);
+    }
+
+    /// <summary>
+    /// A whole poll for adapters whose status reply is read at once: <see cref="GetForPollAsync"/>, then
+    /// <paramref name="read"/> with the readable reply and its status.
+    /// </summary>
+    protected async Task<PollOutcome> PollJsonAsync(
+        string relativeUrl,
+        Func<UpstreamReply, System.Text.Json.JsonElement?, PollOutcome> onError,
+        Func<System.Text.Json.JsonElement, string?> status,
+        string unreadable,
+        Func<System.Text.Json.JsonDocument, string, PollOutcome> read,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        using var polled = await GetForPollAsync(relativeUrl, onError, status, unreadable, cancellationToken).ConfigureAwait(false);
+        return polled.Outcome ?? read(polled.Json!, polled.Status!);
+    }
+
+    /// <summary>The standard outcome of a non-2xx poll answer: <see cref="UpstreamErrors.Poll"/> with the upstream's message and code.</summary>
+    protected Func<UpstreamReply, System.Text.Json.JsonElement?, PollOutcome> PollError(Func<System.Text.Json.JsonElement, string?> message, Func<System.Text.Json.JsonElement, string?> code) =>
+        (reply, root) => UpstreamErrors.Poll(Name, reply, root is { } m ? message(m) : null, root is { } c ? code(c) : null);
+
+    /// <summary>
     /// GETs <paramref name="relativeUrl"/> for a lookup (recovery's task lists): its JSON body when the upstream answered
     /// 2xx with JSON, otherwise null (a transport failure, another status, or an unreadable body: a lookup that cannot tell).
     /// </summary>
@@ -155,4 +253,15 @@ public abstract class HttpVideoProvider : IVideoProvider
         Authorize(request.Headers);
         return Http.SendAsync(request, cancellationToken);
     }
+}
+
+/// <summary>What a poll's GET came to: an <see cref="Outcome"/> already (a transport failure, a non-2xx or an unreadable answer), or a readable 2xx.</summary>
+/// <param name="Outcome">The poll's outcome when the answer was not a readable 2xx; null otherwise.</param>
+/// <param name="Reply">The answer (null after a transport failure).</param>
+/// <param name="Json">The readable 2xx body.</param>
+/// <param name="Status">The status read from it.</param>
+public sealed record PollReply(PollOutcome? Outcome, UpstreamReply? Reply, System.Text.Json.JsonDocument? Json, string? Status) : IDisposable
+{
+    /// <inheritdoc />
+    public void Dispose() => Json?.Dispose();
 }

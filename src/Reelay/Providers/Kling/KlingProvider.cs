@@ -151,35 +151,23 @@ public sealed partial class KlingProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(TaskPath(job.Job.Mode) + "/" + Uri.EscapeDataString(job.Job.UpstreamId!)));
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
+        return PollJsonAsync(
+            TaskPath(job.Job.Mode) + "/" + Uri.EscapeDataString(job.Job.UpstreamId!),
+            (failed, root) => Code(root) is 1302 or 1303
+                ? new PollOutcome.RetryLater("the provider is rate limiting", failed.RetryAfter)
+                : UpstreamErrors.Poll(Name, failed, root is { } m ? UpstreamJson.Str(m, "message") : null, Code(root)?.ToString(CultureInfo.InvariantCulture)),
+            r => Code(r) is 0 ? UpstreamJson.Str(r, "data", "task_status") : null,
+            "the task reply was not readable JSON with code 0 and data.task_status",
+            (json, status) => ReadStatus(job, json.RootElement, status),
+            cancellationToken);
+    }
 
-        using var json = reply.TryJson();
-        var root = json?.RootElement;
-        var code = root is { } r && UpstreamJson.At(r, "code") is { ValueKind: JsonValueKind.Number } c && c.TryGetInt32(out var n) ? n : (int?)null;
-        if (!reply.IsSuccess)
-        {
-            return code is 1302 or 1303
-                ? new PollOutcome.RetryLater("the provider is rate limiting", reply.RetryAfter)
-                : UpstreamErrors.Poll(Name, reply, root is { } m ? UpstreamJson.Str(m, "message") : null, code?.ToString(CultureInfo.InvariantCulture));
-        }
-
-        if (root is not { } body || code is not 0 || UpstreamJson.Str(body, "data", "task_status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the task reply was not readable JSON with code 0 and data.task_status");
-        }
-
+    /// <summary>What a readable task reply (code 0) says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonElement body, string status)
+    {
         switch (status.Trim().ToLowerInvariant())
         {
             case "submitted":
@@ -290,6 +278,9 @@ public sealed partial class KlingProvider : HttpVideoProvider
         (720, 720) or (1080, 1080) => "1:1",
         _ => null,
     });
+
+    /// <summary>Kling's numeric business code (0 is success; 1302/1303 are its rate limits), or null.</summary>
+    private static int? Code(JsonElement? root) => root is { } r && UpstreamJson.At(r, "code") is { ValueKind: JsonValueKind.Number } c && c.TryGetInt32(out var n) ? n : null;
 
     private static partial class Log
     {

@@ -15,11 +15,6 @@ namespace Reelay.Providers.ModelVerse;
 /// </summary>
 public sealed partial class ModelVerseProvider : HttpVideoProvider
 {
-    private static readonly int[] SoraDurations = [4, 8, 12];
-    private static readonly string[] SoraSizes = ["720x1280", "1280x720"];
-    private static readonly string[] SoraProSizes = ["720x1280", "1280x720", "1024x1792", "1792x1024"];
-    private static readonly string[] ViduTiers = ["360p", "540p", "720p", "1080p"];
-
     private readonly ILogger _log;
 
     /// <summary>Creates the adapter.</summary>
@@ -33,54 +28,63 @@ public sealed partial class ModelVerseProvider : HttpVideoProvider
     protected override string ProbePath => "v1/tasks/status?task_id=reelay-probe";
 
     /// <inheritdoc />
-    public override string? CheckSupport(Job job, string upstreamModel)
-    {
-        ArgumentNullException.ThrowIfNull(job);
-        ArgumentNullException.ThrowIfNull(upstreamModel);
-        if (IsSora(upstreamModel))
-        {
-            var image = upstreamModel.Contains("image-to-video", StringComparison.Ordinal);
-            if (image != (job.Mode == VideoMode.ImageToVideo))
-            {
-                return $"{upstreamModel} is {(image ? "image" : "text")}-to-video only";
-            }
-
-            if (!SoraDurations.Contains(job.DurationSeconds))
-            {
-                return $"duration {job.DurationSeconds} s is not offered (4, 8 or 12)";
-            }
-
-            var sizes = upstreamModel.EndsWith("-pro", StringComparison.Ordinal) ? SoraProSizes : SoraSizes;
-            if (!sizes.Contains(job.Size))
-            {
-                return $"size {job.Size} is not offered ({string.Join(", ", sizes)})";
-            }
-
-            return OptionNotOffered(job, (_, _) => false);
-        }
-
-        if (job.Mode != VideoMode.ImageToVideo)
-        {
-            return $"{upstreamModel} is served here as image-to-video only";
-        }
-
-        if (job.DurationSeconds is < 1 or > 10)
-        {
-            return $"duration {job.DurationSeconds} s is not offered (1 to 10)";
-        }
-
-        if (!ViduTiers.Contains(Tier(job)))
-        {
-            return $"resolution {Tier(job)} is not offered ({string.Join(", ", ViduTiers)})";
-        }
-
-        return OptionNotOffered(job, (key, _) => key is "movement_amplitude" or "bgm");
-    }
+    protected override string CatalogType => ModelVerseProviderFactory.TypeName;
 
     /// <inheritdoc />
     public override async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
+        var j = job.Job;
+        var model = job.UpstreamModel;
+        var upstream = Catalog.FindUpstream(ModelVerseProviderFactory.TypeName, model);
+        HttpContent content;
+        if (upstream?.Body is not null)
+        {
+            // A model described with a request body in the catalog (Kling, Veo, Hailuo, Wan, Seedance): rendered from it.
+            string? image = null;
+            if (j.Mode == VideoMode.ImageToVideo)
+            {
+                image = (await Frames.ReadAsync(job, upstream.FitFirstFrame ? j.Width : null, upstream.FitFirstFrame ? j.Height : null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
+            }
+
+            content = new StringContent(RenderCatalogBody(upstream, j, image).ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+        }
+        else
+        {
+            content = JsonContent.Create(await TypedBodyAsync(job, cancellationToken).ConfigureAwait(false), ModelVerseJsonContext.Default.ModelVerseSubmit);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("v1/tasks/submit")) { Content = content };
+        UpstreamReply reply;
+        try
+        {
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return UpstreamErrors.SubmitTransport(Name, ex);
+        }
+
+        using var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            var root = json?.RootElement;
+            return UpstreamErrors.Submit(Name, reply, root is { } r ? UpstreamJson.Str(r, "error", "message") : null, root is { } c ? UpstreamJson.Str(c, "error", "code") : null);
+        }
+
+        if (json is not null && UpstreamJson.Str(json.RootElement, "output", "task_id") is { Length: > 0 } taskId)
+        {
+            return new SubmitOutcome.Accepted(taskId);
+        }
+
+        // A 2xx whose body names no task: the upstream may have started (and will bill) a job Reelay cannot track.
+        Log.UnreadableSubmit(_log, Name, j.Id);
+        return UpstreamErrors.SubmitWithoutTaskId(Name);
+    }
+
+    /// <summary>The typed body of the models whose wire predates catalog bodies (Sora and Vidu), byte for byte as before.</summary>
+    private async Task<ModelVerseSubmit> TypedBodyAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
         var j = job.Job;
         var model = job.UpstreamModel;
         ModelVerseParameters parameters;
@@ -116,65 +120,24 @@ public sealed partial class ModelVerseProvider : HttpVideoProvider
             };
         }
 
-        var body = new ModelVerseSubmit { Model = model, Input = new ModelVerseInput { Prompt = j.Prompt, FirstFrameUrl = firstFrame }, Parameters = parameters };
-        using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("v1/tasks/submit"))
-        {
-            Content = JsonContent.Create(body, ModelVerseJsonContext.Default.ModelVerseSubmit),
-        };
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.SubmitTransport(Name, ex);
-        }
-
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var root = json?.RootElement;
-            return UpstreamErrors.Submit(Name, reply, root is { } r ? UpstreamJson.Str(r, "error", "message") : null, root is { } c ? UpstreamJson.Str(c, "error", "code") : null);
-        }
-
-        if (json is not null && UpstreamJson.Str(json.RootElement, "output", "task_id") is { Length: > 0 } taskId)
-        {
-            return new SubmitOutcome.Accepted(taskId);
-        }
-
-        // A 2xx whose body names no task: the upstream may have started (and will bill) a job Reelay cannot track.
-        Log.UnreadableSubmit(_log, Name, j.Id);
-        return UpstreamErrors.SubmitWithoutTaskId(Name);
+        return new ModelVerseSubmit { Model = model, Input = new ModelVerseInput { Prompt = j.Prompt, FirstFrameUrl = firstFrame }, Parameters = parameters };
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("v1/tasks/status?task_id=" + Uri.EscapeDataString(job.Job.UpstreamId!)));
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
+        return PollJsonAsync(
+            "v1/tasks/status?task_id=" + Uri.EscapeDataString(job.Job.UpstreamId!), PollError(e => UpstreamJson.Str(e, "error", "message"), e => UpstreamJson.Str(e, "error", "code")),
+            r => UpstreamJson.Str(r, "output", "task_status"),
+            "the status reply was not readable JSON with output.task_status",
+            (json, status) => ReadStatus(job, json, status),
+            cancellationToken);
+    }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var root = json?.RootElement;
-            return UpstreamErrors.Poll(Name, reply, root is { } r ? UpstreamJson.Str(r, "error", "message") : null, root is { } c ? UpstreamJson.Str(c, "error", "code") : null);
-        }
-
-        if (json is null || UpstreamJson.Str(json.RootElement, "output", "task_status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the status reply was not readable JSON with output.task_status");
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    {
         switch (status.ToUpperInvariant())
         {
             case "PENDING" or "QUEUED" or "WAITING" or "SUBMITTED" or "CREATED":
@@ -200,7 +163,7 @@ public sealed partial class ModelVerseProvider : HttpVideoProvider
 
     private static bool IsSora(string model) => model.StartsWith("openai/sora-2", StringComparison.Ordinal);
 
-    private static string Tier(Job job) => job.Resolution ?? Math.Min(job.Width, job.Height).ToString(CultureInfo.InvariantCulture) + "p";
+    private string Tier(Job job) => Catalog.TierOf(job);
 
     private static partial class Log
     {

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Reelay.Diagnostics;
 using Reelay.Jobs;
@@ -16,10 +17,6 @@ namespace Reelay.Providers.OpenAICompatible;
 /// </summary>
 public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
 {
-    private static readonly int[] SoraDurations = [4, 8, 12];
-    private static readonly string[] SoraSizes = ["720x1280", "1280x720"];
-    private static readonly string[] SoraProSizes = ["720x1280", "1280x720", "1024x1792", "1792x1024"];
-
     private readonly TimeProvider _time;
     private readonly ILogger _log;
 
@@ -39,26 +36,13 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
-        if (IsSora(upstreamModel))
+        if (Catalog.FindUpstream("openai", upstreamModel) is { } described && described.Check(job, Catalog.TierOf(job), Catalog.AspectOf(job)) is { } reason)
         {
-            if (!SoraDurations.Contains(job.DurationSeconds))
-            {
-                return $"duration {job.DurationSeconds} s is not offered (4, 8 or 12)";
-            }
-
-            var sizes = IsSoraPro(upstreamModel) ? SoraProSizes : SoraSizes;
-            if (!sizes.Contains(job.Size))
-            {
-                return $"size {job.Size} is not offered ({string.Join(", ", sizes)})";
-            }
-
-            if (job.Seed is not null)
-            {
-                return "a seed is not offered by the OpenAI Videos API";
-            }
+            // The catalog's facts (sora-2's durations and sizes): a seed, for one, has no field in the Videos API.
+            return reason;
         }
 
-        // Other model ids (a Reelay's "sandbox", a compatible server's own models) have limits this adapter cannot know:
+        // Model ids the catalog does not describe (a compatible server's own models) have limits this adapter cannot know:
         // the size and length go through as asked, and a refusal comes back as invalid_request. Options never do: the
         // Videos API has no field for them, so only an option left off (false, empty, auto) can be served exactly.
         return OptionNotOffered(job, (_, _) => false, " by the OpenAI Videos API");
@@ -83,7 +67,7 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
 
         using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("videos"))
         {
-            Content = OpenAICompatibleWire.CreateBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, IsSora(job.UpstreamModel) ? null : j.Seed),
+            Content = OpenAICompatibleWire.CreateBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, Catalog.FindUpstream("openai", job.UpstreamModel) is { Seed: false } ? null : j.Seed),
         };
         UpstreamReply reply;
         try
@@ -120,33 +104,23 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         var id = job.Job.UpstreamId!;
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("videos/" + Uri.EscapeDataString(id)));
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
+        return PollJsonAsync(
+            "videos/" + Uri.EscapeDataString(id), (failed, root) =>
+            UpstreamErrors.Poll(Name, failed, OpenAICompatibleWire.ErrorMessage(root), OpenAICompatibleWire.ErrorCode(root)),
+            r => UpstreamJson.Str(r, "status"),
+            "the video reply was not readable JSON with a status",
+            (json, status) => ReadStatus(job, json, status),
+            cancellationToken);
+    }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var root = json?.RootElement;
-            return UpstreamErrors.Poll(Name, reply, OpenAICompatibleWire.ErrorMessage(root), OpenAICompatibleWire.ErrorCode(root));
-        }
-
-        if (json is null || UpstreamJson.Str(json.RootElement, "status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the video reply was not readable JSON with a status");
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    {
+        var id = job.Job.UpstreamId!;
         var video = json.RootElement;
         var progress = UpstreamJson.Int(video, "progress");
         switch (OpenAICompatibleWire.PhaseOf(status))
@@ -306,10 +280,6 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
         Authorize(headers);
         headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/binary")); // as the OpenAI SDKs send it
     }
-
-    private static bool IsSora(string model) => model.StartsWith("sora-2", StringComparison.Ordinal);
-
-    private static bool IsSoraPro(string model) => model.StartsWith("sora-2-pro", StringComparison.Ordinal);
 
     private static partial class Log
     {

@@ -1,5 +1,3 @@
-using Reelay.Jobs;
-
 namespace Reelay.Providers.OpenAICompatible;
 
 /// <summary>
@@ -10,16 +8,6 @@ public sealed class OpenAICompatibleProviderFactory : IProviderFactory
 {
     /// <inheritdoc />
     public string Type => "openai";
-
-    /// <inheritdoc />
-    public string? DefaultUpstreamModel(string publicModel, VideoMode mode) => publicModel switch
-    {
-        // One model id serves both modes: image-to-video is the same call with an input_reference.
-        "sora-2" => "sora-2",
-        "sora-2-pro" => "sora-2-pro",
-        "sandbox" => "sandbox", // so a deployment can name another Reelay's sandbox with Model=sandbox
-        _ => null,
-    };
 
     /// <inheritdoc />
     public IVideoProvider Create(string name, ProviderInstanceOptions options, ProviderServices services) => new OpenAICompatibleProvider(name, options, services);

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Reelay.Diagnostics;
 using Reelay.Jobs;
@@ -158,32 +159,20 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("contents/generations/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!)));
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
+        return PollJsonAsync(
+            "contents/generations/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!), PollError(e => UpstreamJson.Str(e, "error", "message"), e => UpstreamJson.Str(e, "error", "code")),
+            r => UpstreamJson.Str(r, "status"),
+            "the task reply was not readable JSON with a status",
+            (json, status) => ReadStatus(job, json, status),
+            cancellationToken);
+    }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var root = json?.RootElement;
-            return UpstreamErrors.Poll(Name, reply, root is { } m ? UpstreamJson.Str(m, "error", "message") : null, root is { } c ? UpstreamJson.Str(c, "error", "code") : null);
-        }
-
-        if (json is null || UpstreamJson.Str(json.RootElement, "status") is not { } status)
-        {
-            return new PollOutcome.RetryLater("the task reply was not readable JSON with a status");
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    {
         var r = json.RootElement;
         switch (status.Trim().ToLowerInvariant())
         {

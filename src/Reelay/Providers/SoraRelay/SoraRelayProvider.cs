@@ -17,12 +17,6 @@ namespace Reelay.Providers.SoraRelay;
 /// </summary>
 public sealed partial class SoraRelayProvider : HttpVideoProvider
 {
-    private static readonly int[] Durations = [4, 8, 10, 12, 15];
-    private static readonly int[] ProDurations = [4, 8, 10, 12, 15, 25];
-    private static readonly string[] StandardSizes = ["720x1280", "1280x720"];
-    private static readonly string[] HdSizes = ["1024x1792", "1792x1024"];
-    private static readonly string[] PassedOptions = ["watermark", "private"];
-
     private readonly ILogger _log;
 
     /// <summary>Creates the adapter.</summary>
@@ -35,38 +29,10 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
     /// <inheritdoc />
     protected override string ProbePath => "v2/videos/generations/reelay-probe";
 
+    // The catalog has the relay's rules: 25 s on sora-2-pro only, the 1080p sizes ("hd") on sora-2-pro only and not
+    // at 25 s (where "HD has no effect"), and the watermark and private flags passed through.
     /// <inheritdoc />
-    public override string? CheckSupport(Job job, string upstreamModel)
-    {
-        ArgumentNullException.ThrowIfNull(job);
-        ArgumentNullException.ThrowIfNull(upstreamModel);
-        var pro = IsPro(upstreamModel);
-        var durations = pro ? ProDurations : Durations;
-        if (!durations.Contains(job.DurationSeconds))
-        {
-            return $"duration {job.DurationSeconds} s is not offered ({string.Join(", ", durations)})";
-        }
-
-        if (HdSizes.Contains(job.Size))
-        {
-            // The 1080p sizes are "hd", which only sora-2-pro has, and which "has no effect" at 25 s.
-            if (!pro)
-            {
-                return $"size {job.Size} needs hd, which only sora-2-pro offers";
-            }
-
-            if (job.DurationSeconds == 25)
-            {
-                return $"size {job.Size} needs hd, which has no effect at 25 s";
-            }
-        }
-        else if (!StandardSizes.Contains(job.Size))
-        {
-            return $"size {job.Size} is not offered ({string.Join(", ", pro ? [.. StandardSizes, .. HdSizes] : StandardSizes)})";
-        }
-
-        return OptionNotOffered(job, (key, value) => PassedOptions.Contains(key) && bool.TryParse(value, out _));
-    }
+    protected override string CatalogType => SoraRelayProviderFactory.TypeName;
 
     /// <inheritdoc />
     public override async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
@@ -87,7 +53,7 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
             Model = job.UpstreamModel,
             Images = images,
             AspectRatio = j.Width >= j.Height ? "16:9" : "9:16",
-            Hd = HdSizes.Contains(j.Size),
+            Hd = Math.Max(j.Width, j.Height) > 1280, // the 1080p sizes (1792x1024, 1024x1792) are the relay's "hd"
             Duration = j.DurationSeconds.ToString(CultureInfo.InvariantCulture),
             Watermark = Flag(j, "watermark"),
             Private = Flag(j, "private"),
@@ -109,7 +75,7 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
         using var json = reply.TryJson();
         if (!reply.IsSuccess)
         {
-            return UpstreamErrors.Submit(Name, reply, Message(json), Code(json));
+            return UpstreamErrors.Submit(Name, reply, Message(json?.RootElement), Code(json?.RootElement));
         }
 
         if (json is not null && TaskId(json.RootElement) is { Length: > 0 } taskId)
@@ -123,31 +89,21 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("v2/videos/generations/" + Uri.EscapeDataString(job.Job.UpstreamId!)));
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
+        return PollJsonAsync(
+            "v2/videos/generations/" + Uri.EscapeDataString(job.Job.UpstreamId!), (failed, root) =>
+            UpstreamErrors.Poll(Name, failed, Message(root), Code(root)),
+            _ => "",
+            "the status reply was not readable JSON",
+            (json, _) => ReadStatus(job, json),
+            cancellationToken);
+    }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            return UpstreamErrors.Poll(Name, reply, Message(json), Code(json));
-        }
-
-        if (json is null)
-        {
-            return new PollOutcome.RetryLater("the status reply was not readable JSON");
-        }
-
+    /// <summary>What a readable status reply says about the job (its status may sit in a data envelope).</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json)
+    {
         // The documented shape is flat; a new-api {code, message, data:{status, …}} envelope is unwrapped.
         var root = json.RootElement;
         if (UpstreamJson.Str(root, "status") is null && UpstreamJson.At(root, "data") is { ValueKind: JsonValueKind.Object } inner && UpstreamJson.Str(inner, "status") is not null)
@@ -181,8 +137,6 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
     /// <inheritdoc />
     protected override void Authorize(HttpRequestHeaders headers) => headers.TryAddWithoutValidation("Authorization", "Bearer " + Options.ApiKey);
 
-    private static bool IsPro(string model) => model.Contains("pro", StringComparison.OrdinalIgnoreCase);
-
     private static bool? Flag(Job job, string option) =>
         job.Options.TryGetValue(option, out var value) && bool.TryParse(value, out var flag) ? flag : null;
 
@@ -194,11 +148,11 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
         ?? UpstreamJson.Str(root, "output") ?? UpstreamJson.Str(root, "url");
 
     // Relays answer {code, message, data} for task errors and {error:{message, type, code}} from their auth layer.
-    private static string? Message(JsonDocument? json) => json is null ? null
-        : UpstreamJson.Str(json.RootElement, "message") ?? UpstreamJson.Str(json.RootElement, "error", "message") ?? UpstreamJson.Str(json.RootElement, "error") ?? UpstreamJson.Str(json.RootElement, "fail_reason");
+    private static string? Message(JsonElement? root) => root is not { } json ? null
+        : UpstreamJson.Str(json, "message") ?? UpstreamJson.Str(json, "error", "message") ?? UpstreamJson.Str(json, "error") ?? UpstreamJson.Str(json, "fail_reason");
 
-    private static string? Code(JsonDocument? json) => json is null ? null
-        : UpstreamJson.Str(json.RootElement, "code") ?? UpstreamJson.Str(json.RootElement, "error", "code") ?? UpstreamJson.Str(json.RootElement, "error", "type");
+    private static string? Code(JsonElement? root) => root is not { } json ? null
+        : UpstreamJson.Str(json, "code") ?? UpstreamJson.Str(json, "error", "code") ?? UpstreamJson.Str(json, "error", "type");
 
     private static partial class Log
     {

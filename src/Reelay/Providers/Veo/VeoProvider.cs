@@ -116,39 +116,29 @@ public sealed partial class VeoProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         // The operation name already is "models/{model}/operations/{id}": GET it verbatim under the base URL.
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url(job.Job.UpstreamId!));
-        UpstreamReply reply;
-        try
+        return PollJsonAsync(
+            job.Job.UpstreamId!, (failed, root) =>
         {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
-
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var error = GoogleError.Read(json?.RootElement);
+            var error = GoogleError.Read(root);
             if (error.KeyInvalid)
             {
                 return new PollOutcome.RetryLater("the provider refused the credential (API_KEY_INVALID)");
             }
 
-            var outcome = UpstreamErrors.Poll(Name, reply, error.Message, error.Status);
+            var outcome = UpstreamErrors.Poll(Name, failed, error.Message, error.Status);
             return outcome is PollOutcome.RetryLater { After: null } later && error.RetryDelay is { } delay ? later with { After = delay } : outcome;
-        }
+        }, r => r.ValueKind == JsonValueKind.Object ? UpstreamJson.Str(r, "name") : null, "the operation reply was not readable JSON with a name",
+            (json, status) => ReadStatus(job, json, status),
+            cancellationToken);
+    }
 
-        if (json is null || json.RootElement.ValueKind != JsonValueKind.Object || UpstreamJson.Str(json.RootElement, "name") is null)
-        {
-            return new PollOutcome.RetryLater("the operation reply was not readable JSON with a name");
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string status)
+    {
         var root = json.RootElement;
         if (!(UpstreamJson.At(root, "done") is { ValueKind: JsonValueKind.True }))
         {

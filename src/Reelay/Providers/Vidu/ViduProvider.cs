@@ -190,35 +190,24 @@ public sealed partial class ViduProvider : HttpVideoProvider
     }
 
     /// <inheritdoc />
-    public override async Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
+    public override Task<PollOutcome> PollAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        using var request = new HttpRequestMessage(HttpMethod.Get, Http.Url("ent/v2/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!) + "/creations"));
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.PollTransport(ex);
-        }
+        return PollJsonAsync(
+            "ent/v2/tasks/" + Uri.EscapeDataString(job.Job.UpstreamId!) + "/creations", (failed, root) =>
+            ViduErrors.IsThrottle(ViduErrors.Reason(root))
+                ? new PollOutcome.RetryLater("the provider is rate limiting", failed.RetryAfter)
+                : UpstreamErrors.Poll(Name, failed, ViduErrors.Message(root), ViduErrors.Reason(root)),
+            r => UpstreamJson.Str(r, "state") ?? UpstreamJson.Str(r, "status"),
+            "the creations reply was not readable JSON with a state",
+            (json, state) => ReadStatus(job, json, state),
+            cancellationToken);
+    }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var root = json?.RootElement;
-            return ViduErrors.IsThrottle(ViduErrors.Reason(root))
-                ? new PollOutcome.RetryLater("the provider is rate limiting", reply.RetryAfter)
-                : UpstreamErrors.Poll(Name, reply, ViduErrors.Message(root), ViduErrors.Reason(root));
-        }
-
+    /// <summary>What a readable status reply says about the job.</summary>
+    private PollOutcome ReadStatus(ProviderJob job, JsonDocument json, string state)
+    {
         // The callback body names the field "status" where GET says "state" (§5.3): accept both.
-        if (json is null || (UpstreamJson.Str(json.RootElement, "state") ?? UpstreamJson.Str(json.RootElement, "status")) is not { } state)
-        {
-            return new PollOutcome.RetryLater("the creations reply was not readable JSON with a state");
-        }
-
         var root2 = json.RootElement;
         switch (state.Trim().ToLowerInvariant())
         {
