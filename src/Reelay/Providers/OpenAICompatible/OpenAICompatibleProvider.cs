@@ -17,6 +17,7 @@ namespace Reelay.Providers.OpenAICompatible;
 public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
 {
     private static readonly int[] SoraDurations = [4, 8, 12];
+    private static readonly int[] SoraExtensionSeconds = [4, 8, 12, 16, 20];
     private static readonly string[] SoraSizes = ["720x1280", "1280x720"];
     private static readonly string[] SoraProSizes = ["720x1280", "1280x720", "1024x1792", "1792x1024"];
 
@@ -35,10 +36,29 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
     protected override string ProbePath => "videos?limit=1";
 
     /// <inheritdoc />
+    /// <remarks>Remix, edit and extend go to the upstream's own endpoints with the upstream id of the source video.
+    /// Characters do not: an upstream's character ids are its own, and Reelay's are not forwarded.</remarks>
+    public override IReadOnlyList<string> Operations => DerivedOperations;
+
+    private static readonly string[] DerivedOperations = [JobOperations.Generate, JobOperations.Remix, JobOperations.Edit, JobOperations.Extend];
+
+    /// <inheritdoc />
     public override string? CheckSupport(Job job, string upstreamModel)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
+        if (job.Operation != JobOperation.Generate && job.SourceUpstreamId is null)
+        {
+            return "the source video has no upstream id";
+        }
+
+        if (IsSora(upstreamModel) && job.Operation == JobOperation.Extend)
+        {
+            return job.ExtensionSeconds is { } extension && SoraExtensionSeconds.Contains(extension)
+                ? null
+                : $"an extension of {job.ExtensionSeconds} s is not offered (4, 8, 12, 16 or 20)";
+        }
+
         if (IsSora(upstreamModel))
         {
             if (!SoraDurations.Contains(job.DurationSeconds))
@@ -81,10 +101,12 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
             }
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("videos"))
-        {
-            Content = OpenAICompatibleWire.CreateBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, IsSora(job.UpstreamModel) ? null : j.Seed),
-        };
+        using var request = j.Operation == JobOperation.Generate
+            ? new HttpRequestMessage(HttpMethod.Post, Http.Url("videos"))
+            {
+                Content = OpenAICompatibleWire.CreateBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, IsSora(job.UpstreamModel) ? null : j.Seed),
+            }
+            : DerivedRequest(j);
         UpstreamReply reply;
         try
         {
@@ -117,6 +139,12 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
         // A 2xx whose body names no video: the upstream may have started (and will bill) a job Reelay cannot track.
         Log.UnreadableSubmit(_log, Name, j.Id);
         return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable video id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+    }
+
+    private HttpRequestMessage DerivedRequest(Job job)
+    {
+        var (path, body) = OpenAICompatibleWire.DerivedBody(job.Operation, job.SourceUpstreamId!, job.Prompt, job.ExtensionSeconds);
+        return new HttpRequestMessage(HttpMethod.Post, Http.Url(path)) { Content = body };
     }
 
     /// <inheritdoc />
