@@ -43,6 +43,15 @@ public sealed class CreateVideoRequest
     /// <summary>The upload's media type; defaults from the file name's extension (png, jpeg, webp), else application/octet-stream.</summary>
     public string? ImageContentType { get; set; }
 
+    /// <summary>Ids of characters (<see cref="ReelayClient.CreateCharacterAsync(string, Stream, string, CancellationToken)"/>) to show; models whose catalog lists the characters operation take them.</summary>
+    public IList<string>? Characters { get; set; }
+
+    /// <summary>
+    /// Ask the server to hold the answer until the video finishes or this long passes (<c>Prefer: wait=N</c>, capped by
+    /// the server's Reelay:MaxPreferWait): the returned video is then completed or failed when it finished in time.
+    /// </summary>
+    public TimeSpan? Wait { get; set; }
+
     /// <summary>Whether this request uploads an image (and is therefore sent as multipart/form-data).</summary>
     public bool HasImageUpload => ImageFile is not null || ImageStream is not null;
 }

@@ -122,10 +122,11 @@ public partial class ReelayClient
                 Size = request.Size,
                 Seed = request.Seed,
                 InputReference = request.ImageUrl is null ? null : new InputReference { ImageUrl = request.ImageUrl },
+                Characters = request.Characters is { Count: > 0 } characters ? [.. characters] : null,
             };
             var json = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, ReelayJsonContext.Default.CreateVideoBody));
             json.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-            return await SendJsonAsync(HttpMethod.Post, "v1/videos", json, ReelayJsonContext.Default.Video, cancellationToken, request.IdempotencyKey).ConfigureAwait(false);
+            return await SendJsonAsync(HttpMethod.Post, "v1/videos", json, ReelayJsonContext.Default.Video, cancellationToken, request.IdempotencyKey, request.Wait).ConfigureAwait(false);
         }
 
         FileStream? file = null;
@@ -156,10 +157,15 @@ public partial class ReelayClient
             AddField(form, "seconds", seconds);
             AddField(form, "size", request.Size);
             AddField(form, "seed", request.Seed?.ToString(CultureInfo.InvariantCulture));
+            foreach (var character in request.Characters ?? [])
+            {
+                AddField(form, "characters", character);
+            }
+
             var part = new UploadStreamContent(image);
             part.Headers.ContentType = new MediaTypeHeaderValue(request.ImageContentType ?? GuessImageContentType(fileName));
             form.Add(part, "input_reference", fileName);
-            return await SendJsonAsync(HttpMethod.Post, "v1/videos", form, ReelayJsonContext.Default.Video, cancellationToken, request.IdempotencyKey).ConfigureAwait(false);
+            return await SendJsonAsync(HttpMethod.Post, "v1/videos", form, ReelayJsonContext.Default.Video, cancellationToken, request.IdempotencyKey, request.Wait).ConfigureAwait(false);
         }
         finally
         {
@@ -544,12 +550,13 @@ public partial class ReelayClient
         return await WaitForCompletionAsync(id, progress, pollInterval, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<T> SendJsonAsync<T>(HttpMethod method, string relativePath, HttpContent? content, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken, string? idempotencyKey = null)
+    private async Task<T> SendJsonAsync<T>(HttpMethod method, string relativePath, HttpContent? content, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken, string? idempotencyKey = null, TimeSpan? wait = null)
     {
-        using var call = new CallTimeout(_timeout, _time, cancellationToken);
+        // A synchronous wait (Prefer: wait=N) is held by the server up to N seconds: the call's timeout covers it.
+        using var call = new CallTimeout(wait is { } w && _timeout != System.Threading.Timeout.InfiniteTimeSpan ? _timeout + w : _timeout, _time, cancellationToken);
         try
         {
-            using var response = await SendCoreAsync(method, relativePath, content, "application/json", call.Token, idempotencyKey: idempotencyKey).ConfigureAwait(false);
+            using var response = await SendCoreAsync(method, relativePath, content, "application/json", call.Token, idempotencyKey: idempotencyKey, wait: wait).ConfigureAwait(false);
             var stream = await response.Content.ReadAsStreamAsync(call.Token).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
@@ -586,10 +593,15 @@ public partial class ReelayClient
         }
     }
 
-    private async Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, string relativePath, HttpContent? content, string accept, CancellationToken cancellationToken, string? lastEventId = null, string? idempotencyKey = null)
+    private async Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, string relativePath, HttpContent? content, string accept, CancellationToken cancellationToken, string? lastEventId = null, string? idempotencyKey = null, TimeSpan? wait = null)
     {
         using var request = new HttpRequestMessage(method, new Uri(_baseAddress, relativePath)) { Content = content };
         request.Headers.Accept.ParseAdd(accept);
+        if (wait is { } w)
+        {
+            request.Headers.TryAddWithoutValidation("Prefer", "wait=" + ((long)Math.Ceiling(w.TotalSeconds)).ToString(CultureInfo.InvariantCulture));
+        }
+
         if (idempotencyKey is not null)
         {
             request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);

@@ -46,6 +46,12 @@ public sealed class Video
     /// <summary>Why the job failed, or null.</summary>
     public VideoError? Error { get; init; }
 
+    /// <summary>remix, edit or extend for a video made from another (a Reelay extension); null for a generated one.</summary>
+    public string? Operation { get; init; }
+
+    /// <summary>The video an edit or extension was made from (a Reelay extension), or null.</summary>
+    public string? SourceVideoId { get; init; }
+
     /// <summary>The job's place in the queue while it is queued (a Reelay extension), otherwise null.</summary>
     public int? QueuePosition { get; init; }
 

@@ -25,6 +25,9 @@ public sealed class ReelayServerOptions
     /// <summary>Live job event streams (GET /v1/videos/{id}/events).</summary>
     public EventsOptions Events { get; set; } = new();
 
+    /// <summary>The longest a submit with <c>Prefer: wait=N</c> is held for its job to finish (0 turns synchronous waits off).</summary>
+    public TimeSpan MaxPreferWait { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Every problem with these settings, each naming its key; empty when they are valid.</summary>
     public IEnumerable<string> Validate()
     {
@@ -36,6 +39,11 @@ public sealed class ReelayServerOptions
         if (ContentUrlLifetime < TimeSpan.FromMinutes(1) || ContentUrlLifetime > TimeSpan.FromDays(30))
         {
             yield return $"Reelay:ContentUrlLifetime must be 1 minute to 30 days (got {ContentUrlLifetime}).";
+        }
+
+        if (MaxPreferWait < TimeSpan.Zero || MaxPreferWait > TimeSpan.FromMinutes(10))
+        {
+            yield return $"Reelay:MaxPreferWait must be 0 to 10 minutes (got {MaxPreferWait}).";
         }
 
         foreach (var error in Events.Validate())

@@ -123,15 +123,39 @@ test('bad requests come back as OpenAI errors naming the field', async () => {
   await assert.rejects(wrongKey.videos.list(), (err) => err instanceof OpenAI.AuthenticationError && err.status === 401);
 });
 
-test('OpenAI video operations Reelay does not implement are a NotFoundError that names them', async () => {
-  const calls = [
-    ['remix', () => client.videos.remix('video_0123456789abcdef0123456789abcdef', { prompt: 'x' })],
-    ['edits', () => client.videos.edit({ prompt: 'x', video: { id: 'video_0123456789abcdef0123456789abcdef' } })],
-    ['extensions', () => client.videos.extend({ prompt: 'x', seconds: '4', video: { id: 'video_0123456789abcdef0123456789abcdef' } })],
-    ['characters', () => client.videos.getCharacter('char_123')],
-  ];
-  for (const [operation, call] of calls) {
-    await assert.rejects(call(), (err) => err instanceof OpenAI.NotFoundError && err.code === 'unsupported_operation'
-      && err.message.includes(operation) && err.message.includes('Reelay does not implement'), operation);
+test('remix, edit, extend, createCharacter and getCharacter through the official client', async () => {
+  const source = await client.videos.create({ model: 'sandbox', prompt: 'A lighthouse at dusk', seconds: '1', size: '160x120' });
+  assert.equal((await waitForTerminal(source.id)).video.status, 'completed');
+
+  const remix = await client.videos.remix(source.id, { prompt: 'The lighthouse at night' });
+  assert.equal(remix.remixed_from_video_id, source.id);
+  assert.equal(remix.seconds, '1');
+  assert.equal(remix.size, '160x120');
+
+  const edit = await client.videos.edit({ prompt: 'Paint it red', video: { id: source.id } });
+  assert.equal(edit.remixed_from_video_id, null);
+  assert.equal(edit.size, '160x120');
+
+  const extension = await client.videos.extend({ prompt: 'A ship passes', seconds: '1', video: { id: source.id } });
+  assert.equal(extension.seconds, '2', 'an extension reports the stitched total');
+
+  for (const derived of [remix, edit, extension]) {
+    const { video } = await waitForTerminal(derived.id);
+    assert.equal(video.status, 'completed', JSON.stringify(video.error));
   }
+
+  const png = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=orange:s=32x32', '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', '-']);
+  const character = await client.videos.createCharacter({ name: 'Keeper', video: await toFile(png, 'keeper.png', { type: 'image/png' }) });
+  assert.match(character.id, /^char_[0-9a-f]{32}$/);
+  assert.equal(character.name, 'Keeper');
+  assert.equal(typeof character.created_at, 'number');
+  const fetched = await client.videos.getCharacter(character.id);
+  assert.deepEqual(fetched, character);
+
+  await assert.rejects(client.videos.remix('video_0123456789abcdef0123456789abcdef', { prompt: 'x' }),
+    (err) => err instanceof OpenAI.NotFoundError && err.code === 'not_found' && err.param === 'video_id');
+  await assert.rejects(client.videos.getCharacter('char_0123456789abcdef0123456789abcdef'),
+    (err) => err instanceof OpenAI.NotFoundError && err.code === 'not_found');
+  await assert.rejects(client.videos.extend({ prompt: 'x', video: { id: source.id } }),
+    (err) => err instanceof OpenAI.BadRequestError && err.param === 'seconds');
 });

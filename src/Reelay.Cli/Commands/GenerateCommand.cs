@@ -15,6 +15,7 @@ internal static class GenerateCommand
         var size = new Option<string?>("--size") { Description = "Output size WIDTHxHEIGHT, e.g. 1280x720 (default: the model's).", HelpName = "WxH" };
         var image = new Option<string?>("--image", "-i") { Description = "First frame: a local image file, or an http(s):// or data: URL.", HelpName = "PATH|URL" };
         var seed = new Option<long?>("--seed") { Description = "Seed, for models that take one.", HelpName = "N" };
+        var characters = new Option<string[]>("--character") { Description = "A character to show (id from: reelay characters create); repeat for several.", HelpName = "ID" };
         var output = new Option<string?>("--output", "-o") { Description = "Where to save the MP4 (default: <id>.mp4).", HelpName = "PATH" };
         var data = new Option<string?>("--data")
         {
@@ -41,7 +42,7 @@ internal static class GenerateCommand
 
         var command = new Command("generate", "Generate a video, show its progress, and save it.")
         {
-            prompt, model, seconds, size, image, seed, output, data,
+            prompt, model, seconds, size, image, seed, characters, output, data,
         };
         connection.AddTo(command);
         command.Validators.Add(result =>
@@ -61,6 +62,7 @@ internal static class GenerateCommand
                 Seconds = parseResult.GetValue(seconds),
                 Size = parseResult.GetValue(size),
                 Seed = parseResult.GetValue(seed),
+                Characters = parseResult.GetValue(characters) is { Length: > 0 } ids ? ids : null,
             };
             if (parseResult.GetValue(image) is { } imageValue)
             {

@@ -15,10 +15,18 @@ internal static class VideoJobRunner
     /// <param name="request">The job.</param>
     /// <param name="outputPathFor">Where to save the finished video.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
-    public static async Task<int> RunAsync(CliContext context, ReelayClient client, CreateVideoRequest request, Func<Video, string> outputPathFor, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(CliContext context, ReelayClient client, CreateVideoRequest request, Func<Video, string> outputPathFor, CancellationToken cancellationToken)
     {
-        var submitted = await client.CreateVideoAsync(request, cancellationToken).ConfigureAwait(false);
-        await context.Error.WriteLineAsync($"submitted {submitted.Id} (model {submitted.Model ?? request.Model ?? "default"}, {submitted.Seconds ?? "?"} s, {submitted.Size ?? "default size"})").ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(client);
+        return RunAsync(context, client, ct => client.CreateVideoAsync(request, ct), request.Model, outputPathFor, cancellationToken);
+    }
+
+    /// <summary>As above, for any submit (remix, edit, extend): <paramref name="submit"/> starts the job.</summary>
+    public static async Task<int> RunAsync(CliContext context, ReelayClient client, Func<CancellationToken, Task<Video>> submit, string? model, Func<Video, string> outputPathFor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(submit);
+        var submitted = await submit(cancellationToken).ConfigureAwait(false);
+        await context.Error.WriteLineAsync($"submitted {submitted.Id} (model {submitted.Model ?? model ?? "default"}, {submitted.Seconds ?? "?"} s, {submitted.Size ?? "default size"})").ConfigureAwait(false);
 
         Video final;
         try

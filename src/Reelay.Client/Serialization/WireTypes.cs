@@ -16,6 +16,25 @@ internal sealed class CreateVideoBody
     public InputReference? InputReference { get; init; }
 
     public long? Seed { get; init; }
+
+    public List<string>? Characters { get; init; }
+}
+
+/// <summary>The JSON body of remix, edits and extensions.</summary>
+internal sealed class DerivedVideoBody
+{
+    public string? Prompt { get; init; }
+
+    public string? Seconds { get; init; }
+
+    public string? Size { get; init; }
+
+    public VideoReference? Video { get; init; }
+}
+
+internal sealed class VideoReference
+{
+    public string? Id { get; init; }
 }
 
 internal sealed class InputReference
@@ -40,4 +59,6 @@ internal sealed class ModelList
 [JsonSerializable(typeof(VideoDeletion))]
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(CreateVideoBody))]
+[JsonSerializable(typeof(DerivedVideoBody))]
+[JsonSerializable(typeof(Character))]
 internal sealed partial class ReelayJsonContext : JsonSerializerContext;

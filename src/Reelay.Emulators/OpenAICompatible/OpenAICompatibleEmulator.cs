@@ -11,7 +11,8 @@ namespace Reelay.Emulators.OpenAICompatible;
 /// <summary>
 /// EMULATOR of OpenAI's Videos API (provider-apis.md §4), as any OpenAI-compatible server offers it under /v1:
 /// POST /v1/videos (multipart/form-data as the SDKs send it, or JSON), GET /v1/videos/{id}, GET /v1/videos (list),
-/// DELETE /v1/videos/{id} and GET /v1/videos/{id}/content (the MP4 bytes, key required; "task is not completed yet"
+/// DELETE /v1/videos/{id}, POST /v1/videos/{id}/remix, POST /v1/videos/edits, POST /v1/videos/extensions (a completed
+/// source; an extension's seconds is the stitched total) and GET /v1/videos/{id}/content (the MP4 bytes, key required; "task is not completed yet"
 /// before completion). "Authorization: Bearer &lt;key&gt;"; the video object with queued/in_progress/completed/failed and
 /// error {code, message}; HTTP errors in {"error":{message,type,param,code}}; an exhausted account is HTTP 429
 /// insufficient_quota; an input_reference that differs from the size is refused with "Inpaint image must match the
@@ -45,6 +46,123 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
         app.MapGet("/v1/videos/{id}", RetrieveAsync);
         app.MapDelete("/v1/videos/{id}", DeleteAsync);
         app.MapGet("/v1/videos/{id}/content", ContentAsync);
+        app.MapPost("/v1/videos/{id}/remix", (HttpContext context, string id) => DeriveAsync(context, "remix", id));
+        app.MapPost("/v1/videos/edits", (HttpContext context) => DeriveAsync(context, "edit", null));
+        app.MapPost("/v1/videos/extensions", (HttpContext context) => DeriveAsync(context, "extend", null));
+    }
+
+    /// <summary>Every remix, edit and extension request received, as (operation, source id, prompt, seconds), in order.</summary>
+    public IReadOnlyList<(string Operation, string SourceId, string Prompt, string? Seconds)> DerivedRequests => [.. _derived];
+
+    private readonly ConcurrentQueue<(string Operation, string SourceId, string Prompt, string? Seconds)> _derived = new();
+
+    private static readonly string[] ExtensionSeconds = ["4", "8", "12", "16", "20"];
+
+    // POST /v1/videos/{id}/remix {prompt}; POST /v1/videos/edits {prompt, video: {id}}; POST /v1/videos/extensions
+    // {prompt, seconds, video: {id}} (JSON, or multipart with video[id] as the npm SDK sends them). The source must be a
+    // completed video; a remix and an edit keep its model, size and length, an extension's seconds is the stitched total.
+    private async Task DeriveAsync(HttpContext context, string operation, string? pathId)
+    {
+        if (!await AdmitAsync(context, FaultScope.Submit).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (context.Request.HasFormContentType)
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+            foreach (var (key, value) in form)
+            {
+                fields[key] = value.ToString();
+            }
+        }
+        else
+        {
+            try
+            {
+                using var document = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+                foreach (var property in document.RootElement.EnumerateObject())
+                {
+                    if (property.Name == "video" && property.Value.ValueKind == JsonValueKind.Object && property.Value.TryGetProperty("id", out var vid))
+                    {
+                        fields["video[id]"] = vid.GetString() ?? "";
+                    }
+                    else
+                    {
+                        fields[property.Name] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+                await WriteOpenAIErrorAsync(context, 400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)", null, null).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        if (!fields.TryGetValue("prompt", out var prompt) || string.IsNullOrWhiteSpace(prompt))
+        {
+            await WriteOpenAIErrorAsync(context, 400, "Missing required parameter: 'prompt'.", "missing_required_parameter", "prompt").ConfigureAwait(false);
+            return;
+        }
+
+        var sourceId = pathId ?? fields.GetValueOrDefault("video[id]");
+        if (string.IsNullOrEmpty(sourceId))
+        {
+            await WriteOpenAIErrorAsync(context, 400, "Missing required parameter: 'video'.", "missing_required_parameter", "video").ConfigureAwait(false);
+            return;
+        }
+
+        if (Tasks.Find(sourceId) is not { } source)
+        {
+            await NotFoundAsync(context, sourceId).ConfigureAwait(false);
+            return;
+        }
+
+        if (source.At(Now).Phase != TaskPhase.Succeeded)
+        {
+            await WriteOpenAIErrorAsync(context, 400, $"Video '{sourceId}' is not completed; only completed videos can be used.", "invalid_value", pathId is null ? "video" : "video_id").ConfigureAwait(false);
+            return;
+        }
+
+        var seconds = source.Seconds;
+        string? extension = null;
+        if (operation == "extend")
+        {
+            extension = fields.GetValueOrDefault("seconds");
+            if (extension is null || !ExtensionSeconds.Contains(extension))
+            {
+                await WriteOpenAIErrorAsync(context, 400, $"Invalid value: '{extension}'. Supported values are: '4', '8', '12', '16', and '20'.", "invalid_value", "seconds").ConfigureAwait(false);
+                return;
+            }
+
+            seconds += int.Parse(extension, CultureInfo.InvariantCulture);
+        }
+
+        _derived.Enqueue((operation, sourceId, prompt, extension));
+        var extra = new Dictionary<string, string>(StringComparer.Ordinal) { ["operation"] = operation, ["source"] = sourceId };
+        if (operation == "remix")
+        {
+            extra["remixed_from_video_id"] = sourceId;
+        }
+
+        var task = Tasks.Add(new EmulatedTask
+        {
+            Id = NextId("video_"),
+            Model = source.Model,
+            Prompt = prompt,
+            Width = source.Width,
+            Height = source.Height,
+            Seconds = seconds,
+            HasImage = false,
+            CreatedAt = Now,
+            QueueTime = Options.QueueTime,
+            RunTime = Options.RunTime,
+            Ending = EndingFor(prompt),
+            Extra = extra,
+        });
+        await WriteJsonAsync(context, Video(task)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -347,7 +465,7 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
             ["seconds"] = task.Seconds.ToString(CultureInfo.InvariantCulture),
             ["size"] = $"{task.Width}x{task.Height}",
             ["prompt"] = task.Prompt,
-            ["remixed_from_video_id"] = null,
+            ["remixed_from_video_id"] = task.Extra.GetValueOrDefault("remixed_from_video_id"),
             ["error"] = null,
         };
         if (phase == TaskPhase.Failed)

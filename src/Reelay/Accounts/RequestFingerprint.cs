@@ -37,6 +37,19 @@ public static class RequestFingerprint
             Field("metadata." + key, value);
         }
 
+        // Only when used, so the fingerprints of plain generate requests stay what earlier versions stored.
+        if (request.Operation != Jobs.JobOperation.Generate)
+        {
+            Field("operation", Jobs.JobOperations.ToWire(request.Operation));
+            Field("source", request.SourceJobId);
+            Field("extension_seconds", request.ExtensionSeconds?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (request.CharacterIds is { Count: > 0 } characters)
+        {
+            Field("characters", string.Join(',', characters));
+        }
+
         if (request.FirstFrame is { } frame)
         {
             Field("first_frame", frame.Bytes is { } bytes ? "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes.Span)) : frame.Url?.AbsoluteUri);

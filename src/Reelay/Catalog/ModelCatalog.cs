@@ -227,6 +227,11 @@ public sealed class ModelCatalog
     private static void CheckDefinition(ModelDefinition m)
     {
         string Where() => $"catalog model '{m.Name}'";
+        if (m.Operations is { } operations && operations.FirstOrDefault(o => !JobOperations.All.Contains(o)) is { } unknownOperation)
+        {
+            throw new InvalidOperationException($"{Where()}: operations names '{unknownOperation}'; allowed: {string.Join(", ", JobOperations.All)}.");
+        }
+
         if (m.Modes.Count == 0 || m.Modes.Any(x => x is not ("t2v" or "i2v")))
         {
             throw new InvalidOperationException($"{Where()}: modes must be a non-empty list of t2v and i2v.");
@@ -286,6 +291,25 @@ public sealed class ModelCatalog
 
         var model = Find(request.Model)
             ?? throw new ReelayException(ErrorCodes.UnsupportedModel, $"Model '{request.Model}' is not offered; available models: {string.Join(", ", _models.Keys)}.", "model");
+
+        var operation = request.Operation.ToWire();
+        if (!model.Offers(operation))
+        {
+            var offering = _models.Values.Where(m => !m.Disabled && m.Offers(operation)).Select(m => m.Name).ToList();
+            throw new ReelayException(
+                ErrorCodes.UnsupportedModel,
+                $"Model '{model.Name}' does not offer the {operation} operation; {(offering.Count == 0 ? "no model on this gateway does" : "models that do: " + string.Join(", ", offering))}.",
+                "model");
+        }
+
+        if (request.CharacterIds is { Count: > 0 } && !model.Offers(JobOperations.Characters))
+        {
+            var offering = _models.Values.Where(m => !m.Disabled && m.Offers(JobOperations.Characters)).Select(m => m.Name).ToList();
+            throw new ReelayException(
+                ErrorCodes.UnsupportedModel,
+                $"Model '{model.Name}' does not take characters; {(offering.Count == 0 ? "no model on this gateway does" : "models that do: " + string.Join(", ", offering))}.",
+                "model");
+        }
 
         var mode = request.Mode ?? (request.FirstFrame is not null ? VideoMode.ImageToVideo : VideoMode.TextToVideo);
         if (!model.Modes.Contains(mode.ToWire()))

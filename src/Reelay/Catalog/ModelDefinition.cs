@@ -15,6 +15,15 @@ public sealed class ModelDefinition
     /// <summary>"t2v" and/or "i2v".</summary>
     public List<string> Modes { get; set; } = [];
 
+    /// <summary>
+    /// What the model offers besides making a video from a prompt: any of generate, remix, edit, extend, characters
+    /// (<see cref="Jobs.JobOperations.All"/>). Unset: generate only.
+    /// </summary>
+    public List<string>? Operations { get; set; }
+
+    /// <summary>Whether the model offers <paramref name="operation"/> (a name of <see cref="Jobs.JobOperations.All"/>).</summary>
+    public bool Offers(string operation) => (Operations ?? (IReadOnlyList<string>)Jobs.JobOperations.GenerateOnly).Contains(operation);
+
     /// <summary>Allowed durations.</summary>
     public DurationRule Durations { get; set; } = new();
 

@@ -47,6 +47,12 @@ public sealed class JobEngine
     {
         ArgumentNullException.ThrowIfNull(request);
         var fingerprint = request.IdempotencyKey is null ? null : Accounts.RequestFingerprint.Of(request);
+        Job? source = null;
+        if (request.Operation != JobOperation.Generate)
+        {
+            (request, source) = await ResolveSourceAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
         if (_admissions is not null)
         {
             if (fingerprint is not null && await _admissions.FindReplayAsync(request, fingerprint, cancellationToken).ConfigureAwait(false) is { } original)
@@ -59,6 +65,7 @@ public sealed class JobEngine
 
         var image = request.FirstFrame is { } frame ? await _images.LoadAsync(frame, cancellationToken).ConfigureAwait(false) : null;
         var spec = Catalog.Validate(request, image?.Info);
+        var characters = await ResolveCharactersAsync(request, cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
         var id = Job.NewId();
         string? imageKey = null;
@@ -76,13 +83,13 @@ public sealed class JobEngine
             Model = spec.Model.Name,
             Mode = spec.Mode,
             Prompt = spec.Prompt,
-            DurationSeconds = spec.DurationSeconds,
+            DurationSeconds = source is not null && request.Operation == JobOperation.Extend ? source.DurationSeconds + spec.DurationSeconds : spec.DurationSeconds,
             Width = spec.Width,
             Height = spec.Height,
             Resolution = spec.Resolution,
             AspectRatio = spec.AspectRatio,
             Seed = spec.Seed,
-            Options = spec.Options,
+            Options = WithDerivation(spec.Options, request, source, characters),
             InputImageKey = imageKey,
             Status = JobStatus.Queued,
             CreatedAt = now,
@@ -141,6 +148,129 @@ public sealed class JobEngine
         _transitions.Inserted(job);
         _scheduler.Admit(job);
         return job;
+    }
+
+    /// <summary>The character store (kept in the result storage).</summary>
+    public Characters.CharacterStore Characters => _characters ??= new Characters.CharacterStore(_results, _time);
+
+    private Characters.CharacterStore? _characters;
+
+    // Remix, edit and extend start from a completed job of the same owner: its model, size and length unless the request
+    // says otherwise (an extension validates its new segment's length; the job's duration becomes the stitched total).
+    private async Task<(JobRequest Request, Job Source)> ResolveSourceAsync(JobRequest request, CancellationToken cancellationToken)
+    {
+        var operation = request.Operation.ToWire();
+        var param = request.SourceParam;
+        if (string.IsNullOrWhiteSpace(request.SourceJobId))
+        {
+            throw ReelayException.Invalid(param, $"The {operation} operation needs the id of a completed video in '{param}'.");
+        }
+
+        var source = await _store.GetAsync(request.SourceJobId, cancellationToken).ConfigureAwait(false);
+        if (source is null || source.DeletedAt is not null || source.Owner != request.Owner)
+        {
+            throw new ReelayException(ErrorCodes.NotFound, $"No video job with id '{(request.SourceJobId.Length > 48 ? request.SourceJobId[..48] + "…" : request.SourceJobId)}' was found.", param);
+        }
+
+        if (source.Status != JobStatus.Succeeded || source.ResultKey is null || source.ContentDeletedAt is not null)
+        {
+            var state = source.Status != JobStatus.Succeeded ? $"is {source.Status.ToWire()}" : "has no stored video any more";
+            throw ReelayException.Invalid(param, $"Video '{source.Id}' {state}; only a completed video with its content can be used for {operation}.");
+        }
+
+        if (request.FirstFrame is not null)
+        {
+            throw ReelayException.Invalid("first_frame", $"The {operation} operation starts from the source video; it takes no first frame.");
+        }
+
+        if (!string.IsNullOrEmpty(request.Model) && request.Model != source.Model)
+        {
+            throw ReelayException.Invalid("model", $"The {operation} of video '{source.Id}' keeps its model '{source.Model}' (got '{request.Model}'); leave 'model' out.");
+        }
+
+        var keepsSize = request.Size is null && request.Resolution is null && request.AspectRatio is null;
+        int? duration = request.Operation switch
+        {
+            JobOperation.Extend => request.ExtensionSeconds ?? throw ReelayException.Invalid("duration", "An extension needs the length of the new segment in seconds."),
+            JobOperation.Edit when request.DurationSeconds is { } d && d != source.DurationSeconds =>
+                throw ReelayException.Invalid("duration", $"An edit keeps the source's length ({source.DurationSeconds} s); leave the length out."),
+            _ => request.DurationSeconds ?? source.DurationSeconds,
+        };
+        if (request.Operation == JobOperation.Edit && !keepsSize && request.Size != source.Size)
+        {
+            throw ReelayException.Invalid("size", $"An edit keeps the source's size ({source.Size}); leave the size out.");
+        }
+
+        return (request with
+        {
+            Model = source.Model,
+            Mode = VideoMode.TextToVideo,
+            DurationSeconds = duration,
+            Size = keepsSize ? source.Size : request.Size,
+        }, source);
+    }
+
+    private async Task<IReadOnlyList<CharacterReference>> ResolveCharactersAsync(JobRequest request, CancellationToken cancellationToken)
+    {
+        if (request.CharacterIds is not { Count: > 0 } ids)
+        {
+            return [];
+        }
+
+        if (ids.Count > MaxCharacters)
+        {
+            throw ReelayException.Invalid("characters", $"At most {MaxCharacters} characters may be referenced (got {ids.Count}).");
+        }
+
+        var found = new List<CharacterReference>(ids.Count);
+        foreach (var id in ids.Distinct(StringComparer.Ordinal))
+        {
+            var character = await Characters.GetAsync(request.Owner, id, "characters", cancellationToken).ConfigureAwait(false);
+            found.Add(new CharacterReference(character.Id, character.Name));
+        }
+
+        return found;
+    }
+
+    /// <summary>The most characters one request may reference.</summary>
+    public const int MaxCharacters = 4;
+
+    private static IReadOnlyDictionary<string, string> WithDerivation(IReadOnlyDictionary<string, string> options, JobRequest request, Job? source, IReadOnlyList<CharacterReference> characters)
+    {
+        if (source is null && characters.Count == 0)
+        {
+            return options;
+        }
+
+        var all = new Dictionary<string, string>(options, StringComparer.Ordinal);
+        if (source is not null)
+        {
+            all[JobOperations.OperationKey] = request.Operation.ToWire();
+            all[JobOperations.SourceKey] = source.Id;
+            all[JobOperations.SourceResultKey] = source.ResultKey!;
+            Put(JobOperations.SourceProviderKey, source.Provider);
+            Put(JobOperations.SourceUpstreamModelKey, source.UpstreamModel);
+            Put(JobOperations.SourceUpstreamIdKey, source.UpstreamId);
+            if (request.Operation == JobOperation.Extend && request.ExtensionSeconds is { } seconds)
+            {
+                all[JobOperations.ExtensionSecondsKey] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        if (characters.Count > 0)
+        {
+            all[JobOperations.CharactersKey] = JobOperations.WriteCharacters(characters);
+        }
+
+        return all;
+
+        void Put(string key, string? value)
+        {
+            if (value is not null)
+            {
+                all[key] = value;
+            }
+        }
     }
 
     private async Task<Job> ReplayAsync(string id, CancellationToken cancellationToken) =>

@@ -26,12 +26,24 @@ internal sealed class ProviderCalls(IResultStore results, TimeProvider time, Tim
             };
         }
 
+        Func<CancellationToken, Task<Stream>>? source = null;
+        if (job.SourceResultKey is { } sourceKey)
+        {
+            source = async ct =>
+            {
+                var content = await results.OpenAsync(sourceKey, ct).ConfigureAwait(false)
+                    ?? throw new FileNotFoundException($"The stored video of job {job.SourceJobId}, which job {job.Id} derives from, is missing.");
+                return content.OpenRead();
+            };
+        }
+
         var upstreamModel = job is { Status: JobStatus.Submitting, HasCallInFlight: true } ? job.SubmitCall!.UpstreamModel : job.UpstreamModel ?? job.Model;
         return new ProviderJob
         {
             Job = job,
             UpstreamModel = upstreamModel,
             OpenFirstFrame = open,
+            OpenSource = source,
             StandIn = upstreamModel == DeploymentRouter.SandboxModel && job.Model != DeploymentRouter.SandboxModel,
             ClientReference = clientReference,
             ClaimedUpstreamIds = claimed ?? ProviderJob.NoClaims,

@@ -142,6 +142,30 @@ public sealed record Job
     /// <summary>Compare-and-set version, incremented by the store on each write.</summary>
     public long Version { get; init; }
 
+    /// <summary>What the job does (generate, or remix/edit/extend a completed job); kept in reserved options.</summary>
+    public JobOperation Operation => JobOperations.TryParse(Options.GetValueOrDefault(JobOperations.OperationKey)) ?? JobOperation.Generate;
+
+    /// <summary>For remix, edit and extend: the id of the completed job it derives from.</summary>
+    public string? SourceJobId => Options.GetValueOrDefault(JobOperations.SourceKey);
+
+    /// <summary>For remix, edit and extend: the provider instance that made the source (a derived job is pinned to it).</summary>
+    public string? SourceProvider => Options.GetValueOrDefault(JobOperations.SourceProviderKey);
+
+    /// <summary>For remix, edit and extend: the upstream model that made the source.</summary>
+    public string? SourceUpstreamModel => Options.GetValueOrDefault(JobOperations.SourceUpstreamModelKey);
+
+    /// <summary>For remix, edit and extend: the source's id at its upstream.</summary>
+    public string? SourceUpstreamId => Options.GetValueOrDefault(JobOperations.SourceUpstreamIdKey);
+
+    /// <summary>For remix, edit and extend: the storage key of the source's video.</summary>
+    public string? SourceResultKey => Options.GetValueOrDefault(JobOperations.SourceResultKey);
+
+    /// <summary>For extend: the length of the new segment; <see cref="DurationSeconds"/> is the stitched total.</summary>
+    public int? ExtensionSeconds => int.TryParse(Options.GetValueOrDefault(JobOperations.ExtensionSecondsKey), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var s) ? s : null;
+
+    /// <summary>The characters the job shows (referenced by id in the request).</summary>
+    public IReadOnlyList<CharacterReference> Characters => JobOperations.ReadCharacters(Options.GetValueOrDefault(JobOperations.CharactersKey));
+
     /// <summary>The output size as "WxH".</summary>
     public string Size => $"{Width}x{Height}";
 

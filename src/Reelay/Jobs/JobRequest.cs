@@ -4,7 +4,7 @@ namespace Reelay.Jobs;
 /// The canonical request every dialect parses into. Nothing here is validated yet: the catalog does that,
 /// naming the field, the value and what is allowed.
 /// </summary>
-public sealed class JobRequest
+public sealed record JobRequest
 {
     /// <summary>Public model name, as in the catalog.</summary>
     public required string Model { get; init; }
@@ -53,6 +53,24 @@ public sealed class JobRequest
 
     /// <summary>The dialect that received the request (openai, modelverse, ...).</summary>
     public string? Dialect { get; init; }
+
+    /// <summary>Generate (the default), or remix, edit or extend the completed job <see cref="SourceJobId"/>.</summary>
+    public JobOperation Operation { get; init; }
+
+    /// <summary>
+    /// For remix, edit and extend: the completed job (owned by <see cref="Owner"/>) to derive from. Its model, size and
+    /// length are kept unless the request says otherwise (an empty <see cref="Model"/> means the source's).
+    /// </summary>
+    public string? SourceJobId { get; init; }
+
+    /// <summary>The request field that named the source, for error messages ("video", "video_id").</summary>
+    public string SourceParam { get; init; } = "video";
+
+    /// <summary>For extend: the new segment's length in seconds (the job's duration is the stitched total).</summary>
+    public int? ExtensionSeconds { get; init; }
+
+    /// <summary>Characters (ids from the character store, owned by <see cref="Owner"/>) to show in the video.</summary>
+    public IReadOnlyList<string>? CharacterIds { get; init; }
 }
 
 /// <summary>A first-frame image as the client gave it: bytes (upload or data URI) or a URL to fetch.</summary>

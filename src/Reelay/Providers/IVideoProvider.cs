@@ -44,6 +44,12 @@ public interface IVideoProvider
 
     /// <summary>Jobs this instance may have in flight (submitting or running) at once; more wait in Reelay's queue.</summary>
     int MaxConcurrentJobs { get; }
+
+    /// <summary>
+    /// What this upstream type can do (names of <see cref="JobOperations.All"/>): generate only unless the adapter says
+    /// more. A remix, edit or extension goes only to the instance that made its source, and only if it offers the operation.
+    /// </summary>
+    IReadOnlyList<string> Operations => JobOperations.GenerateOnly;
 }
 
 /// <summary>The engine's view of a job for a provider call.</summary>
@@ -70,6 +76,9 @@ public sealed class ProviderJob
 
     /// <summary>At recovery: upstream ids on this instance that other jobs already own, which a lookup must not adopt.</summary>
     public IReadOnlySet<string> ClaimedUpstreamIds { get; init; } = NoClaims;
+
+    /// <summary>For remix, edit and extend: opens the stored video of the source job.</summary>
+    public Func<CancellationToken, Task<Stream>>? OpenSource { get; init; }
 
     /// <summary>The empty set of claimed ids.</summary>
     public static IReadOnlySet<string> NoClaims { get; } = new HashSet<string>();

@@ -53,4 +53,10 @@ public sealed class DeploymentOptions
 
     /// <summary>Relative share of first attempts among the deployments that have a weight; 0 means order only.</summary>
     public int Weight { get; set; }
+
+    /// <summary>
+    /// What this deployment may be used for (generate, remix, edit, extend, characters); unset: what its provider type
+    /// offers. Lets an operator turn an operation off for one deployment.
+    /// </summary>
+    public List<string>? Operations { get; set; }
 }

@@ -48,7 +48,7 @@ public sealed partial class ProviderRegistry : IDisposable
             routes[model] = deployments.Select(d =>
             {
                 var factory = byType[options.Providers[d.Provider].Type];
-                return new Deployment(d.Provider, UpstreamModel(d, factory, catalog, model, VideoMode.TextToVideo), UpstreamModel(d, factory, catalog, model, VideoMode.ImageToVideo), d.Weight);
+                return new Deployment(d.Provider, UpstreamModel(d, factory, catalog, model, VideoMode.TextToVideo), UpstreamModel(d, factory, catalog, model, VideoMode.ImageToVideo), d.Weight) { Operations = d.Operations };
             }).ToList();
         }
 

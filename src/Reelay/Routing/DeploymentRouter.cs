@@ -12,6 +12,9 @@ public sealed record Deployment(string Provider, string? TextModel, string? Imag
 {
     /// <summary>The upstream id for a mode.</summary>
     public string? ModelFor(VideoMode mode) => mode == VideoMode.ImageToVideo ? ImageModel : TextModel;
+
+    /// <summary>What the operator allows this deployment to do; null: whatever its provider offers.</summary>
+    public IReadOnlyList<string>? Operations { get; init; }
 }
 
 /// <summary>
@@ -61,6 +64,11 @@ public sealed class DeploymentRouter : IJobRouter
     {
         ArgumentNullException.ThrowIfNull(job);
         var model = job.Model;
+        if (job.Operation != JobOperation.Generate)
+        {
+            return PlanDerived(job);
+        }
+
         if (model == SandboxModel)
         {
             return _sandbox is not null
@@ -82,6 +90,10 @@ public sealed class DeploymentRouter : IJobRouter
                 else if (upstream is null)
                 {
                     skipped.Add($"{deployment.Provider}: no upstream model for {(job.Mode == VideoMode.ImageToVideo ? "image-to-video" : "text-to-video")}");
+                }
+                else if (job.Characters.Count > 0 && !Offers(provider, deployment, JobOperations.Characters))
+                {
+                    skipped.Add($"{deployment.Provider}: does not take characters");
                 }
                 else if (provider.CheckSupport(job, upstream) is { } reason)
                 {
@@ -108,6 +120,54 @@ public sealed class DeploymentRouter : IJobRouter
             ? "no provider deployment serves it on this gateway. Use model 'sandbox', or ask the operator to configure a deployment"
             : "no deployment can serve this request exactly: " + string.Join("; ", skipped);
         throw new ReelayException(ErrorCodes.UnsupportedModel, $"Model '{model}' is in the catalog but {why}.", "model");
+    }
+
+    private static bool Offers(IVideoProvider provider, Deployment? deployment, string operation) =>
+        provider.Operations.Contains(operation) && (deployment?.Operations is null || deployment.Operations.Contains(operation));
+
+    // A remix, edit or extension is pinned to the provider instance and upstream model that made its source: only there
+    // does the upstream know the source's id. The sandbox renders from the stored source video itself.
+    private List<JobRoute> PlanDerived(Job job)
+    {
+        var operation = job.Operation.ToWire();
+        var sourceProvider = job.SourceProvider ?? throw new InvalidOperationException($"Job {job.Id} derives from a job without a provider.");
+        if (sourceProvider == SandboxModel)
+        {
+            if (_sandbox is null)
+            {
+                throw new ReelayException(ErrorCodes.UnsupportedModel, $"The {operation} of a sandbox video needs the sandbox, which is turned off on this gateway.", "model");
+            }
+
+            var standIn = job.Model != SandboxModel;
+            return [new JobRoute(_sandbox, SandboxModel, standIn, standIn
+                ? $"Rendered by the Reelay sandbox (local ffmpeg, not AI) standing in for model '{job.Model}', as the operator configured."
+                : "Rendered by the Reelay sandbox: a local ffmpeg renderer, not an AI model.")];
+        }
+
+        var upstream = job.SourceUpstreamModel ?? throw new InvalidOperationException($"Job {job.Id} derives from a job without an upstream model.");
+        string why;
+        if (!_byName.TryGetValue(sourceProvider, out var provider))
+        {
+            why = $"the provider instance that made the source video ({sourceProvider}) is turned off";
+        }
+        else
+        {
+            var deployment = _routes.TryGetValue(job.Model, out var deployments) ? deployments.FirstOrDefault(d => d.Provider == sourceProvider) : null;
+            if (!Offers(provider, deployment, operation))
+            {
+                why = $"the deployment that made the source video ({sourceProvider}, {upstream}) does not offer it";
+            }
+            else if (provider.CheckSupport(job, upstream) is { } reason)
+            {
+                why = $"the deployment that made the source video ({sourceProvider}, {upstream}) cannot serve this request exactly: {reason}";
+            }
+            else
+            {
+                return [new JobRoute(provider, upstream, false, null)];
+            }
+        }
+
+        throw new ReelayException(ErrorCodes.UnsupportedModel, $"The {operation} operation of model '{job.Model}' is not available for this video: {why}.", "model");
     }
 
     private static IEnumerable<Deployment> Order(IReadOnlyList<Deployment> deployments, string jobId)

@@ -42,6 +42,27 @@ public sealed class LiveResponseValidationTests(ApiDocumentServer fixture) : ICl
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     [Fact]
+    public async Task OpenAI_RemixEditsExtensionsCharacters_MatchTheDocument()
+    {
+        const string D = "openai";
+        var remix = await CheckAsync(D, "/v1/videos/{video_id}/remix", HttpMethod.Post, $"/v1/videos/{Done}/remix", 200, Json("""{"prompt":"remixed"}"""));
+        Assert.Equal(Done, remix.GetProperty("remixed_from_video_id").GetString());
+        await CheckAsync(D, "/v1/videos/edits", HttpMethod.Post, "/v1/videos/edits", 200, Json($$$"""{"prompt":"edited","video":{"id":"{{{Done}}}"}}"""));
+        using var extend = new MultipartFormDataContent { { new StringContent("extended"), "prompt" }, { new StringContent("1"), "seconds" }, { new StringContent(Done), "video[id]" } };
+        await CheckAsync(D, "/v1/videos/extensions", HttpMethod.Post, "/v1/videos/extensions", 200, extend);
+        using var character = new MultipartFormDataContent { { new StringContent("Documented"), "name" }, { new ByteArrayContent(await Support.TestFiles.ImageAsync(16, 16)), "video", "c.png" } };
+        var created = await CheckAsync(D, "/v1/videos/characters", HttpMethod.Post, "/v1/videos/characters", 200, character);
+        var id = created.GetProperty("id").GetString();
+        await CheckAsync(D, "/v1/videos/characters/{character_id}", HttpMethod.Get, $"/v1/videos/characters/{id}", 200);
+
+        await CheckAsync(D, "/v1/videos/{video_id}/remix", HttpMethod.Post, "/v1/videos/video_nope/remix", 404, Json("""{"prompt":"x"}"""));
+        await CheckAsync(D, "/v1/videos/edits", HttpMethod.Post, "/v1/videos/edits", 400, Json("""{"prompt":"x"}"""));
+        await CheckAsync(D, "/v1/videos/extensions", HttpMethod.Post, "/v1/videos/extensions", 400, Json($$$"""{"prompt":"x","video":{"id":"{{{Done}}}"}}"""));
+        await CheckAsync(D, "/v1/videos/characters", HttpMethod.Post, "/v1/videos/characters", 400, Json("{}"));
+        await CheckAsync(D, "/v1/videos/characters/{character_id}", HttpMethod.Get, "/v1/videos/characters/char_nope", 404);
+    }
+
+    [Fact]
     public async Task OpenAI_EveryOperationAndError_MatchesTheDocument()
     {
         const string D = "openai";

@@ -181,12 +181,9 @@ public sealed class ContentHttpTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("POST", "/v1/videos/video_123/remix", "remix")]
-    [InlineData("POST", "/v1/videos/edits", "edits")]
-    [InlineData("POST", "/v1/videos/extensions", "extensions")]
-    [InlineData("POST", "/v1/videos/characters", "characters")]
-    [InlineData("GET", "/v1/videos/characters/char_123", "characters")]
-    public async Task UnimplementedOpenAIRoute_404NamingTheOperation(string method, string path, string operation)
+    [InlineData("POST", "/v1/videos/video_123/remix", "video_id")]
+    [InlineData("GET", "/v1/videos/characters/char_123", "character_id")]
+    public async Task OpenAIOperation_UnknownId_404InOpenAIsEnvelopeNamingTheParameter(string method, string path, string param)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
         if (method == "POST")
@@ -198,10 +195,8 @@ public sealed class ContentHttpTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         var error = (await JsonOf(response)).GetProperty("error");
-        Assert.Equal("unsupported_operation", error.GetProperty("code").GetString());
+        Assert.Equal("not_found", error.GetProperty("code").GetString());
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
-        var message = error.GetProperty("message").GetString()!;
-        Assert.Contains(operation, message, StringComparison.Ordinal);
-        Assert.Contains("Reelay does not implement", message, StringComparison.Ordinal);
+        Assert.Equal(param, error.GetProperty("param").GetString());
     }
 }

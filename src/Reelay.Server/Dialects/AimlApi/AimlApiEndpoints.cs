@@ -26,6 +26,7 @@ public static class AimlApiEndpoints
     {
         var request = await AimlApiRequestReader.ReadAsync(DialectContext.Of(context)).ConfigureAwait(false);
         var job = await engine.SubmitAsync(request, context.RequestAborted).ConfigureAwait(false);
+        job = await Events.PreferWait.ApplyAsync(context, job).ConfigureAwait(false);
         return TypedResults.Json(Generation(context, signer, job), AimlApiJsonContext.Default.AimlApiGeneration);
     }
 

@@ -23,10 +23,17 @@ public static class ModelVerseEndpoints
         return app;
     }
 
-    private static async Task<IResult> Submit(HttpContext context, JobEngine engine)
+    private static async Task<IResult> Submit(HttpContext context, JobEngine engine, ContentUrlSigner signer)
     {
         var request = await ModelVerseRequestReader.ReadAsync(DialectContext.Of(context)).ConfigureAwait(false);
         var job = await engine.SubmitAsync(request, context.RequestAborted).ConfigureAwait(false);
+        if (Events.PreferWait.Requested(context.Request, context.RequestServices.GetRequiredService<ReelayServerOptions>().MaxPreferWait) is not null)
+        {
+            // A synchronous wait answers with the status body (its output.task_id is where the submit answer has it).
+            job = await Events.PreferWait.ApplyAsync(context, job).ConfigureAwait(false);
+            return StatusBody(context, signer, job);
+        }
+
         return TypedResults.Json(new ModelVerseSubmitResponse(new ModelVerseSubmitOutput(job.Id), RequestId(context)), ModelVerseJsonContext.Default.ModelVerseSubmitResponse);
     }
 
@@ -38,6 +45,11 @@ public static class ModelVerseEndpoints
         }
 
         var job = await engine.GetAsync(task_id, DialectFilter.CallerOf(context), context.RequestAborted).ConfigureAwait(false);
+        return StatusBody(context, signer, job);
+    }
+
+    private static IResult StatusBody(HttpContext context, ContentUrlSigner signer, Job job)
+    {
         var finished = job.Status.IsTerminal();
         var output = new ModelVerseTaskOutput
         {

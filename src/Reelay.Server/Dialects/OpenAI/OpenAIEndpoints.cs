@@ -33,31 +33,78 @@ public static class OpenAIEndpoints
         v1.MapGet("/videos/{id}/events", OpenAIEvents.Stream);
         v1.MapGet("/models", Models);
 
-        // OpenAI's video routes Reelay does not implement: a 404 that names the operation (OpenAI's own answer to a route
-        // it lacks is 404 too, and no official client retries it), instead of a bare 404 or a misleading "no such video".
-        v1.MapPost("/videos/{id}/remix", (HttpContext context) => Unsupported(context, "video remix", "POST /v1/videos/{video_id}/remix"));
-        v1.MapPost("/videos/edits", (HttpContext context) => Unsupported(context, "video edits", "POST /v1/videos/edits"));
-        v1.MapPost("/videos/extensions", (HttpContext context) => Unsupported(context, "video extensions", "POST /v1/videos/extensions"));
-        v1.MapPost("/videos/characters", (HttpContext context) => Unsupported(context, "video characters", "POST /v1/videos/characters"));
-        v1.MapGet("/videos/characters/{id}", (HttpContext context) => Unsupported(context, "video characters", "GET /v1/videos/characters/{character_id}"));
+        v1.MapPost("/videos/{id}/remix", Remix);
+        v1.MapPost("/videos/edits", Edit);
+        v1.MapPost("/videos/extensions", Extend);
+        v1.MapPost("/videos/characters", CreateCharacter);
+        v1.MapGet("/videos/characters/{id}", GetCharacter);
         return app;
     }
 
-    /// <summary>The error code of an OpenAI operation Reelay does not implement.</summary>
-    internal const string UnsupportedOperation = "unsupported_operation";
-
-    private static IResult Unsupported(HttpContext context, string operation, string route) => WriteError(
-        context,
-        new JobError(UnsupportedOperation, $"Reelay does not implement OpenAI's {operation} operation ({route}). Supported: POST/GET /v1/videos, GET/DELETE /v1/videos/{{video_id}}, GET /v1/videos/{{video_id}}/content, POST /v1/videos/{{video_id}}/cancel."),
-        StatusCodes.Status404NotFound);
-
     private static Caller CallerOf(HttpContext context) => DialectFilter.CallerOf(context);
 
-    private static async Task<IResult> Create(HttpContext context, JobEngine engine, ReelayOptions options)
+    private static async Task<IResult> Create(HttpContext context, JobEngine engine) =>
+        await SubmitAsync(context, engine, await OpenAIRequestReader.ReadAsync(DialectContext.Of(context)).ConfigureAwait(false)).ConfigureAwait(false);
+
+    private static async Task<IResult> Remix(string id, HttpContext context, JobEngine engine) =>
+        await SubmitAsync(context, engine, await OpenAIOperationReader.ReadRemixAsync(DialectContext.Of(context), id).ConfigureAwait(false)).ConfigureAwait(false);
+
+    private static async Task<IResult> Edit(HttpContext context, JobEngine engine) =>
+        await SubmitAsync(context, engine, await OpenAIOperationReader.ReadEditAsync(DialectContext.Of(context)).ConfigureAwait(false)).ConfigureAwait(false);
+
+    private static async Task<IResult> Extend(HttpContext context, JobEngine engine) =>
+        await SubmitAsync(context, engine, await OpenAIOperationReader.ReadExtendAsync(DialectContext.Of(context)).ConfigureAwait(false)).ConfigureAwait(false);
+
+    private static async Task<IResult> SubmitAsync(HttpContext context, JobEngine engine, JobRequest request)
     {
-        var request = await OpenAIRequestReader.ReadAsync(DialectContext.Of(context)).ConfigureAwait(false);
         var job = await engine.SubmitAsync(request, context.RequestAborted).ConfigureAwait(false);
+        job = await Events.PreferWait.ApplyAsync(context, job).ConfigureAwait(false);
         return TypedResults.Json(OpenAIMapper.Video(job, engine.QueuePosition(job)), OpenAIJsonContext.Default.OpenAIVideo);
+    }
+
+    // POST /v1/videos/characters: multipart name + video (OpenAI's field; an image is taken too), kept per key.
+    private static async Task<IResult> CreateCharacter(HttpContext context, JobEngine engine)
+    {
+        var dialect = DialectContext.Of(context);
+        if (!context.Request.HasFormContentType)
+        {
+            throw ReelayException.Invalid("video", "A character is created with multipart/form-data: 'name' and a 'video' file (a short MP4/WebM, or a PNG, JPEG or WebP image).");
+        }
+
+        var form = await FormBody.ReadAsync(context.Request, dialect.Limits.MaxImageBytes, context.RequestAborted).ConfigureAwait(false);
+        foreach (var (key, _) in form.Fields)
+        {
+            if (key != "name")
+            {
+                throw ReelayException.Invalid(key.Length > 40 ? key[..40] : key, $"Unrecognized request argument supplied: '{(key.Length > 40 ? key[..40] + "…" : key)}'. Allowed: name, video (a file).");
+            }
+        }
+
+        if (form.Values("name").Count > 1)
+        {
+            throw ReelayException.Invalid("name", "'name' is given more than once; send it once.");
+        }
+
+        var files = form.Files.ToList();
+        if (files.FirstOrDefault(f => f.Name != "video") is { } other)
+        {
+            throw ReelayException.Invalid(other.Name, $"'{other.Name}' is not a field of this request; upload the reference as 'video'.");
+        }
+
+        if (files.Count != 1)
+        {
+            throw ReelayException.Invalid("video", files.Count == 0 ? "'video' is required: a file upload (a short MP4/WebM, or a PNG, JPEG or WebP image)." : "'video' is given more than once; upload one file.");
+        }
+
+        var name = form.Values("name") is [var n] ? n : null;
+        var character = await engine.Characters.CreateAsync(dialect.Owner, name, files[0].Bytes, "video", context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Json(OpenAIMapper.Character(character), OpenAIJsonContext.Default.OpenAICharacter);
+    }
+
+    private static async Task<IResult> GetCharacter(string id, HttpContext context, JobEngine engine)
+    {
+        var character = await engine.Characters.GetAsync(CallerOf(context).KeyId, id, "character_id", context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Json(OpenAIMapper.Character(character), OpenAIJsonContext.Default.OpenAICharacter);
     }
 
     private static async Task<IResult> Retrieve(string id, HttpContext context, JobEngine engine)

@@ -31,12 +31,17 @@ internal static class OpenAIMapper
         Seconds = job.DurationSeconds.ToString(CultureInfo.InvariantCulture),
         Size = job.Size,
         Prompt = job.Prompt,
+        RemixedFromVideoId = job.Operation == JobOperation.Remix ? job.SourceJobId : null,
+        SourceVideoId = job.Operation is JobOperation.Edit or JobOperation.Extend ? job.SourceJobId : null,
+        Operation = job.Operation == JobOperation.Generate ? null : job.Operation.ToWire(),
         Error = job.Error is { } e ? new OpenAIVideoError(e.Code, e.Message) : null,
         QueuePosition = queuePosition,
         Note = job.Note,
         Metadata = job.Metadata.Count > 0 ? job.Metadata : null,
         Sha256 = job.ContentDeletedAt is null ? job.ResultSha256 : null,
     };
+
+    public static OpenAICharacter Character(Characters.Character character) => new(character.Id, character.CreatedAt.ToUnixTimeSeconds(), character.Name);
 
     public static OpenAIErrorEnvelope Error(JobError error) => new(new OpenAIErrorBody(error.Message, ErrorType(error.Code), Param(error.Param), WireCode(error.Code)));
 
@@ -60,7 +65,7 @@ internal static class OpenAIMapper
     {
         ErrorCodes.Unauthorized or ErrorCodes.InvalidRequest or ErrorCodes.UnsupportedModel or ErrorCodes.ImageInvalid
             or ErrorCodes.ModerationBlocked or ErrorCodes.NotFound or ErrorCodes.Conflict or ErrorCodes.PayloadTooLarge
-            or ErrorCodes.Gone or ErrorCodes.Forbidden or OpenAIEndpoints.UnsupportedOperation => "invalid_request_error",
+            or ErrorCodes.Gone or ErrorCodes.Forbidden => "invalid_request_error",
         ErrorCodes.QuotaExceeded => "insufficient_quota",
         ErrorCodes.RateLimited => "rate_limit_error",
         _ => "server_error",

@@ -10,7 +10,7 @@ namespace Reelay.Server.Dialects.OpenAI;
 /// <summary>Parses POST /v1/videos (JSON or multipart/form-data) into a canonical <see cref="JobRequest"/>.</summary>
 internal sealed class OpenAIRequestReader : IDialectRequestReader
 {
-    private static readonly string[] KnownFields = ["model", "prompt", "seconds", "size", "input_reference", "seed", "options", "metadata", WebhookRequestFields.UrlField, WebhookRequestFields.EventsField];
+    private static readonly string[] KnownFields = ["model", "prompt", "seconds", "size", "input_reference", "seed", "options", "metadata", "characters", WebhookRequestFields.UrlField, WebhookRequestFields.EventsField];
 
     /// <summary>The dialect's name on the jobs it creates.</summary>
     public const string Dialect = "openai";
@@ -66,6 +66,7 @@ internal sealed class OpenAIRequestReader : IDialectRequestReader
                 ? seed.ValueKind == JsonValueKind.Number && seed.TryGetInt64(out var n) ? n : throw ReelayException.Invalid("seed", "'seed' must be an integer.")
                 : null,
             FirstFrame = image,
+            CharacterIds = Characters(root),
             Options = Map(root, "options", allowScalars: true),
             Metadata = Map(root, "metadata", allowScalars: false),
             WebhookUrl = webhook,
@@ -106,9 +107,16 @@ internal sealed class OpenAIRequestReader : IDialectRequestReader
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var characters = new List<string>();
         string? referenceUrl = null;
         foreach (var (key, value) in form.Fields)
         {
+            if (key is "characters" or "characters[]")
+            {
+                characters.Add(value);
+                continue;
+            }
+
             if (!seen.Add(key) && key is not (WebhookRequestFields.EventsField or WebhookRequestFields.EventsField + "[]"))
             {
                 throw ReelayException.Invalid(FormParam(key), $"'{key}' is given more than once; send each field once (only {WebhookRequestFields.EventsField} may repeat).");
@@ -188,6 +196,7 @@ internal sealed class OpenAIRequestReader : IDialectRequestReader
             Size = CheckSize(NotEmpty(form, "size")),
             Seed = seed,
             FirstFrame = image,
+            CharacterIds = characters.Count > 0 ? CheckCharacters(characters) : null,
             Options = options.Count > 0 ? options : null,
             Metadata = metadata.Count > 0 ? CheckMetadata(metadata) : null,
             WebhookUrl = webhook,
@@ -197,6 +206,40 @@ internal sealed class OpenAIRequestReader : IDialectRequestReader
             Dialect = Dialect,
         };
     }
+
+    /// <summary>Reelay extension: <c>characters</c>, ids of characters made with POST /v1/videos/characters (strings or {"id": ...}).</summary>
+    private static List<string>? Characters(JsonElement root)
+    {
+        if (!root.TryGetProperty("characters", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw ReelayException.Invalid("characters", $"'characters' must be an array of character ids (got {Kind(value)}).");
+        }
+
+        var ids = new List<string>();
+        var index = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            ids.Add(item.ValueKind switch
+            {
+                JsonValueKind.String => item.GetString()!,
+                JsonValueKind.Object when item.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String && item.EnumerateObject().Count() == 1 => id.GetString()!,
+                _ => throw ReelayException.Invalid($"characters[{index}]", $"'characters[{index}]' must be a character id string or {{\"id\": \"char_...\"}}."),
+            });
+            index++;
+        }
+
+        return CheckCharacters(ids);
+    }
+
+    private static List<string> CheckCharacters(List<string> ids) =>
+        ids.Count > Reelay.Engine.JobEngine.MaxCharacters
+            ? throw ReelayException.Invalid("characters", $"At most {Reelay.Engine.JobEngine.MaxCharacters} characters may be referenced (got {ids.Count}).")
+            : ids;
 
     /// <summary>The dotted spelling of a form key (options[bgm] → options.bgm), for error params.</summary>
     private static string FormParam(string key) =>
@@ -311,7 +354,7 @@ internal sealed class OpenAIRequestReader : IDialectRequestReader
         return name == "metadata" ? CheckMetadata(map) : map;
     }
 
-    private static Dictionary<string, string> CheckMetadata(Dictionary<string, string> map)
+    internal static Dictionary<string, string> CheckMetadata(Dictionary<string, string> map)
     {
         if (map.Count > 16)
         {

@@ -19,6 +19,14 @@ internal sealed class OpenAIVideo
     public string? RemixedFromVideoId { get; init; }
     public OpenAIVideoError? Error { get; init; }
 
+    /// <summary>Reelay extension: remix, edit or extend for a derived video (null for a generated one).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Operation { get; init; }
+
+    /// <summary>Reelay extension: the video an edit or extension was made from.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SourceVideoId { get; init; }
+
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? QueuePosition { get; init; }
 
@@ -48,6 +56,9 @@ internal sealed record OpenAIDeleted(string Id, bool Deleted)
 {
     public string Object => "video.deleted";
 }
+
+/// <summary>OpenAI's character object (POST /v1/videos/characters, GET /v1/videos/characters/{id}).</summary>
+internal sealed record OpenAICharacter(string Id, long CreatedAt, string Name);
 
 internal sealed record OpenAIErrorBody(string Message, string Type, string? Param, string? Code);
 
@@ -101,4 +112,5 @@ internal sealed record OpenAIWebhookEventData(string Id);
 [JsonSerializable(typeof(OpenAIErrorEnvelope))]
 [JsonSerializable(typeof(OpenAIModelList))]
 [JsonSerializable(typeof(OpenAIWebhookEvent))]
+[JsonSerializable(typeof(OpenAICharacter))]
 internal sealed partial class OpenAIJsonContext : JsonSerializerContext;

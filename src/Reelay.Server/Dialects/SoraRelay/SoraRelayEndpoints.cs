@@ -44,6 +44,13 @@ public static class SoraRelayEndpoints
             hooks.RememberBaseUrl(job.Id, BaseUrl(context));
         }
 
+        if (Events.PreferWait.Requested(context.Request, context.RequestServices.GetRequiredService<ReelayServerOptions>().MaxPreferWait) is not null)
+        {
+            // A synchronous wait answers with the query body (its task_id is where the submit answer has it).
+            job = await Events.PreferWait.ApplyAsync(context, job).ConfigureAwait(false);
+            return TypedResults.Json(Render(job, BaseUrl(context), context.RequestServices.GetRequiredService<ContentUrlSigner>()), SoraRelayJsonContext.Default.SoraRelayTask);
+        }
+
         return TypedResults.Json(new SoraRelaySubmitResponse(job.Id), SoraRelayJsonContext.Default.SoraRelaySubmitResponse);
     }
 

@@ -93,6 +93,9 @@ public abstract class HttpVideoProvider : IVideoProvider
     public virtual Task CancelAsync(ProviderJob job, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <inheritdoc />
+    public virtual IReadOnlyList<string> Operations => JobOperations.GenerateOnly;
+
+    /// <inheritdoc />
     public virtual async Task DownloadAsync(ProviderJob job, ResultLocation result, Stream destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(result);
@@ -149,7 +152,7 @@ public abstract class HttpVideoProvider : IVideoProvider
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(carried);
-        foreach (var (key, value) in job.Options)
+        foreach (var (key, value) in job.ModelOptions())
         {
             if (!carried(key, value) && value is not ("false" or "" or "auto"))
             {

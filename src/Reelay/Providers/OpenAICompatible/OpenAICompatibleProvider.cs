@@ -17,6 +17,8 @@ namespace Reelay.Providers.OpenAICompatible;
 /// </summary>
 public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
 {
+    private static readonly int[] SoraExtensionSeconds = [4, 8, 12, 16, 20];
+
     private readonly TimeProvider _time;
     private readonly ILogger _log;
 
@@ -32,10 +34,30 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
     protected override string ProbePath => "videos?limit=1";
 
     /// <inheritdoc />
+    /// <remarks>Remix, edit and extend go to the upstream's own endpoints with the upstream id of the source video.
+    /// Characters do not: an upstream's character ids are its own, and Reelay's are not forwarded.</remarks>
+    public override IReadOnlyList<string> Operations => DerivedOperations;
+
+    private static readonly string[] DerivedOperations = [JobOperations.Generate, JobOperations.Remix, JobOperations.Edit, JobOperations.Extend];
+
+    /// <inheritdoc />
     public override string? CheckSupport(Job job, string upstreamModel)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
+        if (job.Operation != JobOperation.Generate && job.SourceUpstreamId is null)
+        {
+            return "the source video has no upstream id";
+        }
+
+        // An extension's length is the stitched total: only the added seconds are the upstream's to allow.
+        if (job.Operation == JobOperation.Extend && upstreamModel.StartsWith("sora-2", StringComparison.Ordinal))
+        {
+            return job.ExtensionSeconds is { } extension && SoraExtensionSeconds.Contains(extension)
+                ? null
+                : $"an extension of {job.ExtensionSeconds} s is not offered (4, 8, 12, 16 or 20)";
+        }
+
         if (Catalog.FindUpstream("openai", upstreamModel) is { } described && described.Check(job, Catalog.TierOf(job), Catalog.AspectOf(job)) is { } reason)
         {
             // The catalog's facts (sora-2's durations and sizes): a seed, for one, has no field in the Videos API.
@@ -65,10 +87,12 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
             }
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("videos"))
-        {
-            Content = OpenAICompatibleWire.CreateBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, Catalog.FindUpstream("openai", job.UpstreamModel) is { Seed: false } ? null : j.Seed),
-        };
+        using var request = j.Operation == JobOperation.Generate
+            ? new HttpRequestMessage(HttpMethod.Post, Http.Url("videos"))
+            {
+                Content = OpenAICompatibleWire.CreateBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, Catalog.FindUpstream("openai", job.UpstreamModel) is { Seed: false } ? null : j.Seed),
+            }
+            : DerivedRequest(j);
         UpstreamReply reply;
         try
         {
@@ -101,6 +125,12 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
         // A 2xx whose body names no video: the upstream may have started (and will bill) a job Reelay cannot track.
         Log.UnreadableSubmit(_log, Name, j.Id);
         return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable video id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+    }
+
+    private HttpRequestMessage DerivedRequest(Job job)
+    {
+        var (path, body) = OpenAICompatibleWire.DerivedBody(job.Operation, job.SourceUpstreamId!, job.Prompt, job.ExtensionSeconds);
+        return new HttpRequestMessage(HttpMethod.Post, Http.Url(path)) { Content = body };
     }
 
     /// <inheritdoc />

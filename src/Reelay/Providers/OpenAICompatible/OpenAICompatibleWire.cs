@@ -59,6 +59,34 @@ internal static class OpenAICompatibleWire
         return form;
     }
 
+    /// <summary>
+    /// A remix, edit or extension of the upstream's own video <paramref name="sourceId"/>, as the SDKs send them
+    /// (multipart): POST videos/{id}/remix with prompt; POST videos/edits with prompt and video[id]; POST
+    /// videos/extensions with prompt, seconds and video[id]. Returns the relative path and the body.
+    /// </summary>
+    public static (string Path, MultipartFormDataContent Body) DerivedBody(Jobs.JobOperation operation, string sourceId, string? prompt, int? extensionSeconds)
+    {
+        var form = new MultipartFormDataContent();
+        var boundary = form.Headers.ContentType!.Parameters.Single(p => p.Name == "boundary");
+        boundary.Value = boundary.Value!.Trim('"');
+        Field(form, "prompt", prompt ?? string.Empty);
+        switch (operation)
+        {
+            case Jobs.JobOperation.Remix:
+                return ("videos/" + Uri.EscapeDataString(sourceId) + "/remix", form);
+            case Jobs.JobOperation.Edit:
+                Field(form, "video[id]", sourceId);
+                return ("videos/edits", form);
+            case Jobs.JobOperation.Extend:
+                Field(form, "seconds", (extensionSeconds ?? 0).ToString(CultureInfo.InvariantCulture));
+                Field(form, "video[id]", sourceId);
+                return ("videos/extensions", form);
+            default:
+                form.Dispose();
+                throw new ArgumentOutOfRangeException(nameof(operation), operation, "Not a derived operation.");
+        }
+    }
+
     /// <summary>The error envelope's message, or null.</summary>
     public static string? ErrorMessage(JsonElement? root) => root is { } r ? UpstreamJson.Str(r, "error", "message") ?? UpstreamJson.Str(r, "message") : null;
 

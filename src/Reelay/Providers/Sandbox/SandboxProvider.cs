@@ -86,6 +86,11 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
     public string? CheckSupport(Job job, string upstreamModel) => null;
 
     /// <inheritdoc />
+    /// <remarks>Each one done for real with ffmpeg, and not AI: remix re-renders with the new prompt, edit draws the prompt
+    /// over the source's frames, extend renders a continuation and concatenates, characters are named on the title card.</remarks>
+    public IReadOnlyList<string> Operations => JobOperations.All;
+
+    /// <inheritdoc />
     public Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken) => FfmpegVersion.ProbeAsync(_ffmpeg, cancellationToken);
 
     /// <summary>The folder renders are written to.</summary>
@@ -265,8 +270,22 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
             TryDeleteDirectory(folder);
             Directory.CreateDirectory(folder);
             var image = spec.Mode == VideoMode.ImageToVideo ? await CopyFirstFrameAsync(job, folder, cancellationToken).ConfigureAwait(false) : null;
-            var renderSpec = new RenderSpec(spec.Mode, spec.Width, spec.Height, spec.DurationSeconds, RenderSpec.SeedOf(spec), spec.Prompt, job.StandIn ? spec.Model : null, image);
-            await _renderer.RenderAsync(renderSpec, folder, part, render, p => render.Process = p, cancellationToken).ConfigureAwait(false);
+            var characters = spec.Characters.Count > 0 ? string.Join(", ", spec.Characters.Select(c => c.Name)) : null;
+            var operation = spec.Operation;
+            var sourceFile = operation is JobOperation.Edit or JobOperation.Extend ? await CopySourceAsync(job, folder, cancellationToken).ConfigureAwait(false) : null;
+            if (operation == JobOperation.Extend)
+            {
+                // The continuation is a title card of the new prompt, then both parts are concatenated: the stitched whole.
+                var segment = spec.ExtensionSeconds ?? Math.Max(1, spec.DurationSeconds - 1);
+                var continuation = new RenderSpec(VideoMode.TextToVideo, spec.Width, spec.Height, segment, RenderSpec.SeedOf(spec), spec.Prompt, job.StandIn ? spec.Model : null, null, null, characters);
+                await _renderer.RenderAsync(continuation, folder, Path.Combine(folder, "continuation.mp4"), render, p => render.Process = p, cancellationToken).ConfigureAwait(false);
+                await _renderer.ConcatAsync(spec.Width, spec.Height, folder, sourceFile!, "continuation.mp4", part, render, p => render.Process = p, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var renderSpec = new RenderSpec(spec.Mode, spec.Width, spec.Height, spec.DurationSeconds, RenderSpec.SeedOf(spec), spec.Prompt, job.StandIn ? spec.Model : null, image, sourceFile, characters);
+                await _renderer.RenderAsync(renderSpec, folder, part, render, p => render.Process = p, cancellationToken).ConfigureAwait(false);
+            }
             File.Move(part, OutputPath(id), overwrite: true);
             succeeded = true;
             var elapsed = _timeProvider.GetElapsedTime(started);
@@ -321,6 +340,23 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
 
             render.Finish();
         }
+    }
+
+    private static async Task<string> CopySourceAsync(ProviderJob job, string folder, CancellationToken cancellationToken)
+    {
+        var open = job.OpenSource ?? throw new SandboxInputException(new JobError(ErrorCodes.InvalidRequest, "This job needs the source video it derives from, and it is not stored.", "video"));
+        const string name = "source.mp4";
+        var source = await open(cancellationToken).ConfigureAwait(false);
+        await using (source.ConfigureAwait(false))
+        {
+            var target = new FileStream(Path.Combine(folder, name), FileMode.CreateNew, FileAccess.Write, FileShare.None, 128 * 1024, FileOptions.Asynchronous);
+            await using (target.ConfigureAwait(false))
+            {
+                await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return name;
     }
 
     private static async Task<string> CopyFirstFrameAsync(ProviderJob job, string folder, CancellationToken cancellationToken)

@@ -16,7 +16,9 @@ namespace Reelay.Providers.Sandbox;
 /// <param name="Prompt">The prompt shown on the title card.</param>
 /// <param name="StandInFor">The model the sandbox stands in for, or null.</param>
 /// <param name="ImageFile">The first frame's file name in the render's folder, for image-to-video.</param>
-internal sealed record RenderSpec(VideoMode Mode, int Width, int Height, int DurationSeconds, ulong Seed, string? Prompt, string? StandInFor, string? ImageFile)
+/// <param name="SourceFile">For an edit: the source video's file name in the render's folder; the prompt is drawn over its frames.</param>
+/// <param name="Characters">Character names shown on the card, or null.</param>
+internal sealed record RenderSpec(VideoMode Mode, int Width, int Height, int DurationSeconds, ulong Seed, string? Prompt, string? StandInFor, string? ImageFile, string? SourceFile = null, string? Characters = null)
 {
     /// <summary>The seed of a job: its own, else a stable hash of the parameters that shape the video.</summary>
     public static ulong SeedOf(Job job)
@@ -112,7 +114,13 @@ internal sealed class SandboxRenderer
         var frames = spec.DurationSeconds * fps;
         var arguments = new List<string>();
         string graph;
-        if (spec.Mode == VideoMode.ImageToVideo)
+        if (spec.SourceFile is { } sourceFile)
+        {
+            // An edit: the source's own frames, fitted to the output, with the prompt drawn over them.
+            arguments.AddRange(["-i", "file:" + sourceFile]);
+            graph = $"[0:v]scale={spec.Width}:{spec.Height},setsar=1,fps={fps},tpad=stop_mode=clone:stop_duration={Int(spec.DurationSeconds)}," + TitleText(spec, files) + ",";
+        }
+        else if (spec.Mode == VideoMode.ImageToVideo)
         {
             arguments.AddRange(["-i", "file:" + (spec.ImageFile ?? throw new ArgumentException("Image-to-video needs a first frame.", nameof(spec)))]);
             graph = "[0:v]" + KenBurns(spec, random, frames) + ",";
@@ -140,6 +148,34 @@ internal sealed class SandboxRenderer
             "-y", "file:" + outputFile,
         ]);
         return arguments;
+    }
+
+    /// <summary>
+    /// Concatenates two videos of the render folder (the source and its continuation) into <paramref name="outputPath"/>,
+    /// both fitted to <paramref name="width"/>x<paramref name="height"/>: an extension's stitched whole.
+    /// </summary>
+    public Task ConcatAsync(int width, int height, string folder, string first, string second, string outputPath, IProgress<FfmpegProgress>? progress, Action<Process>? started, CancellationToken cancellationToken)
+    {
+        var fps = Int(_options.Fps);
+        var fit = $"scale={width}:{height},setsar=1,fps={fps},format=yuv420p";
+        List<string> arguments =
+        [
+            "-i", "file:" + first,
+            "-i", "file:" + second,
+            "-filter_complex", $"[0:v]{fit}[a];[1:v]{fit}[b];[a][b]concat=n=2:v=1:a=0[v]",
+            "-map", "[v]",
+            "-c:v", "libx264",
+            "-preset", _options.Preset,
+            "-pix_fmt", "yuv420p",
+            "-threads", Int(EncoderThreads),
+            "-fflags", "+bitexact",
+            "-flags:v", "+bitexact",
+            "-map_metadata", "-1",
+            "-movflags", "+faststart",
+            "-f", "mp4",
+            "-y", "file:" + Path.GetRelativePath(folder, outputPath),
+        ];
+        return _runner.RunFfmpegAsync(arguments, progress, folder, started, cancellationToken);
     }
 
     // A slowly rotating three-colour gradient, drawn a little larger than the frame and panned across it.
@@ -242,6 +278,13 @@ internal sealed class SandboxRenderer
         {
             files["standin.txt"] = "SANDBOX stand-in for " + SandboxText.Clean(spec.StandInFor).Replace('\n', ' ').Trim();
             chain += $",drawtext={Font()}textfile=standin.txt:expansion=none:{style}:fontcolor=0xFFD54A:x=(w-text_w)/2:y={margin}";
+        }
+
+        if (!string.IsNullOrWhiteSpace(spec.Characters))
+        {
+            files["characters.txt"] = "with " + SandboxText.Clean(spec.Characters).Replace('\n', ' ').Trim();
+            var y = string.IsNullOrWhiteSpace(spec.StandInFor) ? margin : (margin * 2) + size;
+            chain += $",drawtext={Font()}textfile=characters.txt:expansion=none:{style}:fontcolor=0x9BE7FF:x=(w-text_w)/2:y={y}";
         }
 
         var step = Num(1.0 / _options.Fps);

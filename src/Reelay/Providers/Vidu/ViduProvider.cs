@@ -78,7 +78,7 @@ public sealed partial class ViduProvider : HttpVideoProvider
             }
         }
 
-        foreach (var (key, value) in job.Options)
+        foreach (var (key, value) in job.ModelOptions())
         {
             var offered = key switch
             {
