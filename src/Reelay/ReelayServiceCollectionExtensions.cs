@@ -99,8 +99,12 @@ public static class ReelayServiceCollectionExtensions
         services.AddSingleton<IJobRouter>(sp =>
         {
             var registry = sp.GetRequiredService<ProviderRegistry>();
-            return new DeploymentRouter(registry.Providers, registry.Routes, sp.GetRequiredService<ReelayOptions>().Sandbox.StandInFor);
+            return new DeploymentRouter(registry.Providers, registry.Routes, sp.GetRequiredService<ReelayOptions>().Sandbox.StandInFor, sp.GetRequiredService<ProviderCircuits>());
         });
+        services.AddSingleton(sp => new ProviderCircuits(
+            sp.GetRequiredService<ReelayOptions>().Providers.Where(p => p.Value.Enabled).ToDictionary(p => p.Key, p => p.Value.Circuit ?? new CircuitOptions(), StringComparer.Ordinal),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<ProviderCircuits>>()));
         services.AddSingleton<IJobObserver, Diagnostics.JobTelemetryObserver>();
         services.AddSingleton<JobObservers>();
         services.AddSingleton<JobTransitions>();

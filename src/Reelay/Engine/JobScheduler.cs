@@ -32,12 +32,14 @@ public sealed class JobScheduler : IAsyncDisposable
     private readonly UpstreamIdClaims _upstreamIds = new();
     private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly ProviderCircuits? _circuits;
     private Task? _loop;
     private Task? _claimLoop;
 
     /// <summary>Creates the scheduler.</summary>
-    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobTransitions? transitions = null, IJobClaims? claims = null)
+    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobTransitions? transitions = null, IJobClaims? claims = null, ProviderCircuits? circuits = null)
     {
+        _circuits = circuits;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(router);
         _store = store;
@@ -330,6 +332,7 @@ public sealed class JobScheduler : IAsyncDisposable
         SubmitOutcome outcome;
         var attempt = job.SubmitAttempts;
         var reference = job.ClientReference(attempt);
+        var skipped = CircuitGate.Skip(_circuits, lane.Provider.Name);
         try
         {
             using var call = _calls.Start();
@@ -339,7 +342,7 @@ public sealed class JobScheduler : IAsyncDisposable
             using var send = SubmitSend.Begin(token => RecordSubmitCallAsync(job, lane.Provider.Name, attempt, reference, token));
             try
             {
-                outcome = await lane.Provider.SubmitAsync(_calls.For(job, reference), call.Token).ConfigureAwait(false);
+                outcome = skipped ?? await lane.Provider.SubmitAsync(_calls.For(job, reference), call.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
@@ -361,6 +364,7 @@ public sealed class JobScheduler : IAsyncDisposable
             outcome = new SubmitOutcome.RetryLater(new JobError(ErrorCodes.UpstreamUnavailable, "The provider could not be reached."));
         }
 
+        CircuitGate.Record(_circuits, lane.Provider.Name, outcome, skipped);
         ReelayTelemetry.SubmitAnswered(span, outcome);
         var next = outcome is SubmitOutcome.Accepted ? null : _router.NextAfter(job);
         switch (SubmitPolicy.Decide(job, outcome, next, _options, Random.Shared.NextDouble()))

@@ -114,6 +114,8 @@ public sealed partial class ProviderRegistry : IDisposable
             {
                 errors.Add($"{key}: PollInterval must be at least 50 ms and MaxPollInterval between PollInterval and 1 hour (got {p.PollInterval} and {p.MaxPollInterval}).");
             }
+
+            errors.AddRange((p.Circuit ?? new()).Validate(key + ":Circuit"));
         }
 
         foreach (var (model, deployments) in options.Routes)
