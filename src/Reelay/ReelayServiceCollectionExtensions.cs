@@ -95,7 +95,9 @@ public static class ReelayServiceCollectionExtensions
             sp.GetRequiredService<FirstFrames>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>(),
-            sp.GetRequiredService<ReelayOptions>().Sandbox.Enabled ? sp.GetServices<IVideoProvider>() : []));
+            sp.GetRequiredService<ReelayOptions>().Sandbox.Enabled ? sp.GetServices<IVideoProvider>() : [],
+            sp.GetRequiredService<Callbacks.CallbackUrls>()));
+        services.AddSingleton(sp => new Callbacks.CallbackUrls(sp.GetRequiredService<ReelayOptions>()));
         services.AddSingleton<IJobRouter>(sp =>
         {
             var registry = sp.GetRequiredService<ProviderRegistry>();

@@ -95,6 +95,9 @@ public abstract class UpstreamEmulator : IAsyncDisposable
     /// <summary>The task table.</summary>
     public EmulatedTasks Tasks { get; } = new();
 
+    /// <summary>Callbacks to the URLs submits carried (emulators of APIs that call back).</summary>
+    public EmulatorCallbacks Callbacks { get; } = new();
+
     /// <summary>Result videos.</summary>
     public EmulatorVideos Videos { get; }
 
@@ -195,6 +198,22 @@ public abstract class UpstreamEmulator : IAsyncDisposable
     /// <summary>Now, by the emulator's clock.</summary>
     protected DateTimeOffset Now => Options.Time.GetUtcNow();
 
+    /// <summary>When <paramref name="url"/> (from the submit) is an absolute http(s) URL: POSTs what <paramref name="build"/> makes to it once <paramref name="task"/> finishes.</summary>
+    protected void CallBackWhenDone(EmulatedTask task, string? url, Func<EmulatedTask, HttpRequestMessage> build)
+    {
+        if (Uri.TryCreate(url, UriKind.Absolute, out var target) && target.Scheme is "http" or "https")
+        {
+            Callbacks.OnFinish(task, target, Options.Time, build);
+        }
+    }
+
+    /// <summary>A JSON POST (its URL is set by <see cref="EmulatorCallbacks"/>).</summary>
+    protected static HttpRequestMessage JsonPost(System.Text.Json.Nodes.JsonNode body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return new HttpRequestMessage(HttpMethod.Post, (Uri?)null) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+    }
+
     /// <summary>
     /// Checks the key and applies the next fault for <paramref name="scope"/>. Returns false when a response was already
     /// written (or the connection dropped), so the handler must stop.
@@ -289,6 +308,7 @@ public abstract class UpstreamEmulator : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        await Callbacks.DisposeAsync().ConfigureAwait(false);
         if (_app is not null)
         {
             await _app.StopAsync().ConfigureAwait(false);

@@ -71,6 +71,9 @@ public static class LogEventIds
     /// <summary>4600-4699: result storage and retention (<c>Reelay.Results</c>).</summary>
     public const int Results = 4600;
 
+    /// <summary>2400-2499: provider callbacks (<c>Reelay.Server.Callbacks</c>).</summary>
+    public const int Callbacks = 2400;
+
     /// <summary>4700-4799: routing and provider circuits (<c>Reelay.Routing</c>).</summary>
     public const int Routing = 4700;
 
@@ -97,6 +100,7 @@ public static class LogEventIds
         new("Media", "Reelay.Media", Media),
         new("Results", "Reelay.Results", Results),
         new("Routing", "Reelay.Routing", Routing),
+        new("Callbacks", "Reelay.Server.Callbacks", Callbacks),
     ];
 }
 

@@ -33,6 +33,7 @@ public sealed class JobScheduler : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly ProviderCircuits? _circuits;
+    private readonly PollHints _hints;
     private Task? _loop;
     private Task? _claimLoop;
 
@@ -40,6 +41,7 @@ public sealed class JobScheduler : IAsyncDisposable
     public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobTransitions? transitions = null, IJobClaims? claims = null, ProviderCircuits? circuits = null)
     {
         _circuits = circuits;
+        _hints = new PollHints(time);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(router);
         _store = store;
@@ -253,6 +255,23 @@ public sealed class JobScheduler : IAsyncDisposable
         EngineLog.JobCancelled(_log, jobId);
         LeaveLane(updated);
         return updated;
+    }
+
+    /// <summary>
+    /// A hint that <paramref name="jobId"/> changed upstream (a provider callback): poll it now, once, beside its own
+    /// schedule, which continues as the backstop. Ignored (false) for a job this node does not hold, and for a second hint
+    /// of the same job within <see cref="PollHints.MinInterval"/>. The poll's answer is the truth; the hint carries none.
+    /// </summary>
+    public bool PollNow(string jobId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        if (!_lanes.Values.Any(l => l.Knows(jobId)) || !_hints.TryAccept(jobId))
+        {
+            return false;
+        }
+
+        _due.Add(new DueItem(jobId, DueKind.Hint, 0), _time.GetUtcNow());
+        return true;
     }
 
     private ProviderLane? LaneOf(string? provider) => provider is not null && _lanes.TryGetValue(provider, out var lane) ? lane : null;
@@ -498,7 +517,7 @@ public sealed class JobScheduler : IAsyncDisposable
 
     private Task OnDueAsync(DueItem item, DateTimeOffset due) => item.Kind switch
     {
-        DueKind.Poll => PollOrRescheduleAsync(item, due),
+        DueKind.Poll or DueKind.Hint => PollOrRescheduleAsync(item, due),
         DueKind.Deadline => OnDeadlineAsync(item.JobId),
         DueKind.Recover => OnRecoverAsync(item.JobId),
         _ => OnResubmitAsync(item.JobId),
@@ -551,20 +570,42 @@ public sealed class JobScheduler : IAsyncDisposable
 
     private async Task PollOrRescheduleAsync(DueItem item, DateTimeOffset due)
     {
+        // One poll of a job at a time: a scheduled poll that meets a hinted one comes back shortly; a hint is dropped.
+        if (!_hints.TryEnter(item.JobId))
+        {
+            if (item.Kind == DueKind.Poll)
+            {
+                _due.Add(item, _time.GetUtcNow() + PollHints.BusyRetry);
+            }
+
+            return;
+        }
+
+        var finished = true;
         try
         {
-            await PollAsync(item, due).ConfigureAwait(false);
+            finished = await PollAsync(item, due).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
         {
             // A store or engine fault must not strand the job: try again later; the deadline remains the backstop.
             EngineLog.EngineError(_log, ex, item.JobId);
             var delay = Backoff.Exponential(TimeSpan.FromSeconds(1), item.Attempt, TimeSpan.FromMinutes(1), Random.Shared.NextDouble());
-            _due.Add(item with { Attempt = item.Attempt + 1 }, _time.GetUtcNow() + delay);
+            if (item.Kind == DueKind.Poll)
+            {
+                _due.Add(item with { Attempt = item.Attempt + 1 }, _time.GetUtcNow() + delay);
+            }
+
+            finished = false;
+        }
+        finally
+        {
+            _hints.Exit(item.JobId, finished);
         }
     }
 
-    private async Task PollAsync(DueItem item, DateTimeOffset due)
+    /// <summary>Polls once and applies the decision; true when the job is no longer running (nothing more to poll).</summary>
+    private async Task<bool> PollAsync(DueItem item, DateTimeOffset due)
     {
         var ct = _stopping.Token;
         var job = await _store.GetAsync(item.JobId, ct).ConfigureAwait(false);
@@ -576,13 +617,13 @@ public sealed class JobScheduler : IAsyncDisposable
                 Release(lane, job.Id);
             }
 
-            return;
+            return true;
         }
 
         if (_time.GetUtcNow() >= job.Deadline)
         {
             await OnDeadlineAsync(job.Id).ConfigureAwait(false);
-            return;
+            return true;
         }
 
         var outcome = await CallPollAsync(job, lane, due, ct).ConfigureAwait(false);
@@ -594,20 +635,30 @@ public sealed class JobScheduler : IAsyncDisposable
                     await Transitions.TryAsync(job.Id, j => j.Status == JobStatus.Running && j.Progress < progress, j => j with { Progress = progress }, ct).ConfigureAwait(false);
                 }
 
-                _due.Add(item with { Attempt = run.Attempt }, _time.GetUtcNow() + run.Delay);
-                break;
+                if (item.Kind == DueKind.Poll) // a hinted poll leaves the schedule to the job's own chain
+                {
+                    _due.Add(item with { Attempt = run.Attempt }, _time.GetUtcNow() + run.Delay);
+                }
+
+                return false;
             case PollDecision.Finalize finalize:
                 await FinalizeAsync(job, lane, finalize.Result, item).ConfigureAwait(false);
-                break;
+                return true;
             case PollDecision.Fail fail:
                 await FailAsync(job.Id, fail.Error, ct).ConfigureAwait(false);
                 Release(lane, job.Id);
-                break;
+                return true;
             case PollDecision.RetryAfter retry:
-                EngineLog.PollRetry(_log, job.Id, retry.Delay, retry.Reason);
-                _due.Add(item with { Attempt = retry.Attempt }, _time.GetUtcNow() + retry.Delay);
-                break;
+                if (item.Kind == DueKind.Poll)
+                {
+                    EngineLog.PollRetry(_log, job.Id, retry.Delay, retry.Reason);
+                    _due.Add(item with { Attempt = retry.Attempt }, _time.GetUtcNow() + retry.Delay);
+                }
+
+                return false;
         }
+
+        return false;
     }
 
     private async Task<PollOutcome> CallPollAsync(Job job, ProviderLane lane, DateTimeOffset due, CancellationToken ct)

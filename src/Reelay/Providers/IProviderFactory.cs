@@ -23,7 +23,7 @@ public interface IProviderFactory
 /// <param name="FirstFrames">Reads, checks and fits first frames.</param>
 /// <param name="Time">The clock.</param>
 /// <param name="LoggerFactory">For the adapter's source-generated log.</param>
-public sealed record ProviderServices(Http.UpstreamHttpClient Http, FirstFrames FirstFrames, TimeProvider Time, Microsoft.Extensions.Logging.ILoggerFactory LoggerFactory);
+public sealed record ProviderServices(Http.UpstreamHttpClient Http, FirstFrames FirstFrames, TimeProvider Time, Microsoft.Extensions.Logging.ILoggerFactory LoggerFactory, Callbacks.CallbackUrls? Callbacks = null);
 
 /// <summary>What a probe of an instance found.</summary>
 /// <param name="Ok">Reachable and the credential was accepted.</param>
