@@ -165,7 +165,7 @@ internal static partial class CallbackBenchmark
                     self!.Arrivals.TryAdd(match.Value, at);
                 }
 
-                return Results.Ok();
+                return TypedResults.Ok();
             });
             await app.StartAsync(cancellationToken);
             var address = app.Urls.First();
