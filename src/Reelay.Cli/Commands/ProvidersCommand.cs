@@ -52,7 +52,9 @@ internal static class ProvidersCommand
                     live = (await client.ListProvidersAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(p => p.Name, StringComparer.Ordinal);
                 }
 
-                var instances = new Table().Border(TableBorder.Rounded).AddColumns("INSTANCE", "TYPE", "BASE URL", "KEY", "JOBS", "REQ/S", "CIRCUIT", "STATUS");
+                var instances = new Table().Border(TableBorder.Rounded).AddColumns(live is null
+                    ? new[] { "INSTANCE", "TYPE", "BASE URL", "KEY", "JOBS", "REQ/S", "STATUS" }
+                    : new[] { "INSTANCE", "TYPE", "BASE URL", "KEY", "JOBS", "REQ/S", "CIRCUIT", "STATUS" });
                 var failures = new List<string>();
                 foreach (var provider in registry.Providers)
                 {
@@ -69,20 +71,34 @@ internal static class ProvidersCommand
                         status = (result.Ok ? "ok: " : "FAILED: ") + result.Detail;
                     }
 
-                    instances.AddRow(
+                    var cells = new List<Spectre.Console.Rendering.IRenderable>
+                    {
                         VideoTables.Cell(provider.Name),
                         VideoTables.Cell(configured?.Type ?? "sandbox"),
                         VideoTables.Cell(configured?.BaseUrl ?? "(local ffmpeg)"),
                         VideoTables.Cell(configured is null ? "-" : "set (hidden)"),
                         VideoTables.Cell(provider.MaxConcurrentJobs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                         VideoTables.Cell(configured is null ? "-" : configured.MaxRequestsPerSecond == 0 ? "no limit" : configured.MaxRequestsPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                        VideoTables.Cell(CircuitCell(configured, live?.GetValueOrDefault(provider.Name), live is not null)),
-                        VideoTables.Cell(status));
+                    };
+                    if (live is not null)
+                    {
+                        cells.Add(VideoTables.Cell(CircuitCell(live.GetValueOrDefault(provider.Name))));
+                    }
+
+                    cells.Add(VideoTables.Cell(status));
+                    instances.AddRow(cells.ToArray());
                 }
 
                 foreach (var (name, p) in options.Providers.Where(p => !p.Value.Enabled))
                 {
-                    instances.AddRow(VideoTables.Cell(name), VideoTables.Cell(p.Type), VideoTables.Cell(p.BaseUrl), VideoTables.Cell("set (hidden)"), VideoTables.Cell("-"), VideoTables.Cell("-"), VideoTables.Cell("-"), VideoTables.Cell("disabled"));
+                    var cells = new List<Spectre.Console.Rendering.IRenderable> { VideoTables.Cell(name), VideoTables.Cell(p.Type), VideoTables.Cell(p.BaseUrl), VideoTables.Cell("set (hidden)"), VideoTables.Cell("-"), VideoTables.Cell("-") };
+                    if (live is not null)
+                    {
+                        cells.Add(VideoTables.Cell("-"));
+                    }
+
+                    cells.Add(VideoTables.Cell("disabled"));
+                    instances.AddRow(cells.ToArray());
                 }
 
                 context.OutConsole.Write(instances);
@@ -117,26 +133,12 @@ internal static class ProvidersCommand
         return new Command("providers", "Inspect the configured upstream providers.") { check };
     }
 
-    /// <summary>The live circuit (with --url), else the configured threshold and break.</summary>
-    private static string CircuitCell(ProviderInstanceOptions? configured, Reelay.Client.Admin.ProviderStatus? live, bool asked)
+    /// <summary>An instance's circuit on the running gateway (GET /admin/providers).</summary>
+    private static string CircuitCell(Reelay.Client.Admin.ProviderStatus? live) => live?.Circuit switch
     {
-        if (asked)
-        {
-            return live?.Circuit switch
-            {
-                null => live is null ? "not on that gateway" : "-",
-                { State: "open" } c => $"OPEN until {DateTimeOffset.FromUnixTimeSeconds(c.OpenUntil ?? 0):HH:mm:ss}Z ({c.ConsecutiveFailures} failures in a row)",
-                { State: "half_open" } => "half-open (next submit is a trial)",
-                { } c => $"closed ({c.ConsecutiveFailures} failures in a row)",
-            };
-        }
-
-        if (configured is null)
-        {
-            return "-";
-        }
-
-        var circuit = configured.Circuit ?? new Reelay.Routing.CircuitOptions();
-        return circuit.Enabled ? $"opens after {circuit.FailureThreshold} failures, for {circuit.BreakDuration.TotalSeconds:0.#} s" : "off";
-    }
+        null => live is null ? "not on that gateway" : "-",
+        { State: "open" } c => $"OPEN until {DateTimeOffset.FromUnixTimeSeconds(c.OpenUntil ?? 0):HH:mm:ss}Z ({c.ConsecutiveFailures} failures in a row)",
+        { State: "half_open" } => "half-open (next submit is a trial)",
+        { } c => $"closed ({c.ConsecutiveFailures} failures in a row)",
+    };
 }

@@ -53,7 +53,8 @@ public sealed class EmulatorOptions
 /// <param name="AuthorizationForm">"Bearer", "Token", "raw", or "none", and whether the key matched ("Bearer:ok").</param>
 /// <param name="ContentType">The request content type.</param>
 /// <param name="Body">The body as text (multipart kept as is), at most 1 MiB.</param>
-public sealed record RecordedRequest(string Method, string PathAndQuery, string AuthorizationForm, string? ContentType, string Body)
+/// <param name="At">When it arrived, on the emulator's clock.</param>
+public sealed record RecordedRequest(string Method, string PathAndQuery, string AuthorizationForm, string? ContentType, string Body, DateTimeOffset At = default)
 {
     /// <summary>The body parsed as JSON.</summary>
     public JsonElement Json => JsonDocument.Parse(Body).RootElement.Clone();
@@ -144,7 +145,7 @@ public abstract class UpstreamEmulator : IAsyncDisposable
                     context.Request.Body.Position = 0;
                 }
 
-                _requests.Enqueue(new RecordedRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, AuthForm(context), context.Request.ContentType, body));
+                _requests.Enqueue(new RecordedRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, AuthForm(context), context.Request.ContentType, body, Options.Time.GetUtcNow()));
             }
 
             if (Faults.Latency > TimeSpan.Zero)

@@ -86,7 +86,7 @@ public static partial class CallbackEndpoints
 
         var hinted = scheduler.PollNow(jobId);
         Received(log, instance, jobId, hinted);
-        return Results.Json(new CallbackAnswer(true), CallbackJsonContext.Default.CallbackAnswer);
+        return TypedResults.Json(new CallbackAnswer(true), CallbackJsonContext.Default.CallbackAnswer);
     }
 
     private static async Task<byte[]> ReadBoundedAsync(Stream body, CancellationToken cancellationToken)
@@ -108,7 +108,7 @@ public static partial class CallbackEndpoints
     }
 
     private static IResult Error(int status, string code, string message) =>
-        Results.Json(new CallbackError(new CallbackErrorBody(code, message)), CallbackJsonContext.Default.CallbackError, statusCode: status);
+        TypedResults.Json(new CallbackError(new CallbackErrorBody(code, message)), CallbackJsonContext.Default.CallbackError, statusCode: status);
 
     [LoggerMessage(Diagnostics.LogEventIds.Callbacks + 1, LogLevel.Debug, "Callback from provider {Provider} for job {JobId}; polled at once: {Hinted}")]
     private static partial void Received(ILogger logger, string provider, string jobId, bool hinted);

@@ -121,19 +121,20 @@ public sealed class FalWebhookVerifier : IDisposable
                 return cached.Keys;
             }
 
-            IReadOnlyList<Ed25519PublicKeyParameters> keys;
             try
             {
-                keys = await FetchAsync(jwks, cancellationToken).ConfigureAwait(false);
+                var keys = await FetchAsync(jwks, cancellationToken).ConfigureAwait(false);
+                _keys[jwks] = (now, keys);
+                return keys;
             }
-            catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException or InvalidDataException)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or JsonException or TaskCanceledException or InvalidDataException)
             {
-                // No keys, no verification: the callback is refused (polling still finishes the job). Kept briefly.
-                keys = cached.Keys ?? [];
+                // No keys, no verification: the callback is refused (polling still finishes the job). The failure is
+                // kept for a minute only, so the next callback after it fetches again.
+                var keys = cached.Keys ?? [];
+                _keys[jwks] = (now - CacheFor + RefetchAtMostEvery, keys);
+                return keys;
             }
-
-            _keys[jwks] = (now, keys);
-            return keys;
         }
         finally
         {
