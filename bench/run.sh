@@ -11,11 +11,13 @@
 #   7. engine        only when named (bench/run.sh engine): 100,000 queued + 10,000 running jobs against the ModelVerse
 #                    EMULATOR at 1,000 requests/s: all complete, poll lateness p99, memory per job, queue_position cost
 #                    (smaller: bench/run.sh engine --engine-queued 10000 --engine-running 1000)
+#   8. callbacks     only when named (bench/run.sh callbacks): jobs against the Seedance EMULATOR, from upstream completion
+#                    to the client's webhook, with provider callbacks and with polling alone (p50/p99)
 # Installs wrk and nginx (and ffmpeg, for the sandbox job the status read needs) when missing, builds Release, runs each
 # benchmark in its own process and ends with a summary table.
 # Exits 0 whether the targets are met or not: it is a measurement, not a test. Only a failed build exits 1.
 #   bench/run.sh                                    all but kill and engine
-#   bench/run.sh status|submit|memory|upstream|content|kill|engine [options]     one of them; options: --duration, --rounds, --submits, --jobs, --upstream-jobs, --kill-upstream, --engine-queued, --serve, ...
+#   bench/run.sh status|submit|memory|upstream|content|kill|engine|callbacks [options]     one of them; options: --duration, --rounds, --submits, --jobs, --upstream-jobs, --kill-upstream, --engine-queued, --serve, ...
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

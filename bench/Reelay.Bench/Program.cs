@@ -10,7 +10,7 @@ namespace Reelay.Bench;
 internal static class Program
 {
     private const string Usage = """
-        usage: Reelay.Bench [status|submit|memory|upstream|content|kill|engine|all] [options]
+        usage: Reelay.Bench [status|submit|memory|upstream|content|kill|engine|callbacks|all] [options]
           status    GET /v1/videos/{id} throughput on a real gateway vs a bare Kestrel endpoint (and nginx if installed), with wrk
           submit    JobEngine.SubmitAsync vs SqliteJobStore.InsertAsync alone (p50/p99), plus HTTP POST /v1/videos for context
           memory    engine memory per queued and per running job
@@ -19,7 +19,8 @@ internal static class Program
           kill      SIGKILL a `reelay serve` process mid-burst against an upstream EMULATOR, restart it: unknown outcomes, lost jobs, duplicate submissions
           engine    queued + running jobs (100,000 + 10,000) against the ModelVerse EMULATOR at 1,000 requests/s: completion,
                     poll lateness, memory per job, queue_position
-          all       all but kill and engine (the default; those run only when named)
+          callbacks jobs against the Seedance EMULATOR: upstream completion to the client's webhook, with and without callbacks
+          all       all but kill, engine and callbacks (the default; those run only when named)
         options:
           --duration <s>      wrk seconds per measured round (10)
           --warmup <s>        wrk warm-up seconds per target (3)
@@ -45,6 +46,9 @@ internal static class Program
           --engine-rate <n>     the instance's MaxRequestsPerSecond (1000)
           --engine-run <s>      seconds each emulated task runs (30)
           --engine-wait <min>   longest wait for every job to end (120)
+          --callback-jobs <n>     jobs per callbacks round (20)
+          --callback-run <s>      seconds each emulated task runs in the callbacks benchmark (8)
+          --callback-spacing <ms> time between the callbacks benchmark's submits (250)
           --serve <path>      the Reelay.Cli.dll to run (default: the one built with the benchmark), e.g. an older build
         """;
 
@@ -104,6 +108,11 @@ internal static class Program
         if (command is "engine")
         {
             benchmarks.Add(("Engine", EngineBenchmark.RunAsync));
+        }
+
+        if (command is "callbacks")
+        {
+            benchmarks.Add(("Callbacks", CallbackBenchmark.RunAsync));
         }
 
         if (command is "kill")
@@ -181,6 +190,12 @@ internal sealed record BenchOptions
 
     public int EngineWaitMinutes { get; init; } = 120;
 
+    public int CallbackJobs { get; init; } = 20;
+
+    public int CallbackRunSeconds { get; init; } = 8;
+
+    public int CallbackSpacingMs { get; init; } = 250;
+
     public static (string Command, BenchOptions Options) Parse(string[] args)
     {
         var command = "all";
@@ -190,7 +205,7 @@ internal sealed record BenchOptions
             var arg = args[i];
             if (!arg.StartsWith("--", StringComparison.Ordinal))
             {
-                command = arg is "status" or "submit" or "memory" or "upstream" or "content" or "kill" or "engine" or "all"
+                command = arg is "status" or "submit" or "memory" or "upstream" or "content" or "kill" or "engine" or "callbacks" or "all"
                     ? arg
                     : throw new ArgumentException($"Unknown benchmark '{arg}'.");
                 continue;
@@ -230,6 +245,9 @@ internal sealed record BenchOptions
                 "--upstream-jobs" => options with { UpstreamJobs = Positive(arg, value) },
                 "--upstream-rate" => options with { UpstreamRate = Positive(arg, value) },
                 "--upstream-run" => options with { UpstreamRunSeconds = Positive(arg, value) },
+                "--callback-jobs" => options with { CallbackJobs = Positive(arg, value) },
+                "--callback-run" => options with { CallbackRunSeconds = Positive(arg, value) },
+                "--callback-spacing" => options with { CallbackSpacingMs = Positive(arg, value) },
                 "--kill-jobs" => options with { KillJobs = Positive(arg, value) },
                 "--kill-after" => options with { KillAfterTasks = Positive(arg, value) },
                 "--kill-latency" => options with { KillLatencyMs = value },

@@ -166,6 +166,18 @@ public partial class ReelayClient
         return list.Data;
     }
 
+    /// <summary>
+    /// Lists the provider instances with their circuit state (<c>GET /admin/providers</c>). Circuits are kept per gateway
+    /// node, so the answer is the state on the node that served the call.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The instances.</returns>
+    public virtual async Task<IReadOnlyList<ProviderStatus>> ListProvidersAsync(CancellationToken cancellationToken = default)
+    {
+        var list = await SendJsonAsync(HttpMethod.Get, "admin/providers", null, AdminJsonContext.Default.AdminListProviderStatus, cancellationToken).ConfigureAwait(false);
+        return list.Data;
+    }
+
     /// <summary>Reads one job's charge (<c>GET /admin/charges/{job_id}</c>).</summary>
     /// <param name="jobId">The job (video) id.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Options;
 using Reelay.Server.Admin;
 using Reelay.Server.ApiDocuments;
 using Reelay.Server.Auth;
+using Reelay.Server.Callbacks;
 using Reelay.Server.Content;
 using Reelay.Server.Dashboard;
 using Reelay.Server.Dialects;
@@ -79,6 +80,7 @@ public static class ReelayServer
         builder.Services.AddSoraRelayDialect();
         builder.Services.AddJobEvents();
         builder.Services.AddReelayWebhooks();
+        builder.Services.AddReelayCallbacks();
         builder.Services.AddReelayHealth();
         builder.Services.AddReelayProxySupport();
         builder.Services.AddReelayApiDocuments();
@@ -105,6 +107,7 @@ public static class ReelayServer
         app.MapSoraRelayDialect();
         app.MapReelayAdmin();
         app.MapReelayWebhooks();
+        app.MapReelayCallbacks();
         app.MapSignedContent();
         app.MapReelayHealth();
         app.MapReelayDashboard();

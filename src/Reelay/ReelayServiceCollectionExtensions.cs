@@ -100,12 +100,18 @@ public static class ReelayServiceCollectionExtensions
             sp.GetRequiredService<FirstFrames>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>(),
-            sp.GetRequiredService<ReelayOptions>().Sandbox.Enabled ? sp.GetServices<IVideoProvider>() : []));
+            sp.GetRequiredService<ReelayOptions>().Sandbox.Enabled ? sp.GetServices<IVideoProvider>() : [],
+            sp.GetRequiredService<Callbacks.CallbackUrls>()));
+        services.AddSingleton(sp => new Callbacks.CallbackUrls(sp.GetRequiredService<ReelayOptions>()));
         services.AddSingleton<IJobRouter>(sp =>
         {
             var registry = sp.GetRequiredService<ProviderRegistry>();
-            return new DeploymentRouter(registry.Providers, registry.Routes, sp.GetRequiredService<ReelayOptions>().Sandbox.StandInFor);
+            return new DeploymentRouter(registry.Providers, registry.Routes, sp.GetRequiredService<ReelayOptions>().Sandbox.StandInFor, sp.GetRequiredService<ProviderCircuits>());
         });
+        services.AddSingleton(sp => new ProviderCircuits(
+            sp.GetRequiredService<ReelayOptions>().Providers.Where(p => p.Value.Enabled).ToDictionary(p => p.Key, p => p.Value.Circuit ?? new CircuitOptions(), StringComparer.Ordinal),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<ProviderCircuits>>()));
         services.AddSingleton<IJobObserver, Diagnostics.JobTelemetryObserver>();
         services.AddSingleton<JobObservers>();
         services.AddSingleton<JobTransitions>();

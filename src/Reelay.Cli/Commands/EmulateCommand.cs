@@ -44,6 +44,11 @@ internal static class EmulateCommand
             await context.Output.WriteLineAsync($"  misbehave on demand: POST {emulator.BaseUrl}_emulator/faults {{\"scope\":\"submit\",\"fault\":\"rate_limit\",\"times\":2,\"retry_after_seconds\":5}}").ConfigureAwait(false);
             await context.Output.WriteLineAsync($"  switches:            POST {emulator.BaseUrl}_emulator/settings {{\"moderate_at_ninety\":true,\"expired_result_urls\":false,\"latency_ms\":0,\"run_seconds\":10}}").ConfigureAwait(false);
             await context.Output.WriteLineAsync($"  point Reelay at it:  Reelay__Providers__emu__Type={emulator.Kind} Reelay__Providers__emu__BaseUrl={emulator.ApiBaseUrl} Reelay__Providers__emu__ApiKey={options.ApiKey}").ConfigureAwait(false);
+            if (emulator is Reelay.Emulators.Fal.FalEmulator fal)
+            {
+                // Its webhooks (sent when Reelay__PublicBaseUrl is set) are signed with the emulator's own key.
+                await context.Output.WriteLineAsync($"  webhook keys:        Reelay__Providers__emu__Callbacks__JwksUrl={fal.JwksUrl}").ConfigureAwait(false);
+            }
             await context.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
             try
             {

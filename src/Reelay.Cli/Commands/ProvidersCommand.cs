@@ -14,10 +14,12 @@ internal static class ProvidersCommand
     public static Command Create(CliContext context)
     {
         var probe = new Option<bool>("--probe") { Description = "Also call each instance once (an authenticated read of an unknown task) to check it is reachable and accepts its key." };
-        var check = new Command("check", "Validate the provider configuration (appsettings.json, Reelay__ environment variables, --Reelay:... options) and show the routes. Exit 1 on any problem.")
+        var connection = AdminOptions.Connection(context);
+        var check = new Command("check", "Validate the provider configuration (appsettings.json, Reelay__ environment variables, --Reelay:... options) and show the routes. Exit 1 on any problem. With --url, also show each instance's circuit on that running gateway (GET /admin/providers, admin key).")
         {
             probe,
         };
+        connection.AddTo(check);
         check.TreatUnmatchedTokensAsErrors = false;
         check.SetHandler(context, async (parseResult, cancellationToken) =>
         {
@@ -41,7 +43,18 @@ internal static class ProvidersCommand
                 }
 
                 var registry = app.Services.GetRequiredService<ProviderRegistry>();
-                var instances = new Table().Border(TableBorder.Rounded).AddColumns("INSTANCE", "TYPE", "BASE URL", "KEY", "JOBS", "REQ/S", "STATUS");
+
+                // Circuits live in a running gateway (per node); without --url, show each instance's circuit settings.
+                IReadOnlyDictionary<string, Reelay.Client.Admin.ProviderStatus>? live = null;
+                if (parseResult.GetValue(connection.Url) is not null)
+                {
+                    var client = connection.CreateClient(parseResult);
+                    live = (await client.ListProvidersAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(p => p.Name, StringComparer.Ordinal);
+                }
+
+                var instances = new Table().Border(TableBorder.Rounded).AddColumns(live is null
+                    ? new[] { "INSTANCE", "TYPE", "BASE URL", "KEY", "JOBS", "REQ/S", "STATUS" }
+                    : new[] { "INSTANCE", "TYPE", "BASE URL", "KEY", "JOBS", "REQ/S", "CIRCUIT", "STATUS" });
                 var failures = new List<string>();
                 foreach (var provider in registry.Providers)
                 {
@@ -58,19 +71,34 @@ internal static class ProvidersCommand
                         status = (result.Ok ? "ok: " : "FAILED: ") + result.Detail;
                     }
 
-                    instances.AddRow(
+                    var cells = new List<Spectre.Console.Rendering.IRenderable>
+                    {
                         VideoTables.Cell(provider.Name),
                         VideoTables.Cell(configured?.Type ?? "sandbox"),
                         VideoTables.Cell(configured?.BaseUrl ?? "(local ffmpeg)"),
                         VideoTables.Cell(configured is null ? "-" : "set (hidden)"),
                         VideoTables.Cell(provider.MaxConcurrentJobs.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                         VideoTables.Cell(configured is null ? "-" : configured.MaxRequestsPerSecond == 0 ? "no limit" : configured.MaxRequestsPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                        VideoTables.Cell(status));
+                    };
+                    if (live is not null)
+                    {
+                        cells.Add(VideoTables.Cell(CircuitCell(live.GetValueOrDefault(provider.Name))));
+                    }
+
+                    cells.Add(VideoTables.Cell(status));
+                    instances.AddRow(cells.ToArray());
                 }
 
                 foreach (var (name, p) in options.Providers.Where(p => !p.Value.Enabled))
                 {
-                    instances.AddRow(VideoTables.Cell(name), VideoTables.Cell(p.Type), VideoTables.Cell(p.BaseUrl), VideoTables.Cell("set (hidden)"), VideoTables.Cell("-"), VideoTables.Cell("-"), VideoTables.Cell("disabled"));
+                    var cells = new List<Spectre.Console.Rendering.IRenderable> { VideoTables.Cell(name), VideoTables.Cell(p.Type), VideoTables.Cell(p.BaseUrl), VideoTables.Cell("set (hidden)"), VideoTables.Cell("-"), VideoTables.Cell("-") };
+                    if (live is not null)
+                    {
+                        cells.Add(VideoTables.Cell("-"));
+                    }
+
+                    cells.Add(VideoTables.Cell("disabled"));
+                    instances.AddRow(cells.ToArray());
                 }
 
                 context.OutConsole.Write(instances);
@@ -104,4 +132,13 @@ internal static class ProvidersCommand
         });
         return new Command("providers", "Inspect the configured upstream providers.") { check };
     }
+
+    /// <summary>An instance's circuit on the running gateway (GET /admin/providers).</summary>
+    private static string CircuitCell(Reelay.Client.Admin.ProviderStatus? live) => live?.Circuit switch
+    {
+        null => live is null ? "not on that gateway" : "-",
+        { State: "open" } c => $"OPEN until {DateTimeOffset.FromUnixTimeSeconds(c.OpenUntil ?? 0):HH:mm:ss}Z ({c.ConsecutiveFailures} failures in a row)",
+        { State: "half_open" } => "half-open (next submit is a trial)",
+        { } c => $"closed ({c.ConsecutiveFailures} failures in a row)",
+    };
 }

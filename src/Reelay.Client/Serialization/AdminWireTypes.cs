@@ -21,4 +21,5 @@ internal sealed class AdminList<T>
 [JsonSerializable(typeof(Charge))]
 [JsonSerializable(typeof(AdminList<Charge>))]
 [JsonSerializable(typeof(UsageReport))]
+[JsonSerializable(typeof(AdminList<ProviderStatus>))]
 internal sealed partial class AdminJsonContext : JsonSerializerContext;

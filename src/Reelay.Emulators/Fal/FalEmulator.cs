@@ -21,8 +21,21 @@ namespace Reelay.Emulators.Fal;
 /// resolution; a wrong type is a 422 with detail[]. "Authorization: Key &lt;key&gt;". A simulation of the documented wire
 /// format, not fal's service.
 /// </summary>
+/// <remarks>
+/// Webhooks: a submit with <c>?fal_webhook=URL</c> gets one POST when its request ends ({request_id, gateway_request_id,
+/// status OK|ERROR, payload}), signed as fal documents (§3.9) with this emulator's own ED25519 key, whose public half is
+/// served as a JWKS at <see cref="JwksUrl"/>.
+/// </remarks>
 public sealed class FalEmulator(EmulatorOptions? options = null) : UpstreamEmulator(options)
 {
+    /// <summary>The user id this emulator signs webhooks as.</summary>
+    public const string WebhookUserId = "emulator-user";
+
+    private readonly Org.BouncyCastle.Crypto.Parameters.Ed25519PrivateKeyParameters _webhookKey = new(new Org.BouncyCastle.Security.SecureRandom());
+
+    /// <summary>Where this emulator publishes its webhook signing key (what Reelay:Providers:&lt;name&gt;:Callbacks:JwksUrl should be).</summary>
+    public Uri JwksUrl => new(BaseUrl, ".well-known/jwks.json");
+
     /// <inheritdoc />
     public override string Kind => "fal";
 
@@ -33,6 +46,16 @@ public sealed class FalEmulator(EmulatorOptions? options = null) : UpstreamEmula
     protected override void Map(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.MapGet("/.well-known/jwks.json", () => Results.Json(new JsonObject
+        {
+            ["keys"] = new JsonArray(new JsonObject
+            {
+                ["kty"] = "OKP",
+                ["crv"] = "Ed25519",
+                ["x"] = Convert.ToBase64String(_webhookKey.GeneratePublicKey().GetEncoded()).TrimEnd('=').Replace('+', '-').Replace('/', '_'),
+                ["kid"] = "emulator",
+            }),
+        }));
         app.MapGet("/{owner}/{app}/requests/{id}/status", StatusAsync);
         app.MapGet("/{owner}/{app}/requests/{id}", ResultAsync);
         app.MapPut("/{owner}/{app}/requests/{id}/cancel", CancelAsync);
@@ -191,10 +214,45 @@ public sealed class FalEmulator(EmulatorOptions? options = null) : UpstreamEmula
             Ending = EndingFor(prompt),
             Extra = new Dictionary<string, string> { ["app"] = app },
         });
+        CallBackWhenDone(task, context.Request.Query["fal_webhook"].ToString() is { Length: > 0 } hook ? hook : null, SignedWebhook);
         var reply = Urls(task);
         reply["status"] = "IN_QUEUE";
         reply["queue_position"] = 0;
         await WriteJsonAsync(context, 200, reply).ConfigureAwait(false);
+    }
+
+    /// <summary>The webhook of a finished request, signed: ED25519 over request_id, user_id, timestamp and sha256(body) in hex.</summary>
+    private HttpRequestMessage SignedWebhook(EmulatedTask task)
+    {
+        var ok = task.At(Now).Phase == TaskPhase.Succeeded;
+        var body = new JsonObject { ["request_id"] = task.Id, ["gateway_request_id"] = task.Id, ["status"] = ok ? "OK" : "ERROR" };
+        if (ok)
+        {
+            body["payload"] = new JsonObject
+            {
+                ["video"] = new JsonObject { ["url"] = ResultUrl(task), ["content_type"] = "video/mp4", ["file_name"] = "output.mp4", ["file_size"] = 4_404_019 },
+                ["seed"] = 196_619_188,
+            };
+        }
+        else
+        {
+            body["error"] = "Invalid status code: 422";
+            body["payload"] = new JsonObject { ["detail"] = new JsonArray(new JsonObject { ["msg"] = "The content was flagged by a content checker.", ["type"] = "content_policy_violation" }) };
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
+        var timestamp = Now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var message = Encoding.UTF8.GetBytes($"{task.Id}\n{WebhookUserId}\n{timestamp}\n{Convert.ToHexStringLower(SHA256.HashData(bytes))}");
+        var signer = new Org.BouncyCastle.Crypto.Signers.Ed25519Signer();
+        signer.Init(true, _webhookKey);
+        signer.BlockUpdate(message, 0, message.Length);
+        var request = new HttpRequestMessage(HttpMethod.Post, (Uri?)null) { Content = new ByteArrayContent(bytes) };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        request.Headers.Add("X-Fal-Webhook-Request-Id", task.Id);
+        request.Headers.Add("X-Fal-Webhook-User-Id", WebhookUserId);
+        request.Headers.Add("X-Fal-Webhook-Timestamp", timestamp);
+        request.Headers.Add("X-Fal-Webhook-Signature", Convert.ToHexStringLower(signer.GenerateSignature()));
+        return request;
     }
 
     private async Task StatusAsync(HttpContext context, string owner, string app, string id)

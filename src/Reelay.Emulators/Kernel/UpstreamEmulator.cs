@@ -53,7 +53,8 @@ public sealed class EmulatorOptions
 /// <param name="AuthorizationForm">"Bearer", "Token", "raw", or "none", and whether the key matched ("Bearer:ok").</param>
 /// <param name="ContentType">The request content type.</param>
 /// <param name="Body">The body as text (multipart kept as is), at most 1 MiB.</param>
-public sealed record RecordedRequest(string Method, string PathAndQuery, string AuthorizationForm, string? ContentType, string Body)
+/// <param name="At">When it arrived, on the emulator's clock.</param>
+public sealed record RecordedRequest(string Method, string PathAndQuery, string AuthorizationForm, string? ContentType, string Body, DateTimeOffset At = default)
 {
     /// <summary>The body parsed as JSON.</summary>
     public JsonElement Json => JsonDocument.Parse(Body).RootElement.Clone();
@@ -94,6 +95,9 @@ public abstract class UpstreamEmulator : IAsyncDisposable
 
     /// <summary>The task table.</summary>
     public EmulatedTasks Tasks { get; } = new();
+
+    /// <summary>Callbacks to the URLs submits carried (emulators of APIs that call back).</summary>
+    public EmulatorCallbacks Callbacks { get; } = new();
 
     /// <summary>Result videos.</summary>
     public EmulatorVideos Videos { get; }
@@ -141,7 +145,7 @@ public abstract class UpstreamEmulator : IAsyncDisposable
                     context.Request.Body.Position = 0;
                 }
 
-                _requests.Enqueue(new RecordedRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, AuthForm(context), context.Request.ContentType, body));
+                _requests.Enqueue(new RecordedRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, AuthForm(context), context.Request.ContentType, body, Options.Time.GetUtcNow()));
             }
 
             if (Faults.Latency > TimeSpan.Zero)
@@ -194,6 +198,22 @@ public abstract class UpstreamEmulator : IAsyncDisposable
 
     /// <summary>Now, by the emulator's clock.</summary>
     protected DateTimeOffset Now => Options.Time.GetUtcNow();
+
+    /// <summary>When <paramref name="url"/> (from the submit) is an absolute http(s) URL: POSTs what <paramref name="build"/> makes to it once <paramref name="task"/> finishes.</summary>
+    protected void CallBackWhenDone(EmulatedTask task, string? url, Func<EmulatedTask, HttpRequestMessage> build)
+    {
+        if (Uri.TryCreate(url, UriKind.Absolute, out var target) && target.Scheme is "http" or "https")
+        {
+            Callbacks.OnFinish(task, target, Options.Time, build);
+        }
+    }
+
+    /// <summary>A JSON POST (its URL is set by <see cref="EmulatorCallbacks"/>).</summary>
+    protected static HttpRequestMessage JsonPost(System.Text.Json.Nodes.JsonNode body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return new HttpRequestMessage(HttpMethod.Post, (Uri?)null) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+    }
 
     /// <summary>
     /// Checks the key and applies the next fault for <paramref name="scope"/>. Returns false when a response was already
@@ -289,6 +309,7 @@ public abstract class UpstreamEmulator : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        await Callbacks.DisposeAsync().ConfigureAwait(false);
         if (_app is not null)
         {
             await _app.StopAsync().ConfigureAwait(false);

@@ -252,6 +252,9 @@ public sealed class KlingEmulator(EmulatorOptions? options = null) : UpstreamEmu
             Ending = EndingFor(prompt),
             Extra = new Dictionary<string, string> { ["kind"] = image ? "image2video" : "text2video", ["external_task_id"] = external ?? "", ["mode"] = mode, ["sound"] = Str(root, "sound") ?? "" },
         });
+
+        // §4.8: Kling POSTs the task object to callback_url; this EMULATOR calls once, when the task ends.
+        CallBackWhenDone(task, Str(root, "callback_url"), t => JsonPost(Render(t)));
         await WriteKlingAsync(context, 200, 0, "SUCCEED", Render(task)).ConfigureAwait(false);
     }
 

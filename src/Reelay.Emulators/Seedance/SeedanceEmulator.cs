@@ -252,6 +252,9 @@ public sealed class SeedanceEmulator(EmulatorOptions? options = null) : Upstream
             Ending = EndingFor(prompt),
             Extra = extra,
         });
+
+        // §1.11: Ark POSTs the task (the GET body) to callback_url; this EMULATOR calls once, when the task ends.
+        CallBackWhenDone(task, root.TryGetProperty("callback_url", out var callback) && callback.ValueKind == JsonValueKind.String ? callback.GetString() : null, t => JsonPost(Render(t)));
         await context.Response.WriteAsJsonAsync(new JsonObject { ["id"] = task.Id }, context.RequestAborted).ConfigureAwait(false);
     }
 

@@ -226,6 +226,15 @@ public sealed class ViduEmulator(EmulatorOptions? options = null) : UpstreamEmul
             Ending = EndingFor(prompt),
             Extra = new Dictionary<string, string>(StringComparer.Ordinal) { ["payload"] = payload, ["bgm"] = bgm ? "true" : "false", ["resolution"] = resolution },
         });
+
+        // §5.3: Vidu POSTs the task (shaped like GET, with "status" beside "state") to callback_url; this EMULATOR
+        // calls once, when the task ends, unsigned (Vidu's signature algorithm is not documented).
+        CallBackWhenDone(task, Str(root, "callback_url"), t =>
+        {
+            var body = TaskJson(t);
+            body["status"] = body["state"]?.GetValue<string>();
+            return JsonPost(body);
+        });
         var reply = new JsonObject
         {
             ["task_id"] = task.Id,

@@ -37,6 +37,7 @@ public static class AdminEndpoints
         admin.MapGet("/charges/{jobId}", GetCharge);
         admin.MapPost("/charges/{jobId}/settle", SettleCharge);
         admin.MapPost("/charges/{jobId}/release", ReleaseCharge);
+        admin.MapGet("/providers", ListProviders);
         app.MapGet("/v1/usage", OwnUsage).AddEndpointFilter(filter);
         return app;
     }
@@ -66,6 +67,20 @@ public static class AdminEndpoints
         }, context.RequestAborted).ConfigureAwait(false);
         return TypedResults.Json(ApiKeyView.From(key, time.GetUtcNow(), secret), AdminJsonContext.Default.ApiKeyView, statusCode: 201);
     }
+
+    private static IResult ListProviders(Providers.ProviderRegistry registry, Routing.ProviderCircuits circuits, ReelayOptions options) =>
+        TypedResults.Json(
+            new ProviderStatusList
+            {
+                Data = registry.Providers.Select(p => new ProviderStatusView
+                {
+                    Name = p.Name,
+                    Type = options.Providers.GetValueOrDefault(p.Name)?.Type ?? "sandbox",
+                    MaxConcurrentJobs = p.MaxConcurrentJobs,
+                    Circuit = circuits.Get(p.Name) is { } c ? ProviderStatusWire.View(c) : null,
+                }).ToList(),
+            },
+            AdminJsonContext.Default.ProviderStatusList);
 
     private static async Task<IResult> ListKeys(HttpContext context, ApiKeyService keys, TimeProvider time)
     {

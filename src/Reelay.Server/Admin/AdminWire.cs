@@ -145,4 +145,49 @@ internal sealed class UsageReport
 [JsonSerializable(typeof(ChargeView))]
 [JsonSerializable(typeof(ChargeList))]
 [JsonSerializable(typeof(UsageReport))]
+[JsonSerializable(typeof(ProviderStatusList))]
 internal sealed partial class AdminJsonContext : JsonSerializerContext;
+
+/// <summary>A provider instance and its circuit on the answering node, for GET /admin/providers.</summary>
+internal sealed class ProviderStatusView
+{
+    public required string Name { get; init; }
+    public required string Type { get; init; }
+    public int MaxConcurrentJobs { get; init; }
+    public CircuitView? Circuit { get; init; }
+}
+
+/// <summary>A circuit's state: closed, open (until), half_open.</summary>
+internal sealed class CircuitView
+{
+    public required string State { get; init; }
+    public int ConsecutiveFailures { get; init; }
+    public long? OpenUntil { get; init; }
+    public string? LastFailure { get; init; }
+}
+
+internal sealed class ProviderStatusList
+{
+    public string Object => "list";
+    public required IReadOnlyList<ProviderStatusView> Data { get; init; }
+}
+
+/// <summary>Circuit snapshots as the admin API and the dashboard show them.</summary>
+internal static class ProviderStatusWire
+{
+    public static CircuitView View(Routing.CircuitSnapshot circuit) => new()
+    {
+        State = Diagnostics.ReelayTelemetry.CircuitStateName(circuit.State),
+        ConsecutiveFailures = circuit.ConsecutiveFailures,
+        OpenUntil = circuit.OpenUntil?.ToUnixTimeSeconds(),
+        LastFailure = circuit.LastFailure,
+    };
+
+    /// <summary>One line: "open until 12:00:05Z (5 failures in a row)".</summary>
+    public static string Describe(Routing.CircuitSnapshot circuit) => circuit.State switch
+    {
+        Routing.CircuitState.Open => $"open until {circuit.OpenUntil:HH:mm:ss}Z ({circuit.ConsecutiveFailures} failures in a row)",
+        Routing.CircuitState.HalfOpen => "half-open (next submit is a trial)",
+        _ => "closed",
+    };
+}

@@ -6,6 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Reelay.Accounts;
 using Reelay.Engine;
 using Reelay.Jobs;
+using Reelay.Routing;
+using Reelay.Server.Admin;
 using Reelay.Providers;
 using Reelay.Server.Dashboard.Pages;
 using Reelay.Storage;
@@ -185,7 +187,7 @@ internal static partial class DashboardEndpoints
         return TypedResults.Redirect("/dashboard/usage");
     }
 
-    private static async Task<IResult> Providers(HttpContext context, ProviderRegistry registry, IJobStore store, JobScheduler scheduler)
+    private static async Task<IResult> Providers(HttpContext context, ProviderRegistry registry, IJobStore store, JobScheduler scheduler, ProviderCircuits circuits)
     {
         var rates = context.RequestServices.GetRequiredService<ProviderRates>();
         var active = await store.ListActiveAsync(context.RequestAborted).ConfigureAwait(false);
@@ -193,17 +195,19 @@ internal static partial class DashboardEndpoints
         var rows = registry.Providers.Select(provider =>
         {
             var client = registry.Clients.FirstOrDefault(c => c.Instance == provider.Name);
-            var failing = client is { ConsecutiveFailures: >= Health.ProviderHealthCheck.FailureThreshold };
+            var circuit = circuits.Get(provider.Name);
+            var failing = circuit is null && client is { ConsecutiveFailures: >= Health.ProviderHealthCheck.FailureThreshold };
             return new ProviderRow(
                 provider.Name,
                 client?.BaseUrl.GetLeftPart(UriPartial.Authority),
-                client is null ? "built in" : failing ? "failing" : "healthy",
+                client is null ? "built in" : circuit?.State == CircuitState.Open ? "circuit open" : circuit?.State == CircuitState.HalfOpen ? "circuit half-open" : failing ? "failing" : "healthy",
                 client?.RequestCount,
                 client?.ConsecutiveFailures,
                 client is null ? null : rates.Rate(provider.Name, client.RequestCount),
                 active.Count(j => j.Provider == provider.Name && j.Status == JobStatus.Queued),
                 active.Count(j => j.Provider == provider.Name && j.Status is JobStatus.Submitting or JobStatus.Running),
-                recent.Items.Where(j => j.Provider == provider.Name && j.Status == JobStatus.Failed).Take(5).ToList());
+                recent.Items.Where(j => j.Provider == provider.Name && j.Status == JobStatus.Failed).Take(5).ToList(),
+                circuit is null ? null : ProviderStatusWire.Describe(circuit));
         }).ToList();
         return Render<ProvidersPage>(context, CallerOf(context), "Providers", "providers", new() { ["View"] = new ProvidersView(rows, registry.Routes, scheduler.Counts()) });
     }

@@ -7,9 +7,9 @@ namespace Reelay.Server.Dashboard;
 public sealed record ProvidersView(IReadOnlyList<ProviderRow> Providers, IReadOnlyDictionary<string, IReadOnlyList<Deployment>> Routes, (int Queued, int Active, int Timers) Scheduler);
 
 /// <summary>
-/// One provider instance. State: "built in" (the sandbox, no upstream), "healthy", or "failing" after
-/// <see cref="Health.ProviderHealthCheck.FailureThreshold"/> upstream calls in a row failed. Reelay has no circuit breaker
-/// yet, so no instance is ever shown as "circuit open".
+/// One provider instance. State: "built in" (the sandbox, no upstream), "circuit open" or "circuit half-open" (its circuit on
+/// this node: routing skips it), "failing" (circuit turned off, and <see cref="Health.ProviderHealthCheck.FailureThreshold"/>
+/// upstream calls in a row failed), or "healthy". <see cref="Circuit"/> describes the circuit (null without one).
 /// </summary>
 public sealed record ProviderRow(
     string Name,
@@ -20,4 +20,5 @@ public sealed record ProviderRow(
     double? CallsPerSecond,
     int Queued,
     int InFlight,
-    IReadOnlyList<Job> RecentFailures);
+    IReadOnlyList<Job> RecentFailures,
+    string? Circuit = null);

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Reelay.Media;
 using Reelay.Providers;
 using Reelay.Results;
+using Reelay.Routing;
 using Reelay.Server.Auth;
 using Reelay.Storage;
 
@@ -36,14 +37,17 @@ public static class HealthEndpoints
         services.AddSingleton(sp => new FfmpegHealthCheck(sp.GetRequiredService<FfmpegRunner>(), sp.GetRequiredService<TimeProvider>()));
 
         // The instances are known once the registry is built from the settings. A provider is at worst Degraded.
-        services.AddOptions<HealthCheckServiceOptions>().Configure<ProviderRegistry>((options, registry) =>
+        services.AddOptions<HealthCheckServiceOptions>().Configure<ProviderRegistry, ProviderCircuits>((options, registry, circuits) =>
         {
             foreach (var provider in registry.Providers)
             {
                 var client = registry.Clients.FirstOrDefault(c => c.Instance == provider.Name);
-                var check = new ProviderHealthCheck(client);
+                var check = new ProviderHealthCheck(provider.Name, client, circuits);
                 options.Registrations.Add(new HealthCheckRegistration("provider:" + provider.Name, check, HealthStatus.Degraded, [ReadyTag]));
             }
+
+            var routed = registry.Routes.Values.SelectMany(d => d).Select(d => d.Provider).Distinct(StringComparer.Ordinal).ToList();
+            options.Registrations.Add(new HealthCheckRegistration("circuits", new CircuitsHealthCheck(routed, circuits), HealthStatus.Unhealthy, [ReadyTag]));
         });
         return services;
     }

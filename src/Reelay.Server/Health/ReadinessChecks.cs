@@ -2,6 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Reelay.Media;
 using Reelay.Providers.Http;
 using Reelay.Results;
+using Reelay.Routing;
 using Reelay.Storage;
 
 namespace Reelay.Server.Health;
@@ -78,12 +79,13 @@ internal sealed class FfmpegHealthCheck(FfmpegRunner ffmpeg, TimeProvider time) 
 }
 
 /// <summary>
-/// One provider instance. There is no circuit breaker yet, so this reports what exists: a built-in one (the sandbox) has no
-/// upstream and is Healthy; a configured instance is Degraded after <see cref="FailureThreshold"/> calls in a row failed
-/// (transport or 5xx), else Healthy. Never Unhealthy: one bad upstream must not take the node out of a load balancer (routing fails over).
-/// The description never names the base URL or the credential.
+/// One provider instance. A built-in one (the sandbox) has no upstream and is Healthy. A configured instance is Degraded
+/// while its circuit is open or half-open on this node (routing skips it), or, with its circuit turned off, after
+/// <see cref="FailureThreshold"/> HTTP calls in a row failed (transport or 5xx); else Healthy. Never Unhealthy on its own:
+/// one bad upstream must not take the node out of a load balancer (routing fails over); <see cref="CircuitsHealthCheck"/>
+/// is Unhealthy when every routed instance is open. The description never names the base URL or the credential.
 /// </summary>
-internal sealed class ProviderHealthCheck(UpstreamHttpClient? client) : IHealthCheck
+internal sealed class ProviderHealthCheck(string provider, UpstreamHttpClient? client, ProviderCircuits? circuits) : IHealthCheck
 {
     public const int FailureThreshold = 3;
 
@@ -94,10 +96,38 @@ internal sealed class ProviderHealthCheck(UpstreamHttpClient? client) : IHealthC
             return Task.FromResult(HealthCheckResult.Healthy("built in: renders on this machine"));
         }
 
+        if (circuits?.Get(provider) is { } circuit)
+        {
+            return Task.FromResult(circuit.State switch
+            {
+                CircuitState.Open => HealthCheckResult.Degraded($"circuit open until {circuit.OpenUntil:O} after {circuit.ConsecutiveFailures} failed submits in a row; routing skips this instance on this node"),
+                CircuitState.HalfOpen => HealthCheckResult.Degraded($"circuit half-open: the next submit is a trial ({circuit.ConsecutiveFailures} failed submits in a row)"),
+                _ => HealthCheckResult.Healthy($"circuit closed; {client.RequestCount} upstream calls so far, {circuit.ConsecutiveFailures} submits failed in a row"),
+            });
+        }
+
         var failures = client.ConsecutiveFailures;
         return Task.FromResult(failures >= FailureThreshold
             ? HealthCheckResult.Degraded($"the last {failures} upstream calls failed (no answer, timeout or 5xx)")
             : HealthCheckResult.Healthy($"configured; {client.RequestCount} upstream calls so far, {failures} failed in a row"));
+    }
+}
+
+/// <summary>
+/// Every routed provider instance at once: Unhealthy when each instance that serves some model has its circuit open on
+/// this node (no model can be served, except the sandbox's own), else Healthy. Without routes it has nothing to say (Healthy).
+/// </summary>
+internal sealed class CircuitsHealthCheck(IReadOnlyCollection<string> routed, ProviderCircuits circuits) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken)
+    {
+        var open = routed.Where(p => circuits.Get(p)?.State == CircuitState.Open).ToList();
+        if (routed.Count > 0 && open.Count == routed.Count)
+        {
+            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"every routed provider instance has its circuit open ({string.Join(", ", open)}): no routed model can be served now"));
+        }
+
+        return Task.FromResult(HealthCheckResult.Healthy($"{open.Count} of {routed.Count} routed provider instances have their circuit open"));
     }
 }
 

@@ -71,6 +71,12 @@ public static class LogEventIds
     /// <summary>4600-4699: result storage and retention (<c>Reelay.Results</c>).</summary>
     public const int Results = 4600;
 
+    /// <summary>2400-2499: provider callbacks (<c>Reelay.Server.Callbacks</c>).</summary>
+    public const int Callbacks = 2400;
+
+    /// <summary>4700-4799: routing and provider circuits (<c>Reelay.Routing</c>).</summary>
+    public const int Routing = 4700;
+
     /// <summary>Every block, with the namespace whose log methods use it (sub-namespaces included).</summary>
     public static IReadOnlyList<LogEventIdBlock> Blocks { get; } =
     [
@@ -93,6 +99,8 @@ public static class LogEventIds
         new("DashScope", "Reelay.Providers.DashScope", DashScope),
         new("Media", "Reelay.Media", Media),
         new("Results", "Reelay.Results", Results),
+        new("Routing", "Reelay.Routing", Routing),
+        new("Callbacks", "Reelay.Server.Callbacks", Callbacks),
     ];
 }
 

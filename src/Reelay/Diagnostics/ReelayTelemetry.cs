@@ -82,6 +82,12 @@ public static class ReelayTelemetry
     private static readonly Counter<long> MoneySettled = Meter.CreateCounter<long>(
         "reelay.money.settled", unit: "{microdollar}", description: "Money charged when a hold settles, in millionths of the price unit (USD).");
 
+    private static readonly Counter<long> CircuitTransitions = Meter.CreateCounter<long>(
+        "reelay.provider.circuit.transitions", unit: "{transition}", description: "Provider circuit state changes by provider instance and the state entered (open, half_open, closed).");
+
+    // The circuits of every gateway in the process (tests host several); weak, so a disposed gateway drops out.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Routing.ProviderCircuits, object?> Circuits = [];
+
     // Active (not terminal) jobs per (state, provider). Kept from the stored changes the observer hears, seeded from the
     // engine's recovery list at start.
     private static readonly ConcurrentDictionary<(JobStatus State, string Provider), long> Active = new();
@@ -90,6 +96,7 @@ public static class ReelayTelemetry
     {
         Meter.CreateObservableUpDownCounter("reelay.jobs.active", ObserveActive, unit: "{job}", description: "Jobs not yet finished, by state (queued, submitting, running) and provider instance.");
         Meter.CreateObservableUpDownCounter("reelay.queue.depth", () => ObserveSum(static s => s == JobStatus.Queued), unit: "{job}", description: "Jobs waiting for a provider slot (state queued), per provider instance.");
+        Meter.CreateObservableGauge("reelay.provider.circuit.state", ObserveCircuits, unit: "{state}", description: "Each provider instance's circuit on this node: 0 closed, 1 open (skipped by routing), 2 half-open (one trial submit).");
         Meter.CreateObservableUpDownCounter("reelay.provider.in_flight", () => ObserveSum(static s => s is JobStatus.Submitting or JobStatus.Running), unit: "{job}", description: "Jobs holding a provider slot (submitting or running), per provider instance.");
     }
 
@@ -242,6 +249,32 @@ public static class ReelayTelemetry
             if (error)
             {
                 activity.SetStatus(ActivityStatusCode.Error, outcome);
+            }
+        }
+    }
+
+    /// <summary>Makes <paramref name="circuits"/> visible in the circuit state gauge.</summary>
+    public static void ObserveCircuits(Routing.ProviderCircuits circuits) => Circuits.AddOrUpdate(circuits, null);
+
+    /// <summary>A provider circuit changed state (counted once per transition).</summary>
+    public static void CircuitChanged(string provider, Routing.CircuitState to) =>
+        CircuitTransitions.Add(1, new KeyValuePair<string, object?>(ProviderTag, provider), new KeyValuePair<string, object?>(StateTag, CircuitStateName(to)));
+
+    /// <summary>The wire name of a circuit state: closed, open, half_open.</summary>
+    public static string CircuitStateName(Routing.CircuitState state) => state switch
+    {
+        Routing.CircuitState.Open => "open",
+        Routing.CircuitState.HalfOpen => "half_open",
+        _ => "closed",
+    };
+
+    private static IEnumerable<Measurement<int>> ObserveCircuits()
+    {
+        foreach (var (circuits, _) in Circuits)
+        {
+            foreach (var c in circuits.Snapshot())
+            {
+                yield return new Measurement<int>((int)c.State, new KeyValuePair<string, object?>(ProviderTag, c.Provider));
             }
         }
     }

@@ -14,6 +14,9 @@ public enum DueKind : byte
 
     /// <summary>Look a job caught in submitting up again.</summary>
     Recover,
+
+    /// <summary>Poll a running job once, now, beside its schedule (an upstream callback hinted that it changed).</summary>
+    Hint,
 }
 
 /// <summary>One piece of due work: the job, what, and the poll attempt it continues.</summary>

@@ -103,7 +103,8 @@ public sealed class JobEngine
         };
 
         // Nothing is stored unless some deployment can serve the job exactly; the plan is recomputed on failover.
-        var route = _router.Plan(job)[0];
+        // An instance whose circuit is open on this node is skipped when another deployment is available.
+        var route = _router.PreferAvailable(_router.Plan(job));
         job = job with { Provider = route.Provider.Name, UpstreamModel = route.UpstreamModel, Note = route.Note };
         try
         {

@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using Reelay.Diagnostics;
 using Reelay.Jobs;
-using Reelay.Providers;
 using Reelay.Results;
 using Reelay.Routing;
 using Reelay.Storage;
@@ -10,51 +7,56 @@ using Reelay.Storage;
 namespace Reelay.Engine;
 
 /// <summary>
-/// The engine's coordinator. It keeps one <see cref="ProviderLane"/> per provider instance and a <see cref="DueWork"/>
-/// cache of polls, deadlines and retries, calls the providers, and applies what the pure policies decide
-/// (<see cref="SubmitPolicy"/>, <see cref="PollPolicy"/>, <see cref="SubmitRecovery"/>) through the single write path
-/// (<see cref="JobTransitions"/>); <see cref="ResultFinalizer"/> stores results. Its memory is a cache of the store:
-/// it is rebuilt from the store at start-up.
+/// The engine's coordinator. It wires the parts and hands each piece of due work to the one that owns it:
+/// <see cref="ProviderLanes"/> (a queue and slots per provider instance; a free slot starts a submit),
+/// <see cref="JobSubmitter"/> (submit, then <see cref="SubmitPolicy"/>), <see cref="JobPoller"/> (poll, then
+/// <see cref="PollPolicy"/> and <see cref="ResultFinalizer"/>), <see cref="Deadlines"/>, <see cref="CrashRecovery"/>
+/// (<see cref="SubmitRecovery"/> for a job caught mid-submit) and <see cref="ClaimLoop"/> (leases through
+/// <see cref="IJobClaims"/>). Every change of a job goes through <see cref="JobTransitions"/>. Its memory
+/// (<see cref="DueWork"/>, the lanes) is a cache of the store, rebuilt from it at start-up.
 /// </summary>
 public sealed class JobScheduler : IAsyncDisposable
 {
-    private readonly IJobStore _store;
-    private readonly IJobRouter _router;
     private readonly TimeProvider _time;
-    private readonly ILogger _log;
     private readonly EngineOptions _options;
     private readonly string _tempDirectory;
     private readonly ResultFinalizer _finalizer;
-    private readonly ProviderCalls _calls;
-    private readonly IJobClaims _claims;
-    private readonly Dictionary<string, ProviderLane> _lanes = new(StringComparer.Ordinal);
+    private readonly BackgroundWork _work;
+    private readonly ProviderLanes _lanes;
     private readonly DueWork _due;
-    private readonly UpstreamIdClaims _upstreamIds = new();
-    private readonly ConcurrentDictionary<Task, byte> _background = new();
-    private readonly CancellationTokenSource _stopping = new();
-    private Task? _loop;
-    private Task? _claimLoop;
+    private readonly JobSubmitter _submitter;
+    private readonly JobPoller _poller;
+    private readonly Deadlines _deadlines;
+    private readonly CrashRecovery _recovery;
+    private readonly ClaimLoop _claimLoop;
+    private readonly ILogger _log;
+    private readonly PollHints _hints;
 
     /// <summary>Creates the scheduler.</summary>
-    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobTransitions? transitions = null, IJobClaims? claims = null)
+    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobTransitions? transitions = null, IJobClaims? claims = null, ProviderCircuits? circuits = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(router);
-        _store = store;
-        _router = router;
         _time = time;
         _log = logger;
         _options = options.Engine;
         _tempDirectory = Path.Combine(options.DataPath, "tmp");
         Transitions = transitions ?? new JobTransitions(store, time);
-        _claims = claims ?? store as IJobClaims ?? new InProcessJobClaims(store);
+        _work = new BackgroundWork(logger);
         _finalizer = new ResultFinalizer(results, media, Transitions, time, options, logger);
-        _calls = new ProviderCalls(results, time, _options.UpstreamCallTimeout, _stopping.Token);
-        _due = new DueWork(time, (item, at) => Spawn(item.JobId, () => OnDueAsync(item, at)));
-        foreach (var provider in router.Providers)
-        {
-            _lanes[provider.Name] = new ProviderLane(provider, _options.MaxConcurrentPollsPerProvider);
-        }
+        var calls = new ProviderCalls(results, time, _options.UpstreamCallTimeout, _work.Stopping);
+        _due = new DueWork(time, (item, at) => _work.Spawn(item.JobId, () => OnDueAsync(item, at)));
+
+        // The lanes start submits and the submitter moves jobs between lanes: _submitter is set below, before any job can
+        // get a slot (Admit and StartAsync come after the constructor).
+        _lanes = new ProviderLanes(router.Providers, _options.MaxConcurrentPollsPerProvider, (id, lane) => _submitter!.SubmitAsync(id, lane), calls, _work, logger);
+        var context = new SchedulerContext(store, Transitions, claims ?? store as IJobClaims ?? new InProcessJobClaims(store), time, _options, logger, _lanes, _due, calls, _work);
+        _hints = new PollHints(time);
+        _submitter = new JobSubmitter(context, router, circuits);
+        _deadlines = new Deadlines(context);
+        _poller = new JobPoller(context, _finalizer, _deadlines, _hints);
+        _recovery = new CrashRecovery(context, _submitter, _deadlines);
+        _claimLoop = new ClaimLoop(context, _recovery);
     }
 
     /// <summary>The write path every change of a job goes through.</summary>
@@ -67,153 +69,31 @@ public sealed class JobScheduler : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(_tempDirectory);
-        await _claims.ReleaseClaimsAsync(_options.NodeId, cancellationToken).ConfigureAwait(false);
-        var claimed = new List<Job>();
-        IReadOnlyList<Job> batch;
-        do
-        {
-            batch = await _claims.ClaimDueAsync(_options.NodeId, _time.GetUtcNow(), _options.ClaimLease, ClaimBatch, cancellationToken).ConfigureAwait(false);
-            claimed.AddRange(batch);
-        }
-        while (batch.Count == ClaimBatch);
-
-        await ResumeAsync(claimed, lookUpRunning: false, cancellationToken).ConfigureAwait(false);
-        _loop = Task.Run(() => _due.RunAsync(_stopping.Token), CancellationToken.None);
-        _claimLoop = Task.Run(() => ClaimLoopAsync(_stopping.Token), CancellationToken.None);
+        var claimed = await _claimLoop.ClaimAtStartAsync(cancellationToken).ConfigureAwait(false);
+        await _recovery.ResumeAsync(claimed, lookUpRunning: false, cancellationToken).ConfigureAwait(false);
+        _work.RunLoop(_due.RunAsync);
+        _work.RunLoop(_claimLoop.RunAsync);
     }
 
-    private const int ClaimBatch = 1000;
-
-    /// <summary>
-    /// Every third of the lease: renews this node's claims in one write, then claims what became due meanwhile: jobs
-    /// whose node died (lease expired), jobs released with a due time (a submit backoff), jobs nobody claimed.
-    /// </summary>
-    private async Task ClaimLoopAsync(CancellationToken ct)
-    {
-        while (!ct.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(_options.ClaimLease / 3, _time, ct).ConfigureAwait(false);
-                var now = _time.GetUtcNow();
-                await _claims.RenewClaimsAsync(_options.NodeId, now, _options.ClaimLease, ct).ConfigureAwait(false);
-                IReadOnlyList<Job> due;
-                do
-                {
-                    due = await _claims.ClaimDueAsync(_options.NodeId, now, _options.ClaimLease, ClaimBatch, ct).ConfigureAwait(false);
-
-                    // A job already in this node's lanes (admitted here since the last round, or a late renewal let its
-                    // lease lapse) is claimed now, and is not an orphan to resume.
-                    var orphans = due.Where(j => !_lanes.Values.Any(l => l.Knows(j.Id))).ToList();
-                    await ResumeAsync(orphans, lookUpRunning: true, ct).ConfigureAwait(false);
-                }
-                while (due.Count == ClaimBatch);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                EngineLog.ClaimLoopFailed(_log, ex);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Takes over unfinished jobs claimed from the store: queued ones join their lane, the others get their slot back and
-    /// continue; one caught in submitting follows <see cref="SubmitRecovery"/>. With <paramref name="lookUpRunning"/>, the
-    /// upstream ids of every running job are read from the store for that recovery (they are not all among <paramref name="active"/>).
-    /// </summary>
-    private async Task ResumeAsync(IReadOnlyList<Job> active, bool lookUpRunning, CancellationToken cancellationToken)
-    {
-        ReelayTelemetry.JobsRecovered(active); // stored before this process claimed them, so no observer here heard them
-        var submitting = active.Count(j => j.Status == JobStatus.Submitting);
-        if (submitting > 0)
-        {
-            var running = lookUpRunning ? await _store.ListActiveAsync(cancellationToken).ConfigureAwait(false) : active;
-            _upstreamIds.Begin(submitting, running.Where(j => j.Status == JobStatus.Running));
-        }
-
-        foreach (var job in active)
-        {
-            _due.Add(new DueItem(job.Id, DueKind.Deadline, 0), job.Deadline);
-
-            // A submit caught in flight is looked up on the deployment it recorded, never on a new plan.
-            var provider = job is { Status: JobStatus.Submitting, HasCallInFlight: true } ? job.SubmitCall!.Provider : job.Provider;
-            if (provider is null || !_lanes.TryGetValue(provider, out var lane))
-            {
-                await FailAsync(job.Id, new JobError(ErrorCodes.UpstreamUnavailable, $"The provider '{provider}' that this job was routed to is no longer configured."), cancellationToken).ConfigureAwait(false);
-                if (job.Status == JobStatus.Submitting)
-                {
-                    _upstreamIds.End();
-                }
-
-                continue;
-            }
-
-            switch (job.Status)
-            {
-                case JobStatus.Queued:
-                    Enqueue(job, lane, front: false);
-                    break;
-                case JobStatus.Submitting:
-                    lane.Hold(job.Id);
-                    Spawn(job.Id, () => RecoverSubmittingAsync(job, lane));
-                    break;
-                case JobStatus.Running:
-                    lane.Hold(job.Id);
-                    _due.Add(new DueItem(job.Id, DueKind.Poll, 0), _time.GetUtcNow());
-                    break;
-            }
-        }
-
-        if (active.Count > 0)
-        {
-            EngineLog.Recovered(_log, active.Count, active.Count(j => j.Status == JobStatus.Queued), submitting, active.Count(j => j.Status == JobStatus.Running));
-        }
-    }
-
-    /// <summary>Stops the loop and waits for in-flight work. Jobs keep their stored state and continue after the next start.</summary>
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        var pending = _background.Keys.ToList();
-        pending.AddRange(new[] { _loop, _claimLoop }.OfType<Task>());
-
-        try
-        {
-            await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Shutdown deadline reached: stored state is consistent; what was in flight is recovered at next start.
-        }
-    }
+    /// <summary>Stops the loops and waits for in-flight work. Jobs keep their stored state and continue after the next start.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => _work.StopAsync(cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        if (!_stopping.IsCancellationRequested)
+        if (!_work.IsStopping)
         {
             await StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
-        _stopping.Dispose();
+        _work.Dispose();
         _finalizer.Dispose();
     }
 
     /// <summary>Jobs waiting in a provider queue, jobs holding a slot, and due-work entries, for diagnostics and benchmarks.</summary>
     public (int Queued, int Active, int Timers) Counts()
     {
-        int queued = 0, holding = 0;
-        foreach (var lane in _lanes.Values)
-        {
-            var (q, h) = lane.Counts();
-            queued += q;
-            holding += h;
-        }
-
+        var (queued, holding) = _lanes.Counts();
         return (queued, holding, _due.Count);
     }
 
@@ -224,15 +104,15 @@ public sealed class JobScheduler : IAsyncDisposable
     public void Admit(Job job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        _due.Add(new DueItem(job.Id, DueKind.Deadline, 0), job.Deadline);
-        Enqueue(job, LaneOf(job.Provider) ?? throw new InvalidOperationException($"No provider lane '{job.Provider}'."), front: false);
+        _deadlines.Watch(job);
+        _lanes.Enqueue(job, _lanes.Of(job.Provider) ?? throw new InvalidOperationException($"No provider lane '{job.Provider}'."), front: false);
     }
 
     /// <summary>1-based position in the provider queue, or null when the job is not waiting in one. O(log n): no walk.</summary>
     public int? QueuePosition(Job job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return job.Status == JobStatus.Queued && LaneOf(job.Provider) is { } lane ? lane.PositionOf(job.Id) : null;
+        return job.Status == JobStatus.Queued && _lanes.Of(job.Provider) is { } lane ? lane.PositionOf(job.Id) : null;
     }
 
     /// <summary>Cancels a job in any non-terminal state; returns the stored result (unchanged when already terminal).</summary>
@@ -249,445 +129,32 @@ public sealed class JobScheduler : IAsyncDisposable
         }
 
         EngineLog.JobCancelled(_log, jobId);
-        LeaveLane(updated);
+        _lanes.Leave(updated);
         return updated;
     }
 
-    private ProviderLane? LaneOf(string? provider) => provider is not null && _lanes.TryGetValue(provider, out var lane) ? lane : null;
-
-    private void Enqueue(Job job, ProviderLane lane, bool front)
-    {
-        lane.Enqueue(job.Id, front);
-        EngineLog.JobQueued(_log, job.Id, lane.Provider.Name, job.Model);
-        Dispatch(lane);
-    }
-
-    private void Dispatch(ProviderLane lane)
-    {
-        foreach (var id in lane.TakeStartable() ?? [])
-        {
-            Spawn(id, () => SubmitAsync(id, lane));
-        }
-    }
-
-    private void Release(ProviderLane lane, string jobId)
-    {
-        if (lane.Release(jobId))
-        {
-            Dispatch(lane);
-        }
-    }
-
     /// <summary>
-    /// For a job that just became terminal outside the normal flow (cancel, deadline): takes it out of its provider queue,
-    /// and frees its slot, after cancelling it upstream (in the background) when the upstream had accepted it.
+    /// A hint that <paramref name="jobId"/> changed upstream (a provider callback): poll it now, once, beside its own
+    /// schedule, which continues as the backstop. Ignored (false) for a job this node does not hold, and for a second hint
+    /// of the same job within <see cref="PollHints.MinInterval"/>. The poll's answer is the truth; the hint carries none.
     /// </summary>
-    private void LeaveLane(Job ended)
+    public bool PollNow(string jobId)
     {
-        if (LaneOf(ended.Provider) is not { } lane)
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        if (!_lanes.Knows(jobId) || !_hints.TryAccept(jobId))
         {
-            return;
+            return false;
         }
 
-        if (lane.Leave(ended.Id) && ended.UpstreamId is not null)
-        {
-            Spawn(ended.Id, () => CancelUpstreamAsync(lane, ended));
-        }
-        else
-        {
-            Release(lane, ended.Id);
-        }
-    }
-
-    private async Task CancelUpstreamAsync(ProviderLane lane, Job job)
-    {
-        try
-        {
-            using var call = _calls.Start();
-            await lane.Provider.CancelAsync(_calls.For(job), call.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
-        {
-            EngineLog.ProviderThrew(_log, ex, lane.Provider.Name, "cancel", job.Id);
-        }
-        finally
-        {
-            Release(lane, job.Id);
-        }
-    }
-
-    private async Task SubmitAsync(string jobId, ProviderLane lane)
-    {
-        var ct = _stopping.Token;
-        var job = (await Transitions.TryAsync(jobId, j => j.Status == JobStatus.Queued && j.DeletedAt is null, j => j with { Status = JobStatus.Submitting, SubmitAttempts = j.SubmitAttempts + 1 }, ct).ConfigureAwait(false)).Updated;
-        if (job is null)
-        {
-            Release(lane, jobId);
-            return;
-        }
-
-        using var span = ReelayTelemetry.StartSubmit(job, lane.Provider.Name);
-        SubmitOutcome outcome;
-        var attempt = job.SubmitAttempts;
-        var reference = job.ClientReference(attempt);
-        try
-        {
-            using var call = _calls.Start();
-
-            // The call is recorded on the job right before its request leaves (after rate-limit waits and first-frame
-            // work), so a restart can tell a job that never reached the upstream from one that may have.
-            using var send = SubmitSend.Begin(token => RecordSubmitCallAsync(job, lane.Provider.Name, attempt, reference, token));
-            try
-            {
-                outcome = await lane.Provider.SubmitAsync(_calls.For(job, reference), call.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                outcome = new SubmitOutcome.RetryLater(new JobError(ErrorCodes.UpstreamTimeout, $"The provider did not answer the submit within {_options.UpstreamCallTimeout.TotalSeconds:0} s."));
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            return; // Shutting down: the job stays 'submitting' and is recovered at the next start.
-        }
-        catch (SubmitAbandonedException)
-        {
-            Release(lane, jobId); // Cancelled (or failed by its deadline) before its request was sent: nothing went upstream.
-            return;
-        }
-        catch (Exception ex)
-        {
-            EngineLog.ProviderThrew(_log, ex, lane.Provider.Name, "submit", jobId);
-            outcome = new SubmitOutcome.RetryLater(new JobError(ErrorCodes.UpstreamUnavailable, "The provider could not be reached."));
-        }
-
-        ReelayTelemetry.SubmitAnswered(span, outcome);
-        var next = outcome is SubmitOutcome.Accepted ? null : _router.NextAfter(job);
-        switch (SubmitPolicy.Decide(job, outcome, next, _options, Random.Shared.NextDouble()))
-        {
-            case SubmitDecision.Run run:
-                await OnAcceptedAsync(job, lane, run.UpstreamId).ConfigureAwait(false);
-                break;
-            case SubmitDecision.FailOver failOver:
-                EngineLog.FailedOver(_log, jobId, lane.Provider.Name, failOver.Next.Provider.Name, failOver.Reason.Code);
-                await RequeueAsync(jobId, lane, failOver.Next, front: true, ct).ConfigureAwait(false);
-                break;
-            case SubmitDecision.Fail fail:
-                await FailAsync(jobId, fail.Error, ct).ConfigureAwait(false);
-                Release(lane, jobId);
-                break;
-            case SubmitDecision.RetryAfter retry:
-                EngineLog.SubmitRetry(_log, jobId, lane.Provider.Name, retry.Delay, retry.Reason.Message);
-                await RequeueAsync(jobId, lane, _router.First(job), front: false, ct).ConfigureAwait(false);
-
-                // Due through the store (any node may take it then) and through this node's cache, whichever comes first.
-                await _claims.ReleaseClaimAsync(jobId, _options.NodeId, _time.GetUtcNow() + retry.Delay, ct).ConfigureAwait(false);
-                _due.Add(new DueItem(jobId, DueKind.Resubmit, 0), _time.GetUtcNow() + retry.Delay);
-                break;
-        }
-    }
-
-    /// <summary>Durably records the submit call about to be sent; throws <see cref="SubmitAbandonedException"/> when the job is no longer being submitted.</summary>
-    private async Task RecordSubmitCallAsync(Job job, string provider, int attempt, string reference, CancellationToken ct)
-    {
-        var recorded = await Transitions.TryAsync(
-            job.Id,
-            j => j.Status == JobStatus.Submitting && j.SubmitAttempts == attempt && j.DeletedAt is null,
-            j => j with { SubmitCall = new SubmitCall(attempt, provider, j.UpstreamModel ?? j.Model, reference, _time.GetUtcNow()) },
-            ct).ConfigureAwait(false);
-        if (!recorded.Applied)
-        {
-            throw new SubmitAbandonedException(job.Id);
-        }
-    }
-
-    /// <summary>
-    /// Puts a job that was being submitted back to queued, on <paramref name="route"/> when given, and frees its slot. With
-    /// <paramref name="front"/> it joins the front of its (new) lane at once; otherwise a Resubmit entry brings it back.
-    /// </summary>
-    private async Task RequeueAsync(string jobId, ProviderLane lane, JobRoute? route, bool front, CancellationToken ct)
-    {
-        var moved = await Transitions.TryAsync(
-            jobId,
-            j => j.Status == JobStatus.Submitting,
-            j => route is null ? j with { Status = JobStatus.Queued } : j with { Status = JobStatus.Queued, Provider = route.Provider.Name, UpstreamModel = route.UpstreamModel, Note = route.Note },
-            ct).ConfigureAwait(false);
-        Release(lane, jobId);
-        if (front && moved.Updated is { } queued && LaneOf(queued.Provider) is { } target)
-        {
-            Enqueue(queued, target, front: true);
-        }
-    }
-
-    private async Task OnAcceptedAsync(Job job, ProviderLane lane, string upstreamId)
-    {
-        EngineLog.JobAccepted(_log, job.Id, lane.Provider.Name, upstreamId);
-        if (_upstreamIds.Active)
-        {
-            _upstreamIds.TryClaim(lane.Provider.Name, upstreamId, job.Id);
-        }
-
-        var running = await Transitions.TryAsync(
-            job.Id,
-            j => j.Status == JobStatus.Submitting,
-            j => j with { Status = JobStatus.Running, UpstreamId = upstreamId, StartedAt = _time.GetUtcNow(), Progress = 0 },
-            _stopping.Token).ConfigureAwait(false);
-        if (!running.Applied)
-        {
-            // Cancelled (or failed by its deadline) while the submit was in flight: stop it upstream too.
-            await CancelUpstreamAsync(lane, job with { UpstreamId = upstreamId }).ConfigureAwait(false);
-            return;
-        }
-
-        _due.Add(new DueItem(job.Id, DueKind.Poll, 0), _time.GetUtcNow() + Backoff.PollInterval(lane.Provider.PollSchedule, 0, Random.Shared.NextDouble()));
-    }
-
-    private async Task RecoverSubmittingAsync(Job job, ProviderLane lane)
-    {
-        var ct = _stopping.Token;
-        var step = SubmitRecovery.Plan(job);
-        if (step is RecoveryStep.LookUp)
-        {
-            RecoveryOutcome outcome;
-            try
-            {
-                using var call = _calls.Start();
-                outcome = await lane.Provider.RecoverSubmitAsync(_calls.For(job, job.SubmitCall!.Reference, _upstreamIds.OwnedByOthers(lane.Provider.Name, job.Id)), call.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                EngineLog.ProviderThrew(_log, ex, lane.Provider.Name, "recover", job.Id);
-                outcome = new RecoveryOutcome.Unknown();
-            }
-
-            // Two jobs must never adopt one upstream task: the first claim wins, the other cannot tell.
-            var claimedByAnother = outcome is RecoveryOutcome.Found found && !_upstreamIds.TryClaim(lane.Provider.Name, found.UpstreamId, job.Id);
-            EngineLog.RecoveredSubmitting(_log, job.Id, lane.Provider.Name, claimedByAnother ? "Found (claimed by another job)" : outcome.GetType().Name);
-            step = SubmitRecovery.After(job, outcome, _time.GetUtcNow(), _options.UpstreamCallTimeout, claimedByAnother);
-        }
-
-        switch (step)
-        {
-            case RecoveryStep.Adopt adopt:
-                await OnAcceptedAsync(job, lane, adopt.UpstreamId).ConfigureAwait(false);
-                break;
-            case RecoveryStep.LookAgain again:
-                // Still holding its slot: the interrupted call could still be creating the task upstream.
-                _due.Add(new DueItem(job.Id, DueKind.Recover, 0), again.At);
-                return;
-            case RecoveryStep.Requeue requeue:
-                EngineLog.RequeuedAfterRestart(_log, job.Id, lane.Provider.Name, requeue.Reason);
-                await RequeueAsync(job.Id, lane, route: null, front: true, ct).ConfigureAwait(false);
-                break;
-            default:
-                await FailAsync(job.Id, new JobError(ErrorCodes.SubmitOutcomeUnknown, "Reelay restarted while submitting this job, and the provider cannot tell whether it accepted it. It was not resubmitted, to avoid paying twice."), ct).ConfigureAwait(false);
-                Release(lane, job.Id);
-                break;
-        }
-
-        _upstreamIds.End();
+        _due.Add(new DueItem(jobId, DueKind.Hint, 0), _time.GetUtcNow());
+        return true;
     }
 
     private Task OnDueAsync(DueItem item, DateTimeOffset due) => item.Kind switch
     {
-        DueKind.Poll => PollOrRescheduleAsync(item, due),
-        DueKind.Deadline => OnDeadlineAsync(item.JobId),
-        DueKind.Recover => OnRecoverAsync(item.JobId),
-        _ => OnResubmitAsync(item.JobId),
+        DueKind.Poll or DueKind.Hint => _poller.PollOrRescheduleAsync(item, due),
+        DueKind.Deadline => _deadlines.OnDueAsync(item.JobId),
+        DueKind.Recover => _recovery.OnDueAsync(item.JobId),
+        _ => _claimLoop.OnResubmitDueAsync(item.JobId),
     };
-
-    private async Task OnResubmitAsync(string jobId)
-    {
-        var job = await _store.GetAsync(jobId, _stopping.Token).ConfigureAwait(false);
-        if (job is { Status: JobStatus.Queued, DeletedAt: null } && LaneOf(job.Provider) is { } lane
-            && await _claims.TryClaimAsync(jobId, _options.NodeId, _time.GetUtcNow(), _options.ClaimLease, _stopping.Token).ConfigureAwait(false))
-        {
-            Enqueue(job, lane, front: true);
-        }
-    }
-
-    private async Task OnRecoverAsync(string jobId)
-    {
-        var job = await _store.GetAsync(jobId, _stopping.Token).ConfigureAwait(false);
-        if (job is { Status: JobStatus.Submitting, SubmitCall: { } call } && LaneOf(call.Provider) is { } lane)
-        {
-            await RecoverSubmittingAsync(job, lane).ConfigureAwait(false);
-        }
-        else
-        {
-            _upstreamIds.End(); // Cancelled or timed out meanwhile; leaving the lane freed its slot.
-        }
-    }
-
-    private async Task OnDeadlineAsync(string jobId)
-    {
-        var now = _time.GetUtcNow();
-        var (failed, current) = await Transitions.TryAsync(
-            jobId,
-            j => !j.Status.IsTerminal() && now >= j.Deadline,
-            j => j with { Status = JobStatus.Failed, CompletedAt = now, Error = new JobError(ErrorCodes.DeadlineExceeded, $"The job did not finish within its deadline ({(j.Deadline - j.CreatedAt).TotalMinutes:0.#} minutes).") },
-            _stopping.Token).ConfigureAwait(false);
-        if (failed is null)
-        {
-            if (current is not null && !current.Status.IsTerminal() && current.Deadline > now)
-            {
-                _due.Add(new DueItem(current.Id, DueKind.Deadline, 0), current.Deadline);
-            }
-
-            return;
-        }
-
-        EngineLog.DeadlineExceeded(_log, jobId);
-        LeaveLane(failed);
-    }
-
-    private async Task PollOrRescheduleAsync(DueItem item, DateTimeOffset due)
-    {
-        try
-        {
-            await PollAsync(item, due).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
-        {
-            // A store or engine fault must not strand the job: try again later; the deadline remains the backstop.
-            EngineLog.EngineError(_log, ex, item.JobId);
-            var delay = Backoff.Exponential(TimeSpan.FromSeconds(1), item.Attempt, TimeSpan.FromMinutes(1), Random.Shared.NextDouble());
-            _due.Add(item with { Attempt = item.Attempt + 1 }, _time.GetUtcNow() + delay);
-        }
-    }
-
-    private async Task PollAsync(DueItem item, DateTimeOffset due)
-    {
-        var ct = _stopping.Token;
-        var job = await _store.GetAsync(item.JobId, ct).ConfigureAwait(false);
-        var lane = LaneOf(job?.Provider);
-        if (job is null || lane is null || job.Status != JobStatus.Running)
-        {
-            if (job is not null && lane is not null && job.Status.IsTerminal())
-            {
-                Release(lane, job.Id);
-            }
-
-            return;
-        }
-
-        if (_time.GetUtcNow() >= job.Deadline)
-        {
-            await OnDeadlineAsync(job.Id).ConfigureAwait(false);
-            return;
-        }
-
-        var outcome = await CallPollAsync(job, lane, due, ct).ConfigureAwait(false);
-        switch (PollPolicy.Decide(job, outcome, item.Attempt, lane.Provider.PollSchedule, Random.Shared.NextDouble()))
-        {
-            case PollDecision.Run run:
-                if (run.Progress is { } progress)
-                {
-                    await Transitions.TryAsync(job.Id, j => j.Status == JobStatus.Running && j.Progress < progress, j => j with { Progress = progress }, ct).ConfigureAwait(false);
-                }
-
-                _due.Add(item with { Attempt = run.Attempt }, _time.GetUtcNow() + run.Delay);
-                break;
-            case PollDecision.Finalize finalize:
-                await FinalizeAsync(job, lane, finalize.Result, item).ConfigureAwait(false);
-                break;
-            case PollDecision.Fail fail:
-                await FailAsync(job.Id, fail.Error, ct).ConfigureAwait(false);
-                Release(lane, job.Id);
-                break;
-            case PollDecision.RetryAfter retry:
-                EngineLog.PollRetry(_log, job.Id, retry.Delay, retry.Reason);
-                _due.Add(item with { Attempt = retry.Attempt }, _time.GetUtcNow() + retry.Delay);
-                break;
-        }
-    }
-
-    private async Task<PollOutcome> CallPollAsync(Job job, ProviderLane lane, DateTimeOffset due, CancellationToken ct)
-    {
-        await lane.PollGate.WaitAsync(ct).ConfigureAwait(false);
-        using var span = ReelayTelemetry.StartPoll(job, lane.Provider.Name);
-        PollOutcome outcome;
-        try
-        {
-            using var call = _calls.Start();
-            outcome = await lane.Provider.PollAsync(_calls.For(job), call.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            outcome = new PollOutcome.RetryLater("the provider did not answer the poll in time");
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            EngineLog.ProviderThrew(_log, ex, lane.Provider.Name, "poll", job.Id);
-            outcome = new PollOutcome.RetryLater("the poll failed");
-        }
-        finally
-        {
-            lane.PollGate.Release();
-        }
-
-        ReelayTelemetry.PollAnswered(span, outcome, _time.GetUtcNow() - due);
-        return outcome;
-    }
-
-    private async Task FinalizeAsync(Job job, ProviderLane lane, ResultLocation result, DueItem item)
-    {
-        using var span = ReelayTelemetry.StartFinalize(job, lane.Provider.Name);
-        FinalizeOutcome outcome;
-        try
-        {
-            outcome = await _finalizer.FinalizeAsync(_calls.For(job), lane.Provider, result, _stopping.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-        {
-            return; // Shutting down: still 'running'; the next start polls it again and finalizes.
-        }
-        catch (Exception ex)
-        {
-            EngineLog.FinalizeFailed(_log, ex, job.Id);
-            var again = PollPolicy.AfterFinalizeFailed(item.Attempt, lane.Provider.PollSchedule, Random.Shared.NextDouble());
-            _due.Add(item with { Attempt = again.Attempt }, _time.GetUtcNow() + again.Delay);
-            return;
-        }
-
-        if (outcome is FinalizeOutcome.Unplayable unplayable)
-        {
-            await FailAsync(job.Id, unplayable.Error, _stopping.Token).ConfigureAwait(false);
-        }
-
-        Release(lane, job.Id);
-    }
-
-    private async Task FailAsync(string jobId, JobError error, CancellationToken ct)
-    {
-        var failed = await Transitions.TryAsync(jobId, j => !j.Status.IsTerminal(), j => j with { Status = JobStatus.Failed, Error = error, CompletedAt = _time.GetUtcNow() }, ct).ConfigureAwait(false);
-        if (failed.Applied)
-        {
-            EngineLog.JobFailed(_log, jobId, error.Code, error.Message);
-        }
-    }
-
-    private void Spawn(string jobId, Func<Task> work)
-    {
-        var task = Task.Run(async () =>
-        {
-            try
-            {
-                await work().ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-            {
-            }
-            catch (Exception ex)
-            {
-                EngineLog.EngineError(_log, ex, jobId);
-            }
-        });
-        _background.TryAdd(task, 0);
-        task.ContinueWith(t => _background.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-    }
 }

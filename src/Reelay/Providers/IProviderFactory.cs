@@ -33,7 +33,8 @@ public interface IProviderFactory
 /// <param name="Time">The clock.</param>
 /// <param name="LoggerFactory">For the adapter's source-generated log.</param>
 /// <param name="Catalog">The model catalog (upstream model facts); null: the shipped catalog.</param>
-public sealed record ProviderServices(Http.UpstreamHttpClient Http, FirstFrames FirstFrames, TimeProvider Time, Microsoft.Extensions.Logging.ILoggerFactory LoggerFactory, Catalog.ModelCatalog? Catalog = null);
+/// <param name="Callbacks">Per-job callback URLs under Reelay:PublicBaseUrl; null: no callbacks.</param>
+public sealed record ProviderServices(Http.UpstreamHttpClient Http, FirstFrames FirstFrames, TimeProvider Time, Microsoft.Extensions.Logging.ILoggerFactory LoggerFactory, Catalog.ModelCatalog? Catalog = null, Callbacks.CallbackUrls? Callbacks = null);
 
 /// <summary>What a probe of an instance found.</summary>
 /// <param name="Ok">Reachable and the credential was accepted.</param>

@@ -37,6 +37,12 @@ public sealed class ProviderInstanceOptions
 
     /// <summary>How a first frame is made to fit when this upstream demands an exact size: Crop (centre) or Pad.</summary>
     public ImageFitMode FirstFrameFit { get; set; } = ImageFitMode.Crop;
+
+    /// <summary>This instance's circuit on each node: failures in a row that make routing skip it, and for how long.</summary>
+    public Routing.CircuitOptions Circuit { get; set; } = new();
+
+    /// <summary>Upstream callbacks (a shortcut: a callback makes Reelay poll the job at once; polling stays the backstop).</summary>
+    public Callbacks.CallbackOptions Callbacks { get; set; } = new();
 }
 
 /// <summary>One deployment of a public model: a provider instance and the upstream's model id.</summary>

@@ -17,7 +17,7 @@ public sealed partial class ProviderRegistry : IDisposable
     private readonly List<UpstreamHttpClient> _clients = [];
 
     /// <summary>Builds the registry; throws <see cref="InvalidOperationException"/> listing every configuration problem.</summary>
-    public ProviderRegistry(ReelayOptions options, IEnumerable<IProviderFactory> factories, ModelCatalog catalog, FirstFrames firstFrames, TimeProvider time, ILoggerFactory loggers, IEnumerable<IVideoProvider> builtIn)
+    public ProviderRegistry(ReelayOptions options, IEnumerable<IProviderFactory> factories, ModelCatalog catalog, FirstFrames firstFrames, TimeProvider time, ILoggerFactory loggers, IEnumerable<IVideoProvider> builtIn, Callbacks.CallbackUrls? callbacks = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(catalog);
@@ -38,7 +38,7 @@ public sealed partial class ProviderRegistry : IDisposable
 
             var http = new UpstreamHttpClient(name, new Uri(instance.BaseUrl!), instance.Timeout, instance.MaxRequestsPerSecond, time);
             _clients.Add(http);
-            providers.Add(byType[instance.Type].Create(name, instance, new ProviderServices(http, firstFrames, time, loggers, catalog)));
+            providers.Add(byType[instance.Type].Create(name, instance, new ProviderServices(http, firstFrames, time, loggers, catalog, callbacks)));
         }
 
         Providers = providers;
@@ -114,6 +114,9 @@ public sealed partial class ProviderRegistry : IDisposable
             {
                 errors.Add($"{key}: PollInterval must be at least 50 ms and MaxPollInterval between PollInterval and 1 hour (got {p.PollInterval} and {p.MaxPollInterval}).");
             }
+
+            errors.AddRange((p.Circuit ?? new()).Validate(key + ":Circuit"));
+            errors.AddRange((p.Callbacks ?? new()).Validate(key + ":Callbacks"));
         }
 
         foreach (var (model, deployments) in options.Routes)

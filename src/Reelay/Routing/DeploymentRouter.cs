@@ -33,10 +33,12 @@ public sealed class DeploymentRouter : IJobRouter
     private readonly IVideoProvider? _sandbox;
     private readonly HashSet<string> _standInFor;
     private readonly bool _standInForAll;
+    private readonly ProviderCircuits? _circuits;
 
     /// <summary>Creates the router over every provider instance (the sandbox included when enabled).</summary>
-    public DeploymentRouter(IEnumerable<IVideoProvider> providers, IReadOnlyDictionary<string, IReadOnlyList<Deployment>> routes, IEnumerable<string> standInFor)
+    public DeploymentRouter(IEnumerable<IVideoProvider> providers, IReadOnlyDictionary<string, IReadOnlyList<Deployment>> routes, IEnumerable<string> standInFor, ProviderCircuits? circuits = null)
     {
+        _circuits = circuits;
         ArgumentNullException.ThrowIfNull(providers);
         Providers = providers.ToList();
         _byName = Providers.ToDictionary(p => p.Name, StringComparer.Ordinal);
@@ -55,6 +57,12 @@ public sealed class DeploymentRouter : IJobRouter
 
     /// <inheritdoc />
     public IReadOnlyCollection<IVideoProvider> Providers { get; }
+
+    /// <summary>This node's circuits, when routing uses them.</summary>
+    public ProviderCircuits? Circuits => _circuits;
+
+    /// <inheritdoc />
+    public bool IsAvailable(string provider) => _circuits?.IsAvailable(provider) ?? true;
 
     /// <inheritdoc />
     public IVideoProvider? FindProvider(string name) => _byName.GetValueOrDefault(name);

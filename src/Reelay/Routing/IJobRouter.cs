@@ -17,6 +17,12 @@ public interface IJobRouter
 
     /// <summary>Every provider instance.</summary>
     IReadOnlyCollection<IVideoProvider> Providers { get; }
+
+    /// <summary>
+    /// Whether a new job may be sent to <paramref name="provider"/> now (its circuit is not open on this node). Routing
+    /// prefers available deployments and falls back to the plan's order when none is.
+    /// </summary>
+    bool IsAvailable(string provider) => true;
 }
 
 /// <summary>A routing decision.</summary>
@@ -48,11 +54,30 @@ public static class JobRouterExtensions
         {
             if (plan[i].Provider.Name == job.Provider && plan[i].UpstreamModel == job.UpstreamModel)
             {
-                return plan[i + 1];
+                return router.PreferAvailable(plan, i + 1);
             }
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The first route from <paramref name="start"/> on whose instance is available (its circuit not open), or the one at
+    /// <paramref name="start"/> when none is: the plan's order is kept, open instances are skipped, never dropped.
+    /// </summary>
+    public static JobRoute PreferAvailable(this IJobRouter router, IReadOnlyList<JobRoute> plan, int start = 0)
+    {
+        ArgumentNullException.ThrowIfNull(router);
+        ArgumentNullException.ThrowIfNull(plan);
+        for (var i = start; i < plan.Count; i++)
+        {
+            if (router.IsAvailable(plan[i].Provider.Name))
+            {
+                return plan[i];
+            }
+        }
+
+        return plan[start];
     }
 
     /// <summary>The first deployment for <paramref name="job"/>, or null when none serves it any more.</summary>
@@ -61,7 +86,7 @@ public static class JobRouterExtensions
         ArgumentNullException.ThrowIfNull(router);
         try
         {
-            return router.Plan(job) is [var first, ..] ? first : null;
+            return router.Plan(job) is { Count: > 0 } plan ? router.PreferAvailable(plan) : null;
         }
         catch (ReelayException)
         {

@@ -168,6 +168,8 @@ public sealed class LiveResponseValidationTests(ApiDocumentServer fixture) : ICl
         await CheckAsync(D, "/admin/charges/{jobId}/settle", HttpMethod.Post, $"/admin/charges/{Done}/settle", 409);
         await CheckAsync(D, "/admin/charges/{jobId}/release", HttpMethod.Post, $"/admin/charges/{Done}/release", 409);
         await CheckAsync(D, "/v1/usage", HttpMethod.Get, "/v1/usage", 200, authorization: "Bearer " + secret);
+        await CheckAsync(D, "/admin/providers", HttpMethod.Get, "/admin/providers", 200);
+        await CheckAsync(D, "/admin/providers", HttpMethod.Get, "/admin/providers", 403, authorization: "Bearer " + secret);
 
         await CheckAsync(D, "/admin/keys", HttpMethod.Get, "/admin/keys", 401, authorization: null);
         await CheckAsync(D, "/admin/keys", HttpMethod.Get, "/admin/keys", 403, authorization: "Bearer " + secret);

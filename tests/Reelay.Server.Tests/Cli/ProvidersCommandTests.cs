@@ -58,6 +58,47 @@ public sealed class ProvidersCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task ProvidersCheck_WithUrlOfARunningGateway_ShowsEachInstancesCircuitThere()
+    {
+        await using var emulator = new ModelVerseEmulator(new EmulatorOptions { ApiKey = "mv-cli-secret-0123456" });
+        await emulator.StartAsync();
+        emulator.Faults.Add(FaultScope.Submit, new Fault.ServerError(503), times: 10);
+        var settings = new Dictionary<string, string?>
+        {
+            ["Reelay:Providers:mv:Type"] = "modelverse",
+            ["Reelay:Providers:mv:BaseUrl"] = emulator.BaseUrl.AbsoluteUri,
+            ["Reelay:Providers:mv:ApiKey"] = "mv-cli-secret-0123456",
+            ["Reelay:Providers:mv:Circuit:FailureThreshold"] = "1",
+            ["Reelay:Providers:mv:Circuit:BreakDuration"] = "00:10:00",
+            ["Reelay:Routes:sora-2:0:Provider"] = "mv",
+        };
+        await using var server = await Support.ReelayTestServer.StartAsync(settings);
+        using (var create = await server.Http.PostAsync("/v1/videos", new StringContent("""{"model":"sora-2","prompt":"a paper boat"}""", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.True(create.IsSuccessStatusCode);
+        }
+
+        var until = DateTime.UtcNow.AddSeconds(20);
+        while (!(await server.Http.GetStringAsync("/admin/providers")).Contains("\"open\"", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < until, "the circuit never opened");
+            await Task.Delay(50);
+        }
+
+        var result = await CliRunner.RunAsync(
+        [
+            "providers", "check", "--url", server.BaseAddress.AbsoluteUri, "--key", server.ApiKey,
+            $"--Reelay:DataDirectory={_data}",
+            .. settings.Select(s => $"--{s.Key}={s.Value}"),
+        ]);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("CIRCUIT", result.Output, StringComparison.Ordinal);
+        Assert.Contains("OPEN", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("mv-cli-secret-0123456", result.Output + result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ProvidersCheck_InvalidConfiguration_ExitsOneListingEveryProblem()
     {
         var result = await CliRunner.RunAsync(

@@ -46,7 +46,7 @@ public sealed class HealthEndpointsTests
         var root = JsonDocument.Parse(text).RootElement;
         Assert.Equal("Healthy", root.GetProperty("status").GetString());
         var checks = root.GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!);
-        Assert.Equal(["ffmpeg", "provider:sandbox", "provider:up", "shutdown", "storage", "store"], checks.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["circuits", "ffmpeg", "provider:sandbox", "provider:up", "shutdown", "storage", "store"], checks.Keys.Order(StringComparer.Ordinal));
         foreach (var check in checks.Values)
         {
             Assert.Equal("Healthy", check.GetProperty("status").GetString());
@@ -123,11 +123,11 @@ public sealed class HealthEndpointsTests
     }
 
     [Fact]
-    public async Task ProviderCheck_ThreeFailedCallsInARow_DegradedUntilAnAnswer()
+    public async Task ProviderCheck_CircuitOffAndThreeFailedCallsInARow_DegradedUntilAnAnswer()
     {
         var handler = new StatusHandler { Status = HttpStatusCode.BadGateway };
         using var client = new UpstreamHttpClient("up", new Uri("http://127.0.0.1:9/private-path/"), TimeSpan.FromSeconds(5), 0, TimeProvider.System, handler);
-        var check = new ProviderHealthCheck(client);
+        var check = new ProviderHealthCheck("up", client, circuits: null);
         var context = new HealthCheckContext { Registration = new HealthCheckRegistration("provider:up", check, HealthStatus.Degraded, null) };
 
         var fresh = await check.CheckHealthAsync(context, CancellationToken.None);

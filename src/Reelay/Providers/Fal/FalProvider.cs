@@ -57,7 +57,9 @@ public sealed partial class FalProvider : HttpVideoProvider
         }
 
         var body = FalInputs.Build(j, job.UpstreamModel, image);
-        using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url(job.UpstreamModel))
+        // fal's webhook goes in the fal_webhook query parameter (there is no header for it); fal signs it with ED25519.
+        var webhook = CallbackUrl(job);
+        using var request = new HttpRequestMessage(HttpMethod.Post, webhook is null ? Http.Url(job.UpstreamModel) : Http.Url(job.UpstreamModel + "?fal_webhook=" + Uri.EscapeDataString(webhook)))
         {
             Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
         };

@@ -21,11 +21,20 @@ public abstract class HttpVideoProvider : IVideoProvider
         Http = services.Http;
         Frames = services.FirstFrames;
         Catalog = services.Catalog ?? Reelay.Catalog.ModelCatalog.Shipped;
+        _callbacks = (options.Callbacks?.Enabled ?? true) ? services.Callbacks : null;
         PollSchedule = new PollSchedule(options.PollInterval, options.MaxPollInterval);
     }
 
+    private readonly Callbacks.CallbackUrls? _callbacks;
+
     /// <inheritdoc />
     public string Name { get; }
+
+    /// <summary>
+    /// The job's callback URL for an upstream that can call back, or null: callbacks off for this instance, or no
+    /// Reelay:PublicBaseUrl. A callback is a hint (Reelay then polls the job at once), never the job's truth.
+    /// </summary>
+    protected string? CallbackUrl(ProviderJob job) => job is null ? null : _callbacks?.UrlFor(Name, job.Job.Id)?.AbsoluteUri;
 
     /// <inheritdoc />
     public PollSchedule PollSchedule { get; }

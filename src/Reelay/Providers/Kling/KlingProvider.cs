@@ -117,6 +117,7 @@ public sealed partial class KlingProvider : HttpVideoProvider
             Duration = j.DurationSeconds.ToString(CultureInfo.InvariantCulture),
             Sound = j.Options.TryGetValue("audio", out var audio) && bool.TryParse(audio, out var on) ? (on ? "on" : "off") : null,
             ExternalTaskId = job.ClientReference,
+            CallbackUrl = CallbackUrl(job),
         };
         using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url(TaskPath(j.Mode)))
         {

@@ -36,6 +36,10 @@ internal sealed class KlingCreate
 
     [JsonPropertyName("external_task_id")]
     public string? ExternalTaskId { get; init; }
+
+    /// <summary>Where Kling POSTs the task on each status change (unsigned: Reelay only polls sooner).</summary>
+    [JsonPropertyName("callback_url")]
+    public string? CallbackUrl { get; init; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -124,6 +124,7 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
             CameraFixed = Bool(j, "camera_fixed"),
             Watermark = Bool(j, "watermark") ?? false,
             GenerateAudio = Bool(j, "audio"),
+            CallbackUrl = CallbackUrl(job),
         };
         using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("contents/generations/tasks"))
         {

@@ -34,6 +34,10 @@ internal sealed class SeedanceCreate
 
     [JsonPropertyName("execution_expires_after")]
     public int? ExecutionExpiresAfter { get; init; }
+
+    /// <summary>Where Ark POSTs the task on each status change (unsigned: Reelay only polls sooner).</summary>
+    [JsonPropertyName("callback_url")]
+    public string? CallbackUrl { get; init; }
 }
 
 /// <summary>One content item: {"type":"text","text"} or {"type":"image_url","image_url":{"url"},"role"}.</summary>

@@ -123,6 +123,7 @@ public sealed partial class ViduProvider : HttpVideoProvider
                     MovementAmplitude = movement,
                     Watermark = watermark,
                     Payload = job.ClientReference ?? j.Id,
+                    CallbackUrl = CallbackUrl(job),
                 },
                 ViduJsonContext.Default.ViduImg2Video);
         }
@@ -142,6 +143,7 @@ public sealed partial class ViduProvider : HttpVideoProvider
                     Bgm = j.Options.TryGetValue("bgm", out var b) && bool.TryParse(b, out var bgm) ? bgm : null,
                     Watermark = watermark,
                     Payload = job.ClientReference ?? j.Id,
+                    CallbackUrl = CallbackUrl(job),
                 },
                 ViduJsonContext.Default.ViduText2Video);
         }

@@ -34,6 +34,10 @@ internal sealed class ViduImg2Video
 
     [JsonPropertyName("payload")]
     public string? Payload { get; init; }
+
+    /// <summary>Where Vidu POSTs the task on each status change (its signature is not documented: Reelay only polls sooner).</summary>
+    [JsonPropertyName("callback_url")]
+    public string? CallbackUrl { get; init; }
 }
 
 /// <summary>POST /ent/v2/text2video body.</summary>
@@ -68,6 +72,10 @@ internal sealed class ViduText2Video
 
     [JsonPropertyName("payload")]
     public string? Payload { get; init; }
+
+    /// <summary>Where Vidu POSTs the task on each status change (its signature is not documented: Reelay only polls sooner).</summary>
+    [JsonPropertyName("callback_url")]
+    public string? CallbackUrl { get; init; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
