@@ -45,6 +45,7 @@ internal static class Program
           --engine-rate <n>     the instance's MaxRequestsPerSecond (1000)
           --engine-run <s>      seconds each emulated task runs (30)
           --engine-wait <min>   longest wait for every job to end (120)
+          --engine-submits <n>  Engine:MaxConcurrentSubmitsPerProvider (the default, 32)
           --serve <path>      the Reelay.Cli.dll to run (default: the one built with the benchmark), e.g. an older build
         """;
 
@@ -181,6 +182,9 @@ internal sealed record BenchOptions
 
     public int EngineWaitMinutes { get; init; } = 120;
 
+    /// <summary>Reelay:Engine:MaxConcurrentSubmitsPerProvider for the engine benchmark (null: the default).</summary>
+    public int? EngineSubmits { get; init; }
+
     public static (string Command, BenchOptions Options) Parse(string[] args)
     {
         var command = "all";
@@ -241,6 +245,7 @@ internal sealed record BenchOptions
                 "--engine-rate" => options with { EngineRate = Positive(arg, value) },
                 "--engine-run" => options with { EngineRunSeconds = Positive(arg, value) },
                 "--engine-wait" => options with { EngineWaitMinutes = Positive(arg, value) },
+                "--engine-submits" => options with { EngineSubmits = Positive(arg, value) },
                 _ => throw new ArgumentException($"Unknown option '{arg}'."),
             };
         }

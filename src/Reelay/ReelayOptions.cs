@@ -81,6 +81,13 @@ public sealed class EngineOptions
     /// <summary>Poll calls in flight at once per provider instance.</summary>
     public int MaxConcurrentPollsPerProvider { get; set; } = 64;
 
+    /// <summary>
+    /// Submit calls in flight at once per provider instance. They share the instance's request-rate limit with polls, first
+    /// come first served, so this bounds how long a due poll can wait behind submits (slots freed together start their
+    /// submits together).
+    /// </summary>
+    public int MaxConcurrentSubmitsPerProvider { get; set; } = 32;
+
     /// <summary>How long one upstream call (submit or poll) may take.</summary>
     public TimeSpan UpstreamCallTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

@@ -41,6 +41,7 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration, IEnumer
         }
 
         Check(options.Engine.MaxConcurrentPollsPerProvider is >= 1 and <= 4096, "Reelay:Engine:MaxConcurrentPollsPerProvider must be 1 to 4096.");
+        Check(options.Engine.MaxConcurrentSubmitsPerProvider is >= 1 and <= 4096, "Reelay:Engine:MaxConcurrentSubmitsPerProvider must be 1 to 4096.");
         Check(options.Engine.UpstreamCallTimeout > TimeSpan.Zero, "Reelay:Engine:UpstreamCallTimeout must be positive.");
         Check(options.Engine.MaxSubmitAttempts is >= 1 and <= 100, "Reelay:Engine:MaxSubmitAttempts must be 1 to 100.");
         Check(options.Engine.SubmitRetryDelay > TimeSpan.Zero, "Reelay:Engine:SubmitRetryDelay must be positive.");
