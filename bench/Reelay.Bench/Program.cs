@@ -49,6 +49,7 @@ internal static class Program
           --callback-jobs <n>     jobs per callbacks round (20)
           --callback-run <s>      seconds each emulated task runs in the callbacks benchmark (8)
           --callback-spacing <ms> time between the callbacks benchmark's submits (250)
+          --engine-submits <n>  Engine:MaxConcurrentSubmitsPerProvider (the default, 32)
           --serve <path>      the Reelay.Cli.dll to run (default: the one built with the benchmark), e.g. an older build
         """;
 
@@ -195,6 +196,8 @@ internal sealed record BenchOptions
     public int CallbackRunSeconds { get; init; } = 8;
 
     public int CallbackSpacingMs { get; init; } = 250;
+    /// <summary>Reelay:Engine:MaxConcurrentSubmitsPerProvider for the engine benchmark (null: the default).</summary>
+    public int? EngineSubmits { get; init; }
 
     public static (string Command, BenchOptions Options) Parse(string[] args)
     {
@@ -259,6 +262,7 @@ internal sealed record BenchOptions
                 "--engine-rate" => options with { EngineRate = Positive(arg, value) },
                 "--engine-run" => options with { EngineRunSeconds = Positive(arg, value) },
                 "--engine-wait" => options with { EngineWaitMinutes = Positive(arg, value) },
+                "--engine-submits" => options with { EngineSubmits = Positive(arg, value) },
                 _ => throw new ArgumentException($"Unknown option '{arg}'."),
             };
         }

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -58,24 +57,12 @@ public static class ReelayServer
         LoggingSetup.Apply(builder);
         TelemetrySetup.AddMetricsListener(builder, builder.Configuration[WebHostDefaults.ServerUrlsKey] ?? DefaultUrl);
 
-        var maxBody = builder.Configuration.GetValue<long?>("Reelay:Limits:MaxRequestBodyBytes") ?? new LimitsOptions().MaxRequestBodyBytes;
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = maxBody;
-        });
-        builder.Services.Configure<FormOptions>(form =>
-        {
-            form.MultipartBodyLengthLimit = maxBody;
-            form.ValueCountLimit = 256;
-        });
+        builder.AddReelayRequestLimits();
 
         builder.Services.AddReelay(builder.Configuration);
         builder.Services.AddReelayServerOptions(builder.Configuration);
-        builder.Services.AddSingleton(sp => AdminKey.Resolve(sp.GetRequiredService<ReelayServerOptions>().AdminKey, sp.GetRequiredService<ReelayOptions>().DataPath));
-        builder.Services.AddSingleton<ApiKeyAuthenticator>();
-        builder.Services.AddSingleton(sp => ContentUrlSigner.FromDataFolder(
-            sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayServerOptions>().ContentUrlLifetime));
+        builder.Services.AddReelayAuth();
+        builder.Services.AddReelayContent();
         builder.Services.AddOpenAIDialect();
         builder.Services.AddSoraRelayDialect();
         builder.Services.AddJobEvents();
@@ -87,8 +74,6 @@ public static class ReelayServer
         builder.Services.AddReelayDashboard();
         builder.AddReelayTelemetry();
         builder.Services.AddReelayGracefulStop();
-        builder.Services.AddSingleton(sp => new ContentOffload(sp.GetRequiredService<ReelayOptions>().Content, sp.GetRequiredService<Reelay.Results.IResultStore>()));
-        builder.Services.AddSingleton(sp => new SmallFileCache(sp.GetRequiredService<ReelayOptions>().Content));
 
         var app = builder.Build();
 

@@ -1,15 +1,21 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Reelay.Server.ApiDocuments;
+using Reelay.Server.Content;
 using Reelay.Server.Dialects.OpenAI;
 using Reelay.Server.Events;
+using Reelay.Server.Hosting;
+using Reelay.Server.Telemetry;
 
 namespace Reelay.Server;
 
 /// <summary>
-/// Settings only the HTTP server reads. They are bound from the same <c>Reelay</c> section as the library's
-/// <see cref="ReelayOptions"/>, so the keys users write are unchanged (see docs/configuration.md); the library's
-/// unknown-key check knows them through <see cref="ReelaySettingsExtension"/>.
+/// Settings only the HTTP server reads: the admin key, signed content URLs, the OpenAI dialect, event streams, the public
+/// address and forwarded headers, the API documents, telemetry, the console log, content offload and the graceful stop.
+/// They are bound from the same <c>Reelay</c> section as the library's <see cref="ReelayOptions"/>, so the keys users
+/// write are unchanged (see docs/configuration.md); the library's unknown-key check knows them through
+/// <see cref="ReelaySettingsExtension"/>, and their values are checked with the library's (one list of every problem).
 /// </summary>
 public sealed class ReelayServerOptions
 {
@@ -28,8 +34,36 @@ public sealed class ReelayServerOptions
     /// <summary>The longest a submit with <c>Prefer: wait=N</c> is held for its job to finish (0 turns synchronous waits off).</summary>
     public TimeSpan MaxPreferWait { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Every problem with these settings, each naming its key; empty when they are valid.</summary>
-    public IEnumerable<string> Validate()
+    /// <summary>
+    /// The address clients reach Reelay at (e.g. https://video.example.com or https://example.com/reelay), when it
+    /// differs from the one Reelay listens on (behind a reverse proxy). Every absolute URL Reelay hands out (result and
+    /// signed content URLs, notify_hook bodies) starts with it. Unset: the request's own scheme and host.
+    /// </summary>
+    public string? PublicBaseUrl { get; set; }
+
+    /// <summary>X-Forwarded-For/-Proto/-Host from trusted reverse proxies (off until a proxy or network is listed).</summary>
+    public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
+
+    /// <summary>The OpenAPI documents (/openapi/{name}.json) and their browsable UI (/docs).</summary>
+    public ApiDocumentsOptions ApiDocuments { get; set; } = new();
+
+    /// <summary>Metrics and traces: Prometheus /metrics and OTLP export.</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
+
+    /// <summary>The console log's format and the per-request line.</summary>
+    public LoggingOptions Logging { get; set; } = new();
+
+    /// <summary>How content requests are answered: by Reelay, or offloaded to nginx or S3 (Reelay:Content).</summary>
+    public ContentOptions Content { get; set; } = new();
+
+    /// <summary>How a stopping gateway drains (Reelay:Shutdown).</summary>
+    public ShutdownOptions Shutdown { get; set; } = new();
+
+    /// <summary>
+    /// Every problem with these settings, each naming its key; empty when they are valid. <paramref name="storageKind"/> is
+    /// Reelay:Storage:Kind (a library setting), which decides the content offloads allowed.
+    /// </summary>
+    public IEnumerable<string> Validate(string storageKind)
     {
         if (AdminKey is not null && AdminKey.Length < 16)
         {
@@ -46,7 +80,29 @@ public sealed class ReelayServerOptions
             yield return $"Reelay:MaxPreferWait must be 0 to 10 minutes (got {MaxPreferWait}).";
         }
 
-        foreach (var error in Events.Validate())
+        if (PublicBaseUrl is { } publicBase
+            && !(Uri.TryCreate(publicBase, UriKind.Absolute, out var baseUri) && (baseUri.Scheme == Uri.UriSchemeHttp || baseUri.Scheme == Uri.UriSchemeHttps)
+                && string.IsNullOrEmpty(baseUri.Query) && string.IsNullOrEmpty(baseUri.Fragment) && string.IsNullOrEmpty(baseUri.UserInfo)))
+        {
+            yield return $"Reelay:PublicBaseUrl must be an absolute http or https URL without query, fragment or user info, e.g. https://video.example.com (got '{publicBase}').";
+        }
+
+        foreach (var proxy in ForwardedHeaders.KnownProxies.Where(p => !System.Net.IPAddress.TryParse(p, out _)))
+        {
+            yield return $"Reelay:ForwardedHeaders:KnownProxies entry '{proxy}' is not an IP address.";
+        }
+
+        foreach (var network in ForwardedHeaders.KnownNetworks.Where(n => !System.Net.IPNetwork.TryParse(n, out _)))
+        {
+            yield return $"Reelay:ForwardedHeaders:KnownNetworks entry '{network}' is not a CIDR range (e.g. 10.0.0.0/8).";
+        }
+
+        if (ForwardedHeaders.ForwardLimit is < 1 or > 10)
+        {
+            yield return $"Reelay:ForwardedHeaders:ForwardLimit must be 1 to 10 (got {ForwardedHeaders.ForwardLimit}).";
+        }
+
+        foreach (var error in Events.Validate().Concat(Telemetry.Validate()).Concat(Logging.Validate()).Concat(Shutdown.Validate()).Concat(Content.Validate(storageKind)))
         {
             yield return error;
         }
@@ -64,7 +120,8 @@ public static class ReelayServerOptionsExtensions
     {
         services.AddOptions<ReelayServerOptions>().Bind(configuration.GetSection(ReelayOptions.Section));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ReelayServerOptions>>().Value);
-        services.AddSingleton(new ReelaySettingsExtension(typeof(ReelayServerOptions), section => (section.Get<ReelayServerOptions>() ?? new ReelayServerOptions()).Validate()));
+        services.AddSingleton(new ReelaySettingsExtension(typeof(ReelayServerOptions), section =>
+            (section.Get<ReelayServerOptions>() ?? new ReelayServerOptions()).Validate(section["Storage:Kind"] ?? new Results.StorageOptions().Kind)));
         return services;
     }
 }

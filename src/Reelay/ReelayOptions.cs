@@ -55,30 +55,6 @@ public sealed class ReelayOptions
     /// <summary>Signed webhooks (and the Sora relay's notify_hook): the durable outbox and its delivery schedule.</summary>
     public Webhooks.WebhookOptions Webhooks { get; set; } = new();
 
-    /// <summary>
-    /// The address clients reach Reelay at (e.g. https://video.example.com or https://example.com/reelay), when it
-    /// differs from the one Reelay listens on (behind a reverse proxy). Every absolute URL Reelay hands out (result and
-    /// signed content URLs, notify_hook bodies) starts with it. Unset: the request's own scheme and host.
-    /// </summary>
-    public string? PublicBaseUrl { get; set; }
-
-    /// <summary>X-Forwarded-For/-Proto/-Host from trusted reverse proxies (off until a proxy or network is listed).</summary>
-    public ForwardedHeadersSettings ForwardedHeaders { get; set; } = new();
-
-    /// <summary>The OpenAPI documents (/openapi/{name}.json) and their browsable UI (/docs).</summary>
-    public ApiDocumentsOptions ApiDocuments { get; set; } = new();
-
-    /// <summary>Metrics and traces: Prometheus /metrics and OTLP export.</summary>
-    public Diagnostics.TelemetryOptions Telemetry { get; set; } = new();
-
-    /// <summary>The console log's format and the per-request line.</summary>
-    public Diagnostics.LoggingOptions Logging { get; set; } = new();
-    /// <summary>How content requests are answered: by Reelay, or offloaded to nginx or S3 (Reelay:Content).</summary>
-    public Results.ContentOptions Content { get; set; } = new();
-
-    /// <summary>How a stopping gateway drains (Reelay:Shutdown).</summary>
-    public ShutdownOptions Shutdown { get; set; } = new();
-
     /// <summary>The data directory as a full path.</summary>
     public string DataPath => Path.GetFullPath(DataDirectory);
 }
@@ -105,6 +81,13 @@ public sealed class EngineOptions
     /// <summary>Poll calls in flight at once per provider instance.</summary>
     public int MaxConcurrentPollsPerProvider { get; set; } = 64;
 
+    /// <summary>
+    /// Submit calls in flight at once per provider instance. They share the instance's request-rate limit with polls, first
+    /// come first served, so this bounds how long a due poll can wait behind submits (slots freed together start their
+    /// submits together).
+    /// </summary>
+    public int MaxConcurrentSubmitsPerProvider { get; set; } = 32;
+
     /// <summary>How long one upstream call (submit or poll) may take.</summary>
     public TimeSpan UpstreamCallTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -122,30 +105,4 @@ public sealed class EngineOptions
 
     /// <summary>How long a claim on a job lasts unless renewed (renewed every third of it); a dead node's jobs are picked up after it.</summary>
     public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
-}
-
-/// <summary>
-/// Forwarded headers (X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host), honoured only from the listed proxies and
-/// networks; with both lists empty (the default) they are ignored.
-/// </summary>
-public sealed class ForwardedHeadersSettings
-{
-    /// <summary>Addresses of trusted reverse proxies (e.g. "10.0.0.5", "::1").</summary>
-    public List<string> KnownProxies { get; set; } = [];
-
-    /// <summary>CIDR ranges of trusted reverse proxies (e.g. "10.0.0.0/8").</summary>
-    public List<string> KnownNetworks { get; set; } = [];
-
-    /// <summary>How many proxies in a chain are read from the headers (1: only the last hop's).</summary>
-    public int ForwardLimit { get; set; } = 1;
-
-    /// <summary>Whether any proxy is trusted, that is, whether forwarded headers are read at all.</summary>
-    public bool Enabled => KnownProxies.Count > 0 || KnownNetworks.Count > 0;
-}
-
-/// <summary>The OpenAPI documents and the /docs UI.</summary>
-public sealed class ApiDocumentsOptions
-{
-    /// <summary>Whether /openapi/{name}.json and /docs are served (public, no key needed: they describe the API, not its data).</summary>
-    public bool Enabled { get; set; } = true;
 }

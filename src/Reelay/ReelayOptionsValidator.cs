@@ -41,6 +41,7 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration, IEnumer
         }
 
         Check(options.Engine.MaxConcurrentPollsPerProvider is >= 1 and <= 4096, "Reelay:Engine:MaxConcurrentPollsPerProvider must be 1 to 4096.");
+        Check(options.Engine.MaxConcurrentSubmitsPerProvider is >= 1 and <= 4096, "Reelay:Engine:MaxConcurrentSubmitsPerProvider must be 1 to 4096.");
         Check(options.Engine.UpstreamCallTimeout > TimeSpan.Zero, "Reelay:Engine:UpstreamCallTimeout must be positive.");
         Check(options.Engine.MaxSubmitAttempts is >= 1 and <= 100, "Reelay:Engine:MaxSubmitAttempts must be 1 to 100.");
         Check(options.Engine.SubmitRetryDelay > TimeSpan.Zero, "Reelay:Engine:SubmitRetryDelay must be positive.");
@@ -56,31 +57,8 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration, IEnumer
             }
         }
 
-        if (options.PublicBaseUrl is { } publicBase)
-        {
-            Check(
-                Uri.TryCreate(publicBase, UriKind.Absolute, out var baseUri) && (baseUri.Scheme == Uri.UriSchemeHttp || baseUri.Scheme == Uri.UriSchemeHttps)
-                    && string.IsNullOrEmpty(baseUri.Query) && string.IsNullOrEmpty(baseUri.Fragment) && string.IsNullOrEmpty(baseUri.UserInfo),
-                $"Reelay:PublicBaseUrl must be an absolute http or https URL without query, fragment or user info, e.g. https://video.example.com (got '{publicBase}').");
-        }
-
-        foreach (var proxy in options.ForwardedHeaders.KnownProxies)
-        {
-            Check(System.Net.IPAddress.TryParse(proxy, out _), $"Reelay:ForwardedHeaders:KnownProxies entry '{proxy}' is not an IP address.");
-        }
-
-        foreach (var network in options.ForwardedHeaders.KnownNetworks)
-        {
-            Check(System.Net.IPNetwork.TryParse(network, out _), $"Reelay:ForwardedHeaders:KnownNetworks entry '{network}' is not a CIDR range (e.g. 10.0.0.0/8).");
-        }
-
-        Check(options.ForwardedHeaders.ForwardLimit is >= 1 and <= 10, $"Reelay:ForwardedHeaders:ForwardLimit must be 1 to 10 (got {options.ForwardedHeaders.ForwardLimit}).");
         errors.AddRange(options.Storage.Validate());
         errors.AddRange(options.Media.Validate());
-        errors.AddRange(options.Telemetry.Validate());
-        errors.AddRange(options.Logging.Validate());
-        errors.AddRange(options.Shutdown.Validate());
-        errors.AddRange(options.Content.Validate(options.Storage.Kind));
         errors.AddRange(options.Webhooks.Validate());
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Reelay.Callbacks;
 using Reelay.Engine;
@@ -26,6 +27,7 @@ public static partial class CallbackEndpoints
     public static IServiceCollection AddReelayCallbacks(this IServiceCollection services)
     {
         services.AddSingleton<FalWebhookVerifier>();
+        services.Replace(ServiceDescriptor.Singleton(sp => new CallbackUrls(sp.GetRequiredService<ReelayOptions>(), sp.GetRequiredService<ReelayServerOptions>().PublicBaseUrl)));
         return services;
     }
 

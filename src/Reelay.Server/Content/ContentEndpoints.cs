@@ -1,14 +1,29 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Reelay.Engine;
 using Reelay.Jobs;
+using Reelay.Results;
 
 namespace Reelay.Server.Content;
 
-/// <summary>Serves content through signed URLs (no API key: the signature is the permission).</summary>
+/// <summary>
+/// Serves content through signed URLs (no API key: the signature is the permission), and registers what every content
+/// route uses: the URL signer (Reelay:ContentUrlLifetime) and the offload (Reelay:Content).
+/// </summary>
 public static class ContentEndpoints
 {
+    /// <summary>Adds <see cref="ContentUrlSigner"/> (its key kept in the data folder) and <see cref="ContentOffload"/>.</summary>
+    public static IServiceCollection AddReelayContent(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => ContentUrlSigner.FromDataFolder(
+            sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayServerOptions>().ContentUrlLifetime));
+        services.AddSingleton(sp => new ContentOffload(sp.GetRequiredService<ReelayServerOptions>().Content, sp.GetRequiredService<IResultStore>()));
+        services.AddSingleton(sp => new SmallFileCache(sp.GetRequiredService<ReelayServerOptions>().Content));
+        return services;
+    }
+
     /// <summary>Maps <c>GET</c> and <c>HEAD /content/{id}/{variant}</c>.</summary>
     public static IEndpointRouteBuilder MapSignedContent(this IEndpointRouteBuilder app)
     {

@@ -50,27 +50,20 @@ internal static partial class DashboardEndpoints
         }
     }
 
-    private static async Task<IResult> CancelJob(string id, HttpContext context, JobEngine engine)
-    {
-        var caller = CallerOf(context);
-        try
-        {
-            await engine.CancelAsync(id, caller, context.RequestAborted).ConfigureAwait(false);
-            return TypedResults.Redirect($"/dashboard/jobs/{Uri.EscapeDataString(id)}");
-        }
-        catch (ReelayException ex)
-        {
-            return Error(context, caller, ex.HttpStatus, ex.Error.Message);
-        }
-    }
+    private static Task<IResult> CancelJob(string id, HttpContext context, JobEngine engine) =>
+        ActOnJobAsync(context, caller => engine.CancelAsync(id, caller, context.RequestAborted), $"/dashboard/jobs/{Uri.EscapeDataString(id)}");
 
-    private static async Task<IResult> DeleteJob(string id, HttpContext context, JobEngine engine)
+    private static Task<IResult> DeleteJob(string id, HttpContext context, JobEngine engine) =>
+        ActOnJobAsync(context, caller => engine.DeleteAsync(id, caller, context.RequestAborted), "/dashboard/jobs");
+
+    /// <summary>A form's action on one job: redirects to <paramref name="then"/>, or renders the refusal as the dashboard's error page.</summary>
+    private static async Task<IResult> ActOnJobAsync(HttpContext context, Func<Caller, Task> action, string then)
     {
         var caller = CallerOf(context);
         try
         {
-            await engine.DeleteAsync(id, caller, context.RequestAborted).ConfigureAwait(false);
-            return TypedResults.Redirect("/dashboard/jobs");
+            await action(caller).ConfigureAwait(false);
+            return TypedResults.Redirect(then);
         }
         catch (ReelayException ex)
         {

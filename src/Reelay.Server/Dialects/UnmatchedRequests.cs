@@ -41,17 +41,17 @@ internal static class UnmatchedRequests
     {
         if (path.StartsWithSegments("/v1/tasks", StringComparison.OrdinalIgnoreCase))
         {
-            return ModelVerseEndpoints.Error;
+            return ModelVerseRenderer.Error;
         }
 
         if (path.StartsWithSegments("/v2/video", StringComparison.OrdinalIgnoreCase))
         {
-            return AimlApiEndpoints.Error;
+            return AimlApiRenderer.Error;
         }
 
         if (path.StartsWithSegments("/v2/videos", StringComparison.OrdinalIgnoreCase))
         {
-            return SoraRelayEndpoints.Error;
+            return SoraRelayRenderer.Error;
         }
 
         // /admin answers in OpenAI's envelope, as its routes do; so does everything else.

@@ -73,7 +73,7 @@ internal sealed class GracefulStopService(
     ProviderRegistry providers,
     WebhookDispatcher webhooks,
     IWebhookStore webhookStore,
-    ReelayOptions options,
+    ReelayServerOptions options,
     TimeProvider time,
     ILogger<GracefulStopService> log) : IHostedLifecycleService
 {

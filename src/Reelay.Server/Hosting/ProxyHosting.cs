@@ -17,7 +17,7 @@ public static class ProxyHosting
     public static IServiceCollection AddReelayProxySupport(this IServiceCollection services)
     {
         services.AddSingleton<PublicUrls>();
-        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ReelayOptions>>((forwarded, reelay) =>
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ReelayServerOptions>>((forwarded, reelay) =>
         {
             var settings = reelay.Value.ForwardedHeaders;
 

@@ -16,7 +16,7 @@ public sealed class PublicUrls
     private readonly IServiceProvider _services;
 
     /// <summary>Creates the resolver from the validated options.</summary>
-    public PublicUrls(ReelayOptions options, IServiceProvider services)
+    public PublicUrls(ReelayServerOptions options, IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(options);
         _configured = string.IsNullOrEmpty(options.PublicBaseUrl) ? null : options.PublicBaseUrl.TrimEnd('/');

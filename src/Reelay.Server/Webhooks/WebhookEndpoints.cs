@@ -83,7 +83,7 @@ public static class WebhookEndpoints
         Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Path) : "";
 
     private static IResult WriteError(HttpContext context, JobError error, int status) =>
-        TypedResults.Json(OpenAIMapper.Error(error), OpenAIJsonContext.Default.OpenAIErrorEnvelope, statusCode: status);
+        TypedResults.Json(OpenAIRenderer.Error(error), OpenAIJsonContext.Default.OpenAIErrorEnvelope, statusCode: status);
 }
 
 internal sealed record WebhookSecretResponse(

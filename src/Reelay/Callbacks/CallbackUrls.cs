@@ -24,11 +24,14 @@ public sealed partial class CallbackUrls
     private readonly string _keyPath;
     private readonly Lazy<byte[]> _key;
 
-    /// <summary>Creates the URL maker for the gateway's options.</summary>
-    public CallbackUrls(ReelayOptions options)
+    /// <summary>
+    /// Creates the URL maker for the gateway's options and its public address (Reelay:PublicBaseUrl, a server setting; null:
+    /// no callbacks, since an upstream cannot reach a listener's own address).
+    /// </summary>
+    public CallbackUrls(ReelayOptions options, string? publicBaseUrl)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _publicBase = string.IsNullOrWhiteSpace(options.PublicBaseUrl) ? null : options.PublicBaseUrl.TrimEnd('/');
+        _publicBase = string.IsNullOrWhiteSpace(publicBaseUrl) ? null : publicBaseUrl.TrimEnd('/');
         _keyPath = Path.Combine(options.DataPath, "callback-key");
         _key = new Lazy<byte[]>(LoadOrCreateKey, LazyThreadSafetyMode.ExecutionAndPublication);
     }

@@ -49,7 +49,7 @@ public sealed class JobScheduler : IAsyncDisposable
 
         // The lanes start submits and the submitter moves jobs between lanes: _submitter is set below, before any job can
         // get a slot (Admit and StartAsync come after the constructor).
-        _lanes = new ProviderLanes(router.Providers, _options.MaxConcurrentPollsPerProvider, (id, lane) => _submitter!.SubmitAsync(id, lane), calls, _work, logger);
+        _lanes = new ProviderLanes(router.Providers, _options, (id, lane) => _submitter!.SubmitAsync(id, lane), calls, _work, logger);
         var context = new SchedulerContext(store, Transitions, claims ?? store as IJobClaims ?? new InProcessJobClaims(store), time, _options, logger, _lanes, _due, calls, _work);
         _hints = new PollHints(time);
         _submitter = new JobSubmitter(context, router, circuits);

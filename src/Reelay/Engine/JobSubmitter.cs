@@ -14,8 +14,24 @@ internal sealed class JobSubmitter(SchedulerContext context, IJobRouter router, 
 {
     private readonly ProviderLanes _lanes = context.Lanes;
 
-    /// <summary>Submits the job; called in the background by <see cref="ProviderLanes"/> once the job holds a slot.</summary>
+    /// <summary>
+    /// Submits the job; called in the background by <see cref="ProviderLanes"/> once the job holds a slot. Waits first for
+    /// the lane's <see cref="ProviderLane.SubmitGate"/> (the job stays queued meanwhile).
+    /// </summary>
     public async Task SubmitAsync(string jobId, ProviderLane lane)
+    {
+        await lane.SubmitGate.WaitAsync(context.Work.Stopping).ConfigureAwait(false);
+        try
+        {
+            await SubmitHoldingGateAsync(jobId, lane).ConfigureAwait(false);
+        }
+        finally
+        {
+            lane.SubmitGate.Release();
+        }
+    }
+
+    private async Task SubmitHoldingGateAsync(string jobId, ProviderLane lane)
     {
         var ct = context.Work.Stopping;
         var job = (await context.Transitions.TryAsync(jobId, j => j.Status == JobStatus.Queued && j.DeletedAt is null, j => j with { Status = JobStatus.Submitting, SubmitAttempts = j.SubmitAttempts + 1 }, ct).ConfigureAwait(false)).Updated;

@@ -5,7 +5,8 @@ namespace Reelay.Engine;
 /// <summary>
 /// One provider instance's place in the engine: a FIFO of waiting jobs (<see cref="LaneQueue"/>), the jobs holding one
 /// of its <see cref="IVideoProvider.MaxConcurrentJobs"/> slots (from submitting until terminal), and a bound on polls in
-/// flight. Thread-safe; every method is short and runs under the lane's own lock, so lanes never contend.
+/// flight and on submits in flight. Thread-safe; every method is short and runs under the lane's own lock, so lanes
+/// never contend.
 /// </summary>
 public sealed class ProviderLane
 {
@@ -14,10 +15,11 @@ public sealed class ProviderLane
     private readonly HashSet<string> _holders = new(StringComparer.Ordinal);
 
     /// <summary>Creates the lane.</summary>
-    public ProviderLane(IVideoProvider provider, int maxPolls)
+    public ProviderLane(IVideoProvider provider, int maxPolls, int maxSubmits = 32)
     {
         Provider = provider;
         PollGate = new SemaphoreSlim(maxPolls, maxPolls);
+        SubmitGate = new SemaphoreSlim(maxSubmits, maxSubmits);
     }
 
     /// <summary>The provider instance.</summary>
@@ -25,6 +27,14 @@ public sealed class ProviderLane
 
     /// <summary>Bounds the polls in flight to this provider.</summary>
     public SemaphoreSlim PollGate { get; }
+
+    /// <summary>
+    /// Bounds the submits in flight to this provider. Slots freed together (a wave of jobs finishing) would otherwise send
+    /// as many submits at once into the provider's request-rate limit, whose queue is first come, first served: every poll
+    /// due meanwhile would wait behind all of them. A job waiting here is still queued, so a poll is late by at most this
+    /// many submits.
+    /// </summary>
+    public SemaphoreSlim SubmitGate { get; }
 
     /// <summary>Jobs waiting and jobs holding a slot.</summary>
     public (int Queued, int Holding) Counts()

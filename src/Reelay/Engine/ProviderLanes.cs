@@ -18,11 +18,11 @@ internal sealed class ProviderLanes
     private readonly ILogger _log;
 
     /// <summary>Creates one lane per provider; <paramref name="submit"/> runs (in the background) for each job that gets a slot.</summary>
-    public ProviderLanes(IEnumerable<IVideoProvider> providers, int maxPollsPerProvider, Func<string, ProviderLane, Task> submit, ProviderCalls calls, BackgroundWork work, ILogger log)
+    public ProviderLanes(IEnumerable<IVideoProvider> providers, EngineOptions options, Func<string, ProviderLane, Task> submit, ProviderCalls calls, BackgroundWork work, ILogger log)
     {
         foreach (var provider in providers)
         {
-            _lanes[provider.Name] = new ProviderLane(provider, maxPollsPerProvider);
+            _lanes[provider.Name] = new ProviderLane(provider, options.MaxConcurrentPollsPerProvider, options.MaxConcurrentSubmitsPerProvider);
         }
 
         _submit = submit;

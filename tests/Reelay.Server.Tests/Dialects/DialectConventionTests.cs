@@ -29,10 +29,11 @@ public sealed class DialectConventionTests
 
     [Theory]
     [MemberData(nameof(Dialects))]
-    public void DialectFolder_Any_HasEndpointsRequestReaderAndWireContext(string dialect)
+    public void DialectFolder_Any_HasEndpointsRequestReaderRendererAndWireContext(string dialect)
     {
         var space = "Reelay.Server.Dialects." + dialect;
         Assert.Contains(Types, t => t.Namespace == space && t.Name == dialect + "Endpoints");
+        Assert.Contains(Types, t => t.Namespace == space && t.Name == dialect + "Renderer");
         Assert.Contains(Types, t => t.Namespace == space && t.Name == dialect + "JsonContext");
         var reader = Assert.Single(Types, t => t.Namespace == space && t.Name == dialect + "RequestReader");
 

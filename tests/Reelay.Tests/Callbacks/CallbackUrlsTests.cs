@@ -15,7 +15,7 @@ public sealed class CallbackUrlsTests : IDisposable
     }
 
     private CallbackUrls Urls(string? publicBase = "https://video.example.test/reelay/") =>
-        new(new ReelayOptions { DataDirectory = _data, PublicBaseUrl = publicBase });
+        new(new ReelayOptions { DataDirectory = _data }, publicBase);
 
     [Fact]
     public void UrlFor_PublicBaseUrlSet_UnderCallbacksWithTheInstanceAndAToken()
@@ -71,7 +71,7 @@ public sealed class CallbackUrlsTests : IDisposable
     {
         var token = Urls().Token("ark", "video_0123");
         var elsewhere = Path.Combine(_data, "other");
-        var other = new CallbackUrls(new ReelayOptions { DataDirectory = elsewhere, PublicBaseUrl = "https://video.example.test" });
+        var other = new CallbackUrls(new ReelayOptions { DataDirectory = elsewhere }, "https://video.example.test");
 
         Assert.Null(other.Open("ark", token));
     }

@@ -108,6 +108,52 @@ public sealed class JobSchedulerTests
     }
 
     [Fact]
+    public async Task Submit_SlotsFreeForMoreThanSubmitLimit_AtMostLimitInFlightOthersStayQueued()
+    {
+        using var upstream = new SemaphoreSlim(0);
+        int inFlight = 0, most = 0;
+        await using var h = await EngineHarness.StartAsync(
+            p =>
+            {
+                p.MaxConcurrentJobs = 6;
+                p.OnPoll = (_, _) => new PollOutcome.Running(10);
+                p.OnSubmit = j =>
+                {
+                    var now = Interlocked.Increment(ref inFlight);
+                    lock (upstream)
+                    {
+                        most = Math.Max(most, now);
+                    }
+
+                    upstream.Wait(TimeSpan.FromSeconds(20));
+                    Interlocked.Decrement(ref inFlight);
+                    return new SubmitOutcome.Accepted("up-" + j.Job.Id);
+                };
+            },
+            o => o.Engine.MaxConcurrentSubmitsPerProvider = 2);
+        var jobs = new List<Job>();
+        for (var i = 0; i < 6; i++)
+        {
+            jobs.Add(await h.SubmitAsync($"job {i}"));
+        }
+
+        await h.EventuallyAsync(() => Volatile.Read(ref inFlight) == 2, "two submits in flight");
+        await Task.Delay(300); // time for a third to start, were it allowed
+        Assert.Equal(2, Volatile.Read(ref inFlight));
+        var stored = await Task.WhenAll(jobs.Select(j => h.GetAsync(j.Id)));
+        Assert.Equal(4, stored.Count(j => j.Status == JobStatus.Queued));
+
+        upstream.Release(6);
+        foreach (var job in jobs)
+        {
+            await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Running, $"{job.Id} running");
+        }
+
+        Assert.Equal(2, most);
+        Assert.Equal(6, h.Provider.Submits.Count);
+    }
+
+    [Fact]
     public async Task Poll_NoProgress_IntervalsGrowUpToMax()
     {
         await using var h = await EngineHarness.StartAsync(p => p.OnPoll = (_, _) => new PollOutcome.Running(null));

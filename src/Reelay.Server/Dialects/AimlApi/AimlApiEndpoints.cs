@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -16,7 +15,7 @@ public static class AimlApiEndpoints
     public static IEndpointRouteBuilder MapAimlApiDialect(this IEndpointRouteBuilder app)
     {
         var generations = app.MapGroup("/v2/video/generations");
-        generations.AddEndpointFilter(new DialectFilter("AimlApi", Error, "This request requires a valid API key: send 'Authorization: Bearer <key>'.", "Bearer"));
+        generations.AddEndpointFilter(new DialectFilter("AimlApi", AimlApiRenderer.Error, "This request requires a valid API key: send 'Authorization: Bearer <key>'.", "Bearer"));
         generations.MapPost("", Submit);
         generations.MapGet("", Status);
         return app;
@@ -27,7 +26,7 @@ public static class AimlApiEndpoints
         var request = await AimlApiRequestReader.ReadAsync(DialectContext.Of(context)).ConfigureAwait(false);
         var job = await engine.SubmitAsync(request, context.RequestAborted).ConfigureAwait(false);
         job = await Events.PreferWait.ApplyAsync(context, job).ConfigureAwait(false);
-        return TypedResults.Json(Generation(context, signer, job), AimlApiJsonContext.Default.AimlApiGeneration);
+        return TypedResults.Json(AimlApiRenderer.Generation(context, signer, job), AimlApiJsonContext.Default.AimlApiGeneration);
     }
 
     private static async Task<IResult> Status(HttpContext context, JobEngine engine, ContentUrlSigner signer, string? generation_id)
@@ -38,71 +37,6 @@ public static class AimlApiEndpoints
         }
 
         var job = await engine.GetAsync(generation_id, DialectFilter.CallerOf(context), context.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Json(Generation(context, signer, job), AimlApiJsonContext.Default.AimlApiGeneration);
-    }
-
-    /// <summary>
-    /// queued and submitting → queued; running → generating; succeeded → completed with Reelay's own signed URL;
-    /// failed and cancelled → error, named by the canonical code. meta stays null: Reelay counts no credits.
-    /// </summary>
-    private static AimlApiGeneration Generation(HttpContext context, ContentUrlSigner signer, Job job) => new()
-    {
-        Id = job.Id,
-        Status = job.Status switch
-        {
-            JobStatus.Queued or JobStatus.Submitting => "queued",
-            JobStatus.Running => "generating",
-            JobStatus.Succeeded => "completed",
-            _ => "error",
-        },
-        Video = job.Status == JobStatus.Succeeded ? new AimlApiVideo(Absolute(context, signer.SignedPath(job.Id, ContentVariant.Video))) : null,
-        Error = job.Status is JobStatus.Failed or JobStatus.Cancelled
-            ? job.Error is { } e
-                ? new AimlApiError(e.Code, e.Message)
-                : job.Status == JobStatus.Cancelled ? new AimlApiError(ErrorCodes.Cancelled, "The job was cancelled.") : new AimlApiError(ErrorCodes.Internal, "The job failed.")
-            : null,
-        Meta = null,
-        Note = job.Note,
-    };
-
-    private static string Absolute(HttpContext context, string pathAndQuery) => context.RequestServices.GetRequiredService<Hosting.PublicUrls>().Absolute(context, pathAndQuery);
-
-    /// <summary>
-    /// AI/ML API's envelope: <c>{message, path, requestId, statusCode, timestamp}</c>. Validation messages read
-    /// "Body validation error! field: detail" with the field in AI/ML's spelling; running out of budget is 403, as AI/ML
-    /// answers when credits run out.
-    /// </summary>
-    internal static IResult Error(HttpContext context, JobError error, int status)
-    {
-        if (error.Code == ErrorCodes.QuotaExceeded)
-        {
-            status = StatusCodes.Status403Forbidden;
-        }
-
-        var message = error.Code switch
-        {
-            ErrorCodes.InvalidRequest or ErrorCodes.ImageInvalid or ErrorCodes.UnsupportedModel => Validation(error),
-            ErrorCodes.RateLimited => $"Too Many Requests: {error.Message}",
-            _ => error.Message,
-        };
-        var requestId = Guid.NewGuid().ToString();
-        context.Response.Headers["X-Request-Id"] = requestId;
-        var timestamp = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-        return TypedResults.Json(
-            new AimlApiErrorBody(message, context.Request.Path.Value ?? "", requestId, status, timestamp),
-            AimlApiErrorJsonContext.Default.AimlApiErrorBody,
-            statusCode: status);
-    }
-
-    private static string Validation(JobError error)
-    {
-        var field = error.Param switch
-        {
-            null or "body" => null,
-            "first_frame" => "image_url",
-            var other => other,
-        };
-        var prefix = field == "generation_id" ? "Query validation error!" : "Body validation error!";
-        return field is null ? $"{prefix} {error.Message}" : $"{prefix} {field}: {error.Message}";
+        return TypedResults.Json(AimlApiRenderer.Generation(context, signer, job), AimlApiJsonContext.Default.AimlApiGeneration);
     }
 }

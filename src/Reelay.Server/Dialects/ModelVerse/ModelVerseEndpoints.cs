@@ -11,13 +11,11 @@ namespace Reelay.Server.Dialects.ModelVerse;
 /// <summary>UCloud ModelVerse's task API: POST /v1/tasks/submit and GET /v1/tasks/status?task_id=.</summary>
 public static class ModelVerseEndpoints
 {
-    private const string RequestIdKey = "reelay.modelverse.request_id";
-
     /// <summary>Maps the dialect's routes.</summary>
     public static IEndpointRouteBuilder MapModelVerseDialect(this IEndpointRouteBuilder app)
     {
         var tasks = app.MapGroup("/v1/tasks");
-        tasks.AddEndpointFilter(new DialectFilter("ModelVerse", Error, "Validate Certification failed: send 'Authorization: <key>'."));
+        tasks.AddEndpointFilter(new DialectFilter("ModelVerse", ModelVerseRenderer.Error, "Validate Certification failed: send 'Authorization: <key>'."));
         tasks.MapPost("/submit", Submit);
         tasks.MapGet("/status", Status);
         return app;
@@ -31,10 +29,10 @@ public static class ModelVerseEndpoints
         {
             // A synchronous wait answers with the status body (its output.task_id is where the submit answer has it).
             job = await Events.PreferWait.ApplyAsync(context, job).ConfigureAwait(false);
-            return StatusBody(context, signer, job);
+            return TypedResults.Json(ModelVerseRenderer.Status(context, signer, job), ModelVerseJsonContext.Default.ModelVerseStatusResponse);
         }
 
-        return TypedResults.Json(new ModelVerseSubmitResponse(new ModelVerseSubmitOutput(job.Id), RequestId(context)), ModelVerseJsonContext.Default.ModelVerseSubmitResponse);
+        return TypedResults.Json(new ModelVerseSubmitResponse(new ModelVerseSubmitOutput(job.Id), ModelVerseRenderer.RequestId(context)), ModelVerseJsonContext.Default.ModelVerseSubmitResponse);
     }
 
     private static async Task<IResult> Status(HttpContext context, JobEngine engine, ContentUrlSigner signer, string? task_id)
@@ -45,75 +43,6 @@ public static class ModelVerseEndpoints
         }
 
         var job = await engine.GetAsync(task_id, DialectFilter.CallerOf(context), context.RequestAborted).ConfigureAwait(false);
-        return StatusBody(context, signer, job);
-    }
-
-    private static IResult StatusBody(HttpContext context, ContentUrlSigner signer, Job job)
-    {
-        var finished = job.Status.IsTerminal();
-        var output = new ModelVerseTaskOutput
-        {
-            TaskId = job.Id,
-            TaskStatus = job.Status switch
-            {
-                JobStatus.Queued or JobStatus.Submitting => "Pending",
-                JobStatus.Running => "Running",
-                JobStatus.Succeeded => "Success",
-                _ => "Failure",
-            },
-            Urls = job.Status == JobStatus.Succeeded ? [Absolute(context, signer.SignedPath(job.Id, ContentVariant.Video))] : null,
-            SubmitTime = job.CreatedAt.ToUnixTimeSeconds(),
-            FinishTime = finished ? (job.CompletedAt ?? job.UpdatedAt).ToUnixTimeSeconds() : null,
-            ErrorMessage = finished && job.Status != JobStatus.Succeeded ? job.Error?.Message ?? "The task failed." : null,
-        };
-
-        // The Sora pages document usage.duration as the task's run time; the others as the video's length.
-        ModelVerseUsage? usage = null;
-        if (finished)
-        {
-            usage = new ModelVerseUsage(ModelVerseModels.IsSora(job.Model)
-                ? (int)Math.Round(((job.CompletedAt ?? job.UpdatedAt) - job.CreatedAt).TotalSeconds)
-                : job.DurationSeconds);
-        }
-
-        return TypedResults.Json(new ModelVerseStatusResponse { Output = output, Usage = usage, RequestId = RequestId(context) }, ModelVerseJsonContext.Default.ModelVerseStatusResponse);
-    }
-
-    private static string Absolute(HttpContext context, string pathAndQuery) => context.RequestServices.GetRequiredService<Hosting.PublicUrls>().Absolute(context, pathAndQuery);
-
-    private static string RequestId(HttpContext context)
-    {
-        if (context.Items[RequestIdKey] is string id)
-        {
-            return id;
-        }
-
-        id = Guid.NewGuid().ToString();
-        context.Items[RequestIdKey] = id;
-        context.Response.Headers["X-Request-Id"] = id;
-        return id;
-    }
-
-    /// <summary>
-    /// ModelVerse's envelope: <c>{"error":{message, type, param, code}}</c>, where <c>param</c> carries the request id (as
-    /// ModelVerse does) and the message names the field in ModelVerse's spelling.
-    /// </summary>
-    internal static IResult Error(HttpContext context, JobError error, int status)
-    {
-        var (type, code) = error.Code switch
-        {
-            ErrorCodes.InvalidRequest or ErrorCodes.ImageInvalid or ErrorCodes.PayloadTooLarge or ErrorCodes.Conflict => ("invalid_request_error", "param_error"),
-            ErrorCodes.ModerationBlocked => ("invalid_request_error", "sensitive_check_error"),
-            ErrorCodes.UnsupportedModel => ("invalid_request_error", "model_error"),
-            ErrorCodes.Unauthorized => ("invalid_request_error", "auth_error"),
-            ErrorCodes.NotFound => ("invalid_request_error", "not_found"),
-            ErrorCodes.QuotaExceeded or ErrorCodes.Forbidden => ("permission_error", "forbidden"),
-            ErrorCodes.RateLimited => ("rate_limit_error", "rate_limit"),
-            ErrorCodes.UpstreamTimeout => ("timeout", "gateway_timeout_error"),
-            _ => ("internal_error", "internal_error"),
-        };
-        var field = ModelVerseRequestReader.FieldPath(error.Param);
-        var message = error.Code is ErrorCodes.InvalidRequest or ErrorCodes.ImageInvalid && field.Length > 0 ? $"Invalid param {field}: {error.Message}" : error.Message;
-        return TypedResults.Json(new ModelVerseErrorEnvelope(new ModelVerseErrorBody(message, type, RequestId(context), code)), ModelVerseJsonContext.Default.ModelVerseErrorEnvelope, statusCode: status);
+        return TypedResults.Json(ModelVerseRenderer.Status(context, signer, job), ModelVerseJsonContext.Default.ModelVerseStatusResponse);
     }
 }

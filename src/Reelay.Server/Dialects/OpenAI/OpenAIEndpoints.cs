@@ -59,7 +59,7 @@ public static class OpenAIEndpoints
     {
         var job = await engine.SubmitAsync(request, context.RequestAborted).ConfigureAwait(false);
         job = await Events.PreferWait.ApplyAsync(context, job).ConfigureAwait(false);
-        return TypedResults.Json(OpenAIMapper.Video(job, engine.QueuePosition(job)), OpenAIJsonContext.Default.OpenAIVideo);
+        return TypedResults.Json(OpenAIRenderer.Video(job, engine.QueuePosition(job)), OpenAIJsonContext.Default.OpenAIVideo);
     }
 
     // POST /v1/videos/characters: multipart name + video (OpenAI's field; an image is taken too), kept per key.
@@ -98,19 +98,19 @@ public static class OpenAIEndpoints
 
         var name = form.Values("name") is [var n] ? n : null;
         var character = await engine.Characters.CreateAsync(dialect.Owner, name, files[0].Bytes, "video", context.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Json(OpenAIMapper.Character(character), OpenAIJsonContext.Default.OpenAICharacter);
+        return TypedResults.Json(OpenAIRenderer.Character(character), OpenAIJsonContext.Default.OpenAICharacter);
     }
 
     private static async Task<IResult> GetCharacter(string id, HttpContext context, JobEngine engine)
     {
         var character = await engine.Characters.GetAsync(CallerOf(context).KeyId, id, "character_id", context.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Json(OpenAIMapper.Character(character), OpenAIJsonContext.Default.OpenAICharacter);
+        return TypedResults.Json(OpenAIRenderer.Character(character), OpenAIJsonContext.Default.OpenAICharacter);
     }
 
     private static async Task<IResult> Retrieve(string id, HttpContext context, JobEngine engine)
     {
         var job = await engine.GetAsync(id, CallerOf(context), context.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Json(OpenAIMapper.Video(job, engine.QueuePosition(job)), OpenAIJsonContext.Default.OpenAIVideo);
+        return TypedResults.Json(OpenAIRenderer.Video(job, engine.QueuePosition(job)), OpenAIJsonContext.Default.OpenAIVideo);
     }
 
     private static async Task<IResult> List(HttpContext context, JobEngine engine, string? after, string? limit, string? order)
@@ -127,7 +127,7 @@ public static class OpenAIEndpoints
         }
 
         var page = await engine.ListAsync(CallerOf(context), string.IsNullOrEmpty(after) ? null : after, size, order == "asc", context.RequestAborted).ConfigureAwait(false);
-        var data = page.Items.Select(j => OpenAIMapper.Video(j, engine.QueuePosition(j))).ToList();
+        var data = page.Items.Select(j => OpenAIRenderer.Video(j, engine.QueuePosition(j))).ToList();
         return TypedResults.Json(
             new OpenAIVideoList { Data = data, FirstId = data.FirstOrDefault()?.Id, LastId = data.LastOrDefault()?.Id, HasMore = page.HasMore },
             OpenAIJsonContext.Default.OpenAIVideoList);
@@ -142,7 +142,7 @@ public static class OpenAIEndpoints
     private static async Task<IResult> Cancel(string id, HttpContext context, JobEngine engine)
     {
         var job = await engine.CancelAsync(id, CallerOf(context), context.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Json(OpenAIMapper.Video(job, null), OpenAIJsonContext.Default.OpenAIVideo);
+        return TypedResults.Json(OpenAIRenderer.Video(job, null), OpenAIJsonContext.Default.OpenAIVideo);
     }
 
     private static async Task<IResult> Content(string id, HttpContext context, JobEngine engine, string? variant)
@@ -159,10 +159,10 @@ public static class OpenAIEndpoints
     }
 
     private static IResult Models(JobEngine engine, Accounts.PriceTable prices) => TypedResults.Json(
-        new OpenAIModelList { Data = engine.Catalog.Models.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m => OpenAIMapper.Model(m, prices.PricesOf(m.Name))).ToList() },
+        new OpenAIModelList { Data = engine.Catalog.Models.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m => OpenAIRenderer.Model(m, prices.PricesOf(m.Name))).ToList() },
         OpenAIJsonContext.Default.OpenAIModelList);
 
     /// <summary>Renders an error in OpenAI's envelope.</summary>
     internal static IResult WriteError(HttpContext context, JobError error, int status) =>
-        TypedResults.Json(OpenAIMapper.Error(error), OpenAIJsonContext.Default.OpenAIErrorEnvelope, statusCode: status);
+        TypedResults.Json(OpenAIRenderer.Error(error), OpenAIJsonContext.Default.OpenAIErrorEnvelope, statusCode: status);
 }

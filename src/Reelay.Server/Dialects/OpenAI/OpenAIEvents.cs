@@ -61,8 +61,8 @@ internal static class OpenAIEvents
             return "video.deleted";
         }
 
-        var status = OpenAIMapper.Status(current.Status);
-        if (previous is null || OpenAIMapper.Status(previous.Status) != status)
+        var status = OpenAIRenderer.Status(current.Status);
+        if (previous is null || OpenAIRenderer.Status(previous.Status) != status)
         {
             return "video." + status;
         }
@@ -76,6 +76,6 @@ internal static class OpenAIEvents
 
         public byte[] Render(Job job) => job.DeletedAt is not null
             ? JsonSerializer.SerializeToUtf8Bytes(new OpenAIDeleted(job.Id, true), OpenAIJsonContext.Default.OpenAIDeleted)
-            : JsonSerializer.SerializeToUtf8Bytes(OpenAIMapper.Video(job, engine.QueuePosition(job)), OpenAIJsonContext.Default.OpenAIVideo);
+            : JsonSerializer.SerializeToUtf8Bytes(OpenAIRenderer.Video(job, engine.QueuePosition(job)), OpenAIJsonContext.Default.OpenAIVideo);
     }
 }

@@ -30,13 +30,4 @@ internal static class SoraRelayModels
         var list = items.ToList();
         return list.Count <= 1 ? string.Concat(list) : string.Join(", ", list.Take(list.Count - 1)) + " or " + list[^1];
     }
-
-    /// <summary>queued and submitting → NOT_START; running → IN_PROGRESS; succeeded → SUCCESS; failed and cancelled → FAILURE.</summary>
-    public static string Status(JobStatus status) => status switch
-    {
-        JobStatus.Queued or JobStatus.Submitting => "NOT_START",
-        JobStatus.Running => "IN_PROGRESS",
-        JobStatus.Succeeded => "SUCCESS",
-        _ => "FAILURE",
-    };
 }

@@ -28,8 +28,8 @@ internal sealed class SoraRelayWebhookRenderer(ContentUrlSigner signer, PublicUr
             return null;
         }
 
-        var status = SoraRelayModels.Status(job.Status);
-        var body = JsonSerializer.SerializeToUtf8Bytes(SoraRelayEndpoints.Render(job, BaseUrl(job.Id), signer), SoraRelayJsonContext.Default.SoraRelayTask);
+        var status = SoraRelayRenderer.Status(job.Status);
+        var body = JsonSerializer.SerializeToUtf8Bytes(SoraRelayRenderer.Render(job, BaseUrl(job.Id), signer), SoraRelayJsonContext.Default.SoraRelayTask);
         if (job.Status.IsTerminal())
         {
             _baseUrls.TryRemove(job.Id, out _);

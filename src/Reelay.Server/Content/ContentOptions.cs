@@ -1,4 +1,6 @@
-namespace Reelay.Results;
+using Reelay.Results;
+
+namespace Reelay.Server.Content;
 
 /// <summary>Reelay:Content: how content requests (GET /v1/videos/{id}/content and the other content routes) are answered.</summary>
 public sealed class ContentOptions

@@ -1,6 +1,6 @@
-namespace Reelay.Diagnostics;
+namespace Reelay.Server.Telemetry;
 
-/// <summary>Metrics and traces (Reelay:Telemetry). The server applies them; the library only validates them.</summary>
+/// <summary>Metrics and traces (Reelay:Telemetry). Validated with the other settings at start-up.</summary>
 public sealed class TelemetryOptions
 {
     /// <summary>The protocols an OTLP exporter may speak.</summary>

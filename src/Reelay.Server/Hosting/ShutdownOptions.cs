@@ -1,4 +1,4 @@
-namespace Reelay;
+namespace Reelay.Server.Hosting;
 
 /// <summary>Reelay:Shutdown: how a stopping gateway (SIGTERM, Ctrl+C) drains before it exits.</summary>
 public sealed class ShutdownOptions

@@ -5,7 +5,7 @@ using Reelay.Jobs;
 namespace Reelay.Server.Dialects.OpenAI;
 
 /// <summary>Renders canonical jobs and errors in OpenAI's shapes.</summary>
-internal static class OpenAIMapper
+internal static class OpenAIRenderer
 {
     /// <summary>
     /// queued and submitting → queued; running → in_progress; succeeded → completed; failed and cancelled → failed
