@@ -48,7 +48,7 @@ public static class SoraRelayEndpoints
         {
             // A synchronous wait answers with the query body (its task_id is where the submit answer has it).
             job = await Events.PreferWait.ApplyAsync(context, job).ConfigureAwait(false);
-            return TypedResults.Json(Render(job, BaseUrl(context), context.RequestServices.GetRequiredService<ContentUrlSigner>()), SoraRelayJsonContext.Default.SoraRelayTask);
+            return TypedResults.Json(SoraRelayRenderer.Render(job, SoraRelayRenderer.BaseUrl(context), context.RequestServices.GetRequiredService<ContentUrlSigner>()), SoraRelayJsonContext.Default.SoraRelayTask);
         }
 
         return TypedResults.Json(new SoraRelaySubmitResponse(job.Id), SoraRelayJsonContext.Default.SoraRelaySubmitResponse);
