@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Reelay.Accounts;
 using Reelay.Catalog;
+using Reelay.Cluster;
 using Reelay.Engine;
 using Reelay.Media;
 using Reelay.Net;
@@ -41,6 +42,7 @@ public static class ReelayServiceCollectionExtensions
 
         services.AddSingleton(sp => ModelCatalog.Load(sp.GetRequiredService<ReelayOptions>().Catalog.Path));
         services.AddReelaySqliteStore();
+        services.AddReelayCluster();
         services.AddSingleton(sp => new PriceTable(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ReelayOptions>().Pricing));
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<Admissions>();

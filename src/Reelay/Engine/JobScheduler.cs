@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Reelay.Cluster;
 using Reelay.Diagnostics;
 using Reelay.Jobs;
 using Reelay.Providers;
@@ -15,6 +17,12 @@ namespace Reelay.Engine;
 /// (<see cref="SubmitPolicy"/>, <see cref="PollPolicy"/>, <see cref="SubmitRecovery"/>) through the single write path
 /// (<see cref="JobTransitions"/>); <see cref="ResultFinalizer"/> stores results. Its memory is a cache of the store:
 /// it is rebuilt from the store at start-up.
+/// <para>
+/// With several nodes on one database (<see cref="IClusterSignals.IsShared"/>), a node works only on jobs it holds a
+/// claim on (a new job is claimed before it joins a lane), hears other nodes' changes (a cancel or delete of a job it
+/// works on makes it leave its lane here too), runs a claim round at once when woken, and takes a provider's slots from
+/// <see cref="IProviderSlots"/> so that a provider's concurrency limit holds for all nodes together.
+/// </para>
 /// </summary>
 public sealed class JobScheduler : IAsyncDisposable
 {
@@ -32,11 +40,18 @@ public sealed class JobScheduler : IAsyncDisposable
     private readonly UpstreamIdClaims _upstreamIds = new();
     private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly IClusterSignals _signals;
+    private readonly ClusterJobChanges? _changes;
+    private readonly IProviderSlots _slots;
+    private readonly List<IDisposable> _subscriptions = [];
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private long _claimRounds;
     private Task? _loop;
     private Task? _claimLoop;
 
     /// <summary>Creates the scheduler.</summary>
-    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobTransitions? transitions = null, IJobClaims? claims = null)
+    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobTransitions? transitions = null, IJobClaims? claims = null,
+        IClusterSignals? signals = null, ClusterJobChanges? changes = null, IProviderSlots? slots = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(router);
@@ -48,6 +63,9 @@ public sealed class JobScheduler : IAsyncDisposable
         _tempDirectory = Path.Combine(options.DataPath, "tmp");
         Transitions = transitions ?? new JobTransitions(store, time);
         _claims = claims ?? store as IJobClaims ?? new InProcessJobClaims(store);
+        _signals = signals ?? new InProcessClusterSignals(_options.NodeId);
+        _changes = changes;
+        _slots = slots ?? LocalProviderSlots.Instance;
         _finalizer = new ResultFinalizer(results, media, Transitions, time, options, logger);
         _calls = new ProviderCalls(results, time, _options.UpstreamCallTimeout, _stopping.Token);
         _due = new DueWork(time, (item, at) => Spawn(item.JobId, () => OnDueAsync(item, at)));
@@ -67,6 +85,19 @@ public sealed class JobScheduler : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(_tempDirectory);
+        if (_changes is not null)
+        {
+            _changes.RemoteChanged += OnRemoteChanged;
+        }
+
+        _subscriptions.Add(_signals.Subscribe(ClusterChannels.Wake, _ => _wake.Writer.TryWrite(true)));
+        _subscriptions.Add(_signals.Subscribe(ClusterChannels.SlotFreed, signal =>
+        {
+            if (LaneOf(signal.Payload) is { } lane && lane.Unpark())
+            {
+                Dispatch(lane);
+            }
+        }));
         await _claims.ReleaseClaimsAsync(_options.NodeId, cancellationToken).ConfigureAwait(false);
         var claimed = new List<Job>();
         IReadOnlyList<Job> batch;
@@ -94,8 +125,13 @@ public sealed class JobScheduler : IAsyncDisposable
         {
             try
             {
-                await Task.Delay(_options.ClaimLease / 3, _time, ct).ConfigureAwait(false);
+                await WaitForClaimRoundAsync(ct).ConfigureAwait(false);
                 var now = _time.GetUtcNow();
+                if (_slots.IsShared)
+                {
+                    await SharedSlotsRoundAsync(ct).ConfigureAwait(false);
+                }
+
                 await _claims.RenewClaimsAsync(_options.NodeId, now, _options.ClaimLease, ct).ConfigureAwait(false);
                 IReadOnlyList<Job> due;
                 do
@@ -119,6 +155,75 @@ public sealed class JobScheduler : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>A third of the lease, or less when another node says there is work to claim (<see cref="ClusterChannels.Wake"/>).</summary>
+    private async Task WaitForClaimRoundAsync(CancellationToken ct)
+    {
+        using var round = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var delay = Task.Delay(_options.ClaimLease / 3, _time, round.Token);
+        var woken = _wake.Reader.WaitToReadAsync(round.Token).AsTask();
+        await Task.WhenAny(delay, woken).ConfigureAwait(false);
+        await round.CancelAsync().ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+        _wake.Reader.TryRead(out _);
+    }
+
+    /// <summary>
+    /// Each round: lanes parked for want of a cluster-wide slot try again (a freed slot's signal may have been missed), and
+    /// every 30 rounds the slots whose job ended without giving them back are swept.
+    /// </summary>
+    private async Task SharedSlotsRoundAsync(CancellationToken ct)
+    {
+        foreach (var lane in _lanes.Values)
+        {
+            if (lane.Unpark())
+            {
+                Dispatch(lane);
+            }
+        }
+
+        if (++_claimRounds % 30 != 1)
+        {
+            return;
+        }
+
+        var settled = _time.GetUtcNow() - TimeSpan.FromMinutes(1);
+        foreach (var slot in await _slots.ListAsync(ct).ConfigureAwait(false))
+        {
+            if (slot.AcquiredAt > settled)
+            {
+                continue; // A slot just taken may belong to a job whose submit is starting.
+            }
+
+            var job = await _store.GetAsync(slot.JobId, ct).ConfigureAwait(false);
+            if (job is null || job.Status is JobStatus.Queued || job.Status.IsTerminal())
+            {
+                await _slots.ReleaseAsync(slot.JobId, ct).ConfigureAwait(false);
+                _signals.Publish(ClusterChannels.SlotFreed, slot.Provider);
+            }
+        }
+    }
+
+    /// <summary>Another node changed a job: when it ended there (a cancel or delete through that node) and this node works on it, leave its lane here too.</summary>
+    private void OnRemoteChanged(string jobId, long version)
+    {
+        if (!_lanes.Values.Any(l => l.Knows(jobId)))
+        {
+            return;
+        }
+
+        Spawn(jobId, async () =>
+        {
+            var job = await _store.GetAsync(jobId, _stopping.Token).ConfigureAwait(false);
+            if (job is not null && (job.Status.IsTerminal() || job.DeletedAt is not null))
+            {
+                LeaveLane(job);
+            }
+        });
+    }
+
+    /// <summary>Whether <paramref name="lane"/>'s slots are counted across nodes (a local renderer's are this machine's own).</summary>
+    private bool SharedSlots(ProviderLane lane) => _slots.IsShared && lane.Provider is not Providers.Sandbox.SandboxProvider;
 
     /// <summary>
     /// Takes over unfinished jobs claimed from the store: queued ones join their lane, the others get their slot back and
@@ -158,11 +263,11 @@ public sealed class JobScheduler : IAsyncDisposable
                     Enqueue(job, lane, front: false);
                     break;
                 case JobStatus.Submitting:
-                    lane.Hold(job.Id);
+                    await HoldAsync(lane, job.Id, cancellationToken).ConfigureAwait(false);
                     Spawn(job.Id, () => RecoverSubmittingAsync(job, lane));
                     break;
                 case JobStatus.Running:
-                    lane.Hold(job.Id);
+                    await HoldAsync(lane, job.Id, cancellationToken).ConfigureAwait(false);
                     _due.Add(new DueItem(job.Id, DueKind.Poll, 0), _time.GetUtcNow());
                     break;
             }
@@ -174,9 +279,32 @@ public sealed class JobScheduler : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the loop and waits for in-flight work. Jobs keep their stored state and continue after the next start.</summary>
+    /// <summary>A job taken over in submitting or running holds its lane slot, and its cluster-wide slot.</summary>
+    private async Task HoldAsync(ProviderLane lane, string jobId, CancellationToken cancellationToken)
+    {
+        lane.Hold(jobId);
+        if (SharedSlots(lane))
+        {
+            await _slots.HoldAsync(lane.Provider.Name, jobId, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Stops the loop and waits for in-flight work. Jobs keep their stored state and continue after the next start; with
+    /// several nodes, this node's claims are given up and the others woken, so they take its jobs over at once (a drain).
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        foreach (var subscription in _subscriptions)
+        {
+            subscription.Dispose();
+        }
+
+        if (_changes is not null)
+        {
+            _changes.RemoteChanged -= OnRemoteChanged;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         var pending = _background.Keys.ToList();
         pending.AddRange(new[] { _loop, _claimLoop }.OfType<Task>());
@@ -188,6 +316,27 @@ public sealed class JobScheduler : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // Shutdown deadline reached: stored state is consistent; what was in flight is recovered at next start.
+        }
+
+        if (_signals.IsShared)
+        {
+            await HandOverAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandOverAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _claims.ReleaseClaimsAsync(_options.NodeId, timeout.Token).ConfigureAwait(false);
+            _signals.Publish(ClusterChannels.Wake, "");
+            EngineLog.HandedOver(_log, _options.NodeId);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The leases run out instead: the other nodes take the jobs over a lease later.
+            EngineLog.ClaimLoopFailed(_log, ex);
         }
     }
 
@@ -224,8 +373,24 @@ public sealed class JobScheduler : IAsyncDisposable
     public void Admit(Job job)
     {
         ArgumentNullException.ThrowIfNull(job);
+        var lane = LaneOf(job.Provider) ?? throw new InvalidOperationException($"No provider lane '{job.Provider}'.");
+        if (_signals.IsShared)
+        {
+            // Several nodes: claim it before working on it, or another node's claim round (which takes jobs never claimed)
+            // could take it too, and keep renewing a claim on a job it does not work on.
+            Spawn(job.Id, async () =>
+            {
+                if (await _claims.TryClaimAsync(job.Id, _options.NodeId, _time.GetUtcNow(), _options.ClaimLease, _stopping.Token).ConfigureAwait(false))
+                {
+                    _due.Add(new DueItem(job.Id, DueKind.Deadline, 0), job.Deadline);
+                    Enqueue(job, lane, front: false);
+                }
+            });
+            return;
+        }
+
         _due.Add(new DueItem(job.Id, DueKind.Deadline, 0), job.Deadline);
-        Enqueue(job, LaneOf(job.Provider) ?? throw new InvalidOperationException($"No provider lane '{job.Provider}'."), front: false);
+        Enqueue(job, lane, front: false);
     }
 
     /// <summary>1-based position in the provider queue, or null when the job is not waiting in one. O(log n): no walk.</summary>
@@ -272,8 +437,32 @@ public sealed class JobScheduler : IAsyncDisposable
 
     private void Release(ProviderLane lane, string jobId)
     {
-        if (lane.Release(jobId))
+        if (!lane.Release(jobId))
         {
+            return;
+        }
+
+        if (SharedSlots(lane))
+        {
+            Spawn(jobId, () => ReleaseSharedSlotAsync(lane, jobId));
+        }
+        else
+        {
+            Dispatch(lane);
+        }
+    }
+
+    private async Task ReleaseSharedSlotAsync(ProviderLane lane, string jobId)
+    {
+        try
+        {
+            await _slots.ReleaseAsync(jobId, CancellationToken.None).ConfigureAwait(false);
+            _signals.Publish(ClusterChannels.SlotFreed, lane.Provider.Name);
+        }
+        finally
+        {
+            // A failed release is swept later; meanwhile this node's queue must not stall.
+            lane.Unpark();
             Dispatch(lane);
         }
     }
@@ -319,6 +508,13 @@ public sealed class JobScheduler : IAsyncDisposable
     private async Task SubmitAsync(string jobId, ProviderLane lane)
     {
         var ct = _stopping.Token;
+        if (SharedSlots(lane) && !await TryAcquireSharedSlotAsync(lane, jobId, ct).ConfigureAwait(false))
+        {
+            // Every slot of the provider is taken across the cluster: wait at the front until one is freed.
+            lane.Park(jobId);
+            return;
+        }
+
         var job = (await Transitions.TryAsync(jobId, j => j.Status == JobStatus.Queued && j.DeletedAt is null, j => j with { Status = JobStatus.Submitting, SubmitAttempts = j.SubmitAttempts + 1 }, ct).ConfigureAwait(false)).Updated;
         if (job is null)
         {
@@ -384,6 +580,19 @@ public sealed class JobScheduler : IAsyncDisposable
                 await _claims.ReleaseClaimAsync(jobId, _options.NodeId, _time.GetUtcNow() + retry.Delay, ct).ConfigureAwait(false);
                 _due.Add(new DueItem(jobId, DueKind.Resubmit, 0), _time.GetUtcNow() + retry.Delay);
                 break;
+        }
+    }
+
+    private async Task<bool> TryAcquireSharedSlotAsync(ProviderLane lane, string jobId, CancellationToken ct)
+    {
+        try
+        {
+            return await _slots.TryAcquireAsync(lane.Provider.Name, jobId, lane.Provider.MaxConcurrentJobs, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            EngineLog.EngineError(_log, ex, jobId);
+            return false; // Parked: the next claim round tries again.
         }
     }
 

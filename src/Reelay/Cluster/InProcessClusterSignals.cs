@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+
+namespace Reelay.Cluster;
+
+/// <summary>
+/// The nodes of one process: what one <see cref="InProcessClusterSignals"/> publishes reaches the others on the same bus.
+/// A single gateway has one node on its own bus, so publishing reaches nobody. Tests put several engines on one bus to
+/// run them as a cluster in one process.
+/// </summary>
+public sealed class InProcessSignalBus
+{
+    private readonly ConcurrentDictionary<InProcessClusterSignals, byte> _nodes = new();
+
+    internal void Join(InProcessClusterSignals node) => _nodes.TryAdd(node, 0);
+
+    internal void Leave(InProcessClusterSignals node) => _nodes.TryRemove(node, out _);
+
+    internal void Publish(InProcessClusterSignals from, ClusterSignal signal)
+    {
+        foreach (var node in _nodes.Keys)
+        {
+            if (!ReferenceEquals(node, from))
+            {
+                node.Deliver(signal);
+            }
+        }
+    }
+
+    internal int Count => _nodes.Count;
+}
+
+/// <summary>
+/// <see cref="IClusterSignals"/> within one process (the default for the embedded SQLite store, which serves one node).
+/// Messages are delivered in order on one background reader per node, like the PostgreSQL implementation's.
+/// </summary>
+public sealed class InProcessClusterSignals : IClusterSignals, IAsyncDisposable
+{
+    private readonly InProcessSignalBus _bus;
+    private readonly Channel<ClusterSignal> _inbox = Channel.CreateUnbounded<ClusterSignal>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<Subscription, byte> _subscriptions = new();
+    private readonly Task _reader;
+
+    /// <summary>A node on <paramref name="bus"/> (a bus of its own when null: a single process).</summary>
+    public InProcessClusterSignals(string nodeId, InProcessSignalBus? bus = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(nodeId);
+        NodeId = nodeId;
+        _bus = bus ?? new InProcessSignalBus();
+        _bus.Join(this);
+        _reader = Task.Run(ReadAsync);
+    }
+
+    /// <inheritdoc />
+    public string NodeId { get; }
+
+    /// <inheritdoc />
+    public bool IsShared => _bus.Count > 1;
+
+    /// <inheritdoc />
+    public void Publish(string channel, string payload)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        ArgumentNullException.ThrowIfNull(payload);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(payload.Length, ClusterChannels.MaxPayloadLength);
+        _bus.Publish(this, new ClusterSignal(channel, NodeId, payload));
+    }
+
+    /// <inheritdoc />
+    public IDisposable Subscribe(string channel, Action<ClusterSignal> handler)
+    {
+        var subscription = new Subscription(this, channel, handler);
+        _subscriptions.TryAdd(subscription, 0);
+        return subscription;
+    }
+
+    internal void Deliver(ClusterSignal signal) => _inbox.Writer.TryWrite(signal);
+
+    private async Task ReadAsync()
+    {
+        await foreach (var signal in _inbox.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            foreach (var subscription in _subscriptions.Keys)
+            {
+                subscription.Invoke(signal);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _bus.Leave(this);
+        _inbox.Writer.TryComplete();
+        await _reader.ConfigureAwait(false);
+    }
+
+    private sealed class Subscription(InProcessClusterSignals owner, string channel, Action<ClusterSignal> handler) : IDisposable
+    {
+        public void Invoke(ClusterSignal signal)
+        {
+            if (signal.Channel != channel)
+            {
+                return;
+            }
+
+            try
+            {
+                handler(signal);
+            }
+#pragma warning disable CA1031 // One handler's fault must not stop the delivery of later messages.
+            catch
+#pragma warning restore CA1031
+            {
+            }
+        }
+
+        public void Dispose() => owner._subscriptions.TryRemove(this, out _);
+    }
+}
