@@ -42,7 +42,7 @@ public static class ReelayServiceCollectionExtensions
 
         services.AddSingleton(sp => ModelCatalog.Load(sp.GetRequiredService<ReelayOptions>().Catalog.Path));
         services.AddReelaySqliteStore();
-        services.AddReelayCluster();
+        services.AddReelayCluster(configuration);
         services.AddSingleton(sp => new PriceTable(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ReelayOptions>().Pricing));
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<Admissions>();

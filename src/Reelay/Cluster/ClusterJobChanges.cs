@@ -25,7 +25,10 @@ public sealed class ClusterJobChanges : IJobObserver, IDisposable
         _signals = signals;
         _cache = store as IJobCache;
         _subscription = signals.Subscribe(ClusterChannels.JobChanged, OnSignal);
+        signals.Resynchronize += OnResynchronize;
     }
+
+    private void OnResynchronize() => _cache?.ForgetAll();
 
     /// <summary>A job another node changed: its id and the version it stored. Raised after the cache dropped the job; handlers must return quickly.</summary>
     public event Action<string, long>? RemoteChanged;
@@ -65,5 +68,9 @@ public sealed class ClusterJobChanges : IJobObserver, IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _subscription.Dispose();
+    public void Dispose()
+    {
+        _subscription.Dispose();
+        _signals.Resynchronize -= OnResynchronize;
+    }
 }

@@ -29,6 +29,12 @@ public interface IClusterSignals
     /// result to stop.
     /// </summary>
     IDisposable Subscribe(string channel, Action<ClusterSignal> handler);
+
+    /// <summary>
+    /// Raised (on the delivery thread) when messages may have been missed, after a lost connection came back: listeners
+    /// catch up the slow way (drop cached jobs, run a claim round).
+    /// </summary>
+    event Action? Resynchronize;
 }
 
 /// <summary>One message heard from another node.</summary>

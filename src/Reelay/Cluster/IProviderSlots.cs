@@ -13,14 +13,18 @@ public interface IProviderSlots
     /// <summary>Whether slots are counted outside this process (false: the lanes' own count is the limit).</summary>
     bool IsShared { get; }
 
-    /// <summary>Takes a slot of <paramref name="provider"/> for <paramref name="jobId"/> when fewer than <paramref name="limit"/> are taken (or the job holds one already); false when all are taken.</summary>
+    /// <summary>
+    /// Takes a slot of <paramref name="provider"/> for <paramref name="jobId"/> when fewer than <paramref name="limit"/> are
+    /// taken (or the job holds one of it already); false when all are taken. A job holds at most one slot: one it held at
+    /// another provider (before a failover) moves.
+    /// </summary>
     Task<bool> TryAcquireAsync(string provider, string jobId, int limit, CancellationToken cancellationToken);
 
     /// <summary>Records that <paramref name="jobId"/> holds a slot of <paramref name="provider"/> whatever the count (a job taken over in submitting or running is already at the upstream).</summary>
     Task HoldAsync(string provider, string jobId, CancellationToken cancellationToken);
 
-    /// <summary>Gives the job's slot back (nothing when it holds none).</summary>
-    Task ReleaseAsync(string jobId, CancellationToken cancellationToken);
+    /// <summary>Gives the job's slot of <paramref name="provider"/> back (nothing when it holds none there: a job that failed over holds one of its new provider's).</summary>
+    Task ReleaseAsync(string provider, string jobId, CancellationToken cancellationToken);
 
     /// <summary>The slots taken now, for the sweep of slots whose job ended without giving them back (its node died at the wrong moment).</summary>
     Task<IReadOnlyList<ProviderSlot>> ListAsync(CancellationToken cancellationToken);
@@ -48,7 +52,7 @@ public sealed class LocalProviderSlots : IProviderSlots
     public Task HoldAsync(string provider, string jobId, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <inheritdoc />
-    public Task ReleaseAsync(string jobId, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task ReleaseAsync(string provider, string jobId, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <inheritdoc />
     public Task<IReadOnlyList<ProviderSlot>> ListAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<ProviderSlot>>([]);

@@ -58,6 +58,13 @@ public sealed class InProcessClusterSignals : IClusterSignals, IAsyncDisposable
     public bool IsShared => _bus.Count > 1;
 
     /// <inheritdoc />
+    public event Action? Resynchronize
+    {
+        add { } // Nothing is ever missed in one process.
+        remove { }
+    }
+
+    /// <inheritdoc />
     public void Publish(string channel, string payload)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);

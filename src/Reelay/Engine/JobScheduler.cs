@@ -91,6 +91,7 @@ public sealed class JobScheduler : IAsyncDisposable
         }
 
         _subscriptions.Add(_signals.Subscribe(ClusterChannels.Wake, _ => _wake.Writer.TryWrite(true)));
+        _signals.Resynchronize += OnResynchronize;
         _subscriptions.Add(_signals.Subscribe(ClusterChannels.SlotFreed, signal =>
         {
             if (LaneOf(signal.Payload) is { } lane && lane.Unpark())
@@ -198,11 +199,13 @@ public sealed class JobScheduler : IAsyncDisposable
             var job = await _store.GetAsync(slot.JobId, ct).ConfigureAwait(false);
             if (job is null || job.Status is JobStatus.Queued || job.Status.IsTerminal())
             {
-                await _slots.ReleaseAsync(slot.JobId, ct).ConfigureAwait(false);
+                await _slots.ReleaseAsync(slot.Provider, slot.JobId, ct).ConfigureAwait(false);
                 _signals.Publish(ClusterChannels.SlotFreed, slot.Provider);
             }
         }
     }
+
+    private void OnResynchronize() => _wake.Writer.TryWrite(true);
 
     /// <summary>Another node changed a job: when it ended there (a cancel or delete through that node) and this node works on it, leave its lane here too.</summary>
     private void OnRemoteChanged(string jobId, long version)
@@ -305,6 +308,7 @@ public sealed class JobScheduler : IAsyncDisposable
             _changes.RemoteChanged -= OnRemoteChanged;
         }
 
+        _signals.Resynchronize -= OnResynchronize;
         await _stopping.CancelAsync().ConfigureAwait(false);
         var pending = _background.Keys.ToList();
         pending.AddRange(new[] { _loop, _claimLoop }.OfType<Task>());
@@ -456,7 +460,7 @@ public sealed class JobScheduler : IAsyncDisposable
     {
         try
         {
-            await _slots.ReleaseAsync(jobId, CancellationToken.None).ConfigureAwait(false);
+            await _slots.ReleaseAsync(lane.Provider.Name, jobId, CancellationToken.None).ConfigureAwait(false);
             _signals.Publish(ClusterChannels.SlotFreed, lane.Provider.Name);
         }
         finally

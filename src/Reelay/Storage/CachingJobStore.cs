@@ -121,6 +121,9 @@ public sealed class CachingJobStore : IJobStore, IJobClaims, IJobCache, IAsyncDi
         }
     }
 
+    /// <inheritdoc />
+    public void ForgetAll() => _jobs.Clear();
+
     internal void Remember(Job job)
     {
         if (_newer.TryGetValue(job.Id, out var newer))

@@ -5,4 +5,7 @@ public interface IJobCache
 {
     /// <summary>Drops the cached copy of the job when it is older than <paramref name="version"/>, so the next read goes to the database.</summary>
     void Forget(string jobId, long version);
+
+    /// <summary>Drops every cached job (changes may have been missed).</summary>
+    void ForgetAll();
 }

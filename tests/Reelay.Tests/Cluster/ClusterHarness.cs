@@ -171,7 +171,7 @@ public sealed class InMemoryProviderSlots : IProviderSlots
     {
         lock (_gate)
         {
-            if (!_taken.ContainsKey(jobId) && _taken.Values.Count(t => t.Provider == provider) >= limit)
+            if (!(_taken.TryGetValue(jobId, out var held) && held.Provider == provider) && _taken.Values.Count(t => t.Provider == provider) >= limit)
             {
                 return Task.FromResult(false);
             }
@@ -193,11 +193,14 @@ public sealed class InMemoryProviderSlots : IProviderSlots
         return Task.CompletedTask;
     }
 
-    public Task ReleaseAsync(string jobId, CancellationToken cancellationToken)
+    public Task ReleaseAsync(string provider, string jobId, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            _taken.Remove(jobId);
+            if (_taken.TryGetValue(jobId, out var taken) && taken.Provider == provider)
+            {
+                _taken.Remove(jobId);
+            }
         }
 
         return Task.CompletedTask;
