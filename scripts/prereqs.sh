@@ -4,7 +4,8 @@
 #   scripts/prereqs.sh test   the above, plus Node.js/npm for the client-compatibility tests, Chromium for the
 #                             dashboard's browser tests (Debian's chromium, driven by Playwright; never downloaded by it),
 #                             Prometheus (the server and promtool) for the /metrics scrape tests and nginx for the
-#                             X-Accel-Redirect test (the tests run private instances; the packages' services are not used)
+#                             X-Accel-Redirect test, PostgreSQL for the PostgreSQL store tests (the tests run private
+#                             instances; the packages' services are not used)
 set -euo pipefail
 mode="${1:-run}"
 
@@ -19,6 +20,8 @@ if [ "$mode" = "test" ]; then
   command -v promtool >/dev/null 2>&1 || need+=(prometheus)
   command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
   [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
+  # The PostgreSQL store tests start a private cluster with initdb/pg_ctl (never the package's own service).
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then
