@@ -17,6 +17,12 @@ public interface IClusterSignals
     bool IsShared { get; }
 
     /// <summary>
+    /// Whether this node runs the work that must happen once for the whole cluster (webhook deliveries). At most one node
+    /// is the leader at a time; when it dies another one becomes it. A single process always is.
+    /// </summary>
+    bool IsLeader { get; }
+
+    /// <summary>
     /// Queues <paramref name="payload"/> (at most <see cref="ClusterChannels.MaxPayloadLength"/> characters) for every
     /// other node subscribed to <paramref name="channel"/>. Never blocks and never throws for a lost connection: a
     /// message that cannot be sent is dropped (and logged).
@@ -51,6 +57,9 @@ public static class ClusterChannels
 
     /// <summary>Claimable work appeared (claims released by a draining node, a job released due now): payload empty. Nodes run a claim round at once.</summary>
     public const string Wake = "reelay_wake";
+
+    /// <summary>A webhook delivery was enqueued: payload empty. The leader's dispatcher looks at the outbox at once.</summary>
+    public const string WebhookQueued = "reelay_webhook_queued";
 
     /// <summary>A provider slot was freed: payload the provider instance's name. Nodes with jobs waiting for that provider try again at once.</summary>
     public const string SlotFreed = "reelay_slot_freed";

@@ -10,15 +10,34 @@ namespace Reelay.Cluster;
 /// </summary>
 public sealed class InProcessSignalBus
 {
-    private readonly ConcurrentDictionary<InProcessClusterSignals, byte> _nodes = new();
+    private readonly Lock _gate = new();
+    private readonly List<InProcessClusterSignals> _nodes = []; // in the order they joined: the first one leads
 
-    internal void Join(InProcessClusterSignals node) => _nodes.TryAdd(node, 0);
+    internal void Join(InProcessClusterSignals node)
+    {
+        lock (_gate)
+        {
+            _nodes.Add(node);
+        }
+    }
 
-    internal void Leave(InProcessClusterSignals node) => _nodes.TryRemove(node, out _);
+    internal void Leave(InProcessClusterSignals node)
+    {
+        lock (_gate)
+        {
+            _nodes.Remove(node);
+        }
+    }
 
     internal void Publish(InProcessClusterSignals from, ClusterSignal signal)
     {
-        foreach (var node in _nodes.Keys)
+        InProcessClusterSignals[] nodes;
+        lock (_gate)
+        {
+            nodes = [.. _nodes];
+        }
+
+        foreach (var node in nodes)
         {
             if (!ReferenceEquals(node, from))
             {
@@ -27,7 +46,24 @@ public sealed class InProcessSignalBus
         }
     }
 
-    internal int Count => _nodes.Count;
+    internal int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _nodes.Count;
+            }
+        }
+    }
+
+    internal bool Leads(InProcessClusterSignals node)
+    {
+        lock (_gate)
+        {
+            return _nodes.Count == 0 || ReferenceEquals(_nodes[0], node);
+        }
+    }
 }
 
 /// <summary>
@@ -56,6 +92,9 @@ public sealed class InProcessClusterSignals : IClusterSignals, IAsyncDisposable
 
     /// <inheritdoc />
     public bool IsShared => _bus.Count > 1;
+
+    /// <inheritdoc />
+    public bool IsLeader => _bus.Leads(this);
 
     /// <inheritdoc />
     public event Action? Resynchronize

@@ -54,6 +54,44 @@ public sealed class PostgresClusterTests
     }
 
     [Fact]
+    public async Task IsLeader_TwoNodes_ExactlyOneLeadsAndTheOtherTakesOverWhenItStops()
+    {
+        await using var database = await PostgresTestCluster.CreateDatabaseAsync();
+        var a = new PostgresNotifications(database.ConnectionString, "node-a", NullLogger<PostgresNotifications>.Instance);
+        await using var b = new PostgresNotifications(database.ConnectionString, "node-b", NullLogger<PostgresNotifications>.Instance);
+        await Task.WhenAll(a.Listening, b.Listening).WaitAsync(TimeSpan.FromSeconds(20));
+        await EventuallyAsync(() => a.IsLeader || b.IsLeader, "one node leads");
+        Assert.False(a.IsLeader && b.IsLeader);
+        var (leader, other) = a.IsLeader ? (a, b) : (b, a);
+        await Task.Delay(2500); // a few more rounds of the other's attempts: still one leader
+        Assert.True(leader.IsLeader);
+        Assert.False(other.IsLeader);
+
+        if (leader == a)
+        {
+            await a.DisposeAsync();
+            await EventuallyAsync(() => b.IsLeader, "node b leads after node a stopped");
+        }
+        else
+        {
+            await b.DisposeAsync();
+            await EventuallyAsync(() => a.IsLeader, "node a leads after node b stopped");
+        }
+
+        await a.DisposeAsync();
+    }
+
+    private static async Task EventuallyAsync(Func<bool> condition, string what)
+    {
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < until, "timed out waiting until " + what);
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
     public async Task TryAcquire_ManyJobsFromTwoNodesAtOnce_NeverMoreThanTheLimit()
     {
         await using var database = await PostgresTestCluster.CreateDatabaseAsync();

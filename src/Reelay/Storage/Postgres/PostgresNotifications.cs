@@ -16,7 +16,13 @@ namespace Reelay.Storage.Postgres;
 /// </summary>
 public sealed class PostgresNotifications : IClusterSignals, IAsyncDisposable
 {
-    private static readonly string[] Channels = [ClusterChannels.JobChanged, ClusterChannels.Wake, ClusterChannels.SlotFreed];
+    private static readonly string[] Channels = [ClusterChannels.JobChanged, ClusterChannels.Wake, ClusterChannels.SlotFreed, ClusterChannels.WebhookQueued];
+
+    /// <summary>The session-level advisory lock whose holder leads (released by PostgreSQL when its session ends, a killed node's included).</summary>
+    private const string LeaderLockSql = "SELECT pg_try_advisory_lock(hashtextextended('reelay.cluster.leader', 0))";
+
+    private volatile bool _leader;
+    private int _disposed;
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _listenConnectionString;
@@ -60,6 +66,10 @@ public sealed class PostgresNotifications : IClusterSignals, IAsyncDisposable
 
     /// <inheritdoc />
     public bool IsShared => true;
+
+    /// <inheritdoc />
+    /// <remarks>The leader holds an advisory lock on its listening session; the others try to take it every 2 seconds.</remarks>
+    public bool IsLeader => _leader;
 
     /// <inheritdoc />
     public event Action? Resynchronize;
@@ -119,15 +129,23 @@ public sealed class PostgresNotifications : IClusterSignals, IAsyncDisposable
                 _listening.TrySetResult();
                 while (!ct.IsCancellationRequested)
                 {
-                    await connection.WaitAsync(ct).ConfigureAwait(false);
+                    if (!_leader)
+                    {
+                        await using var tryLead = new NpgsqlCommand(LeaderLockSql, connection);
+                        _leader = await tryLead.ExecuteScalarAsync(ct).ConfigureAwait(false) is true;
+                    }
+
+                    await connection.WaitAsync(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
+                _leader = false;
                 return;
             }
             catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException or InvalidOperationException)
             {
+                _leader = false; // the session, and with it the lock, is gone
                 failures++;
                 ClusterLog.ListenFailed(_log, ex, NodeId, failures);
                 try
@@ -228,6 +246,11 @@ public sealed class PostgresNotifications : IClusterSignals, IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {
