@@ -82,10 +82,7 @@ mkdir -p "$dir/results"
 head -c 32 /dev/urandom >"$dir/content-url.key"
 front="http://127.0.0.1:$front_port"
 
-echo "Applying the schema..."
-Reelay__Store__Provider=postgres Reelay__Store__ConnectionString="$connection" Reelay__DataDirectory="$dir/migrate" \
-  dotnet "$cli" migrate >"$dir/migrate.log" 2>&1 || { cat "$dir/migrate.log" >&2; exit 1; }
-
+# Each node applies the schema migrations at start, one at a time (they take an advisory lock).
 upstreams=""
 for i in $(seq 1 "$nodes"); do
   port="$(free_port)"

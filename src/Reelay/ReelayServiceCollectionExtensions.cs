@@ -23,8 +23,8 @@ namespace Reelay;
 public static class ReelayServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds Reelay from the "Reelay" configuration section: options (validated at start-up), the catalog, the SQLite
-    /// store, local result storage, the sandbox provider, the router, the scheduler and the engine.
+    /// Adds Reelay from the "Reelay" configuration section: options (validated at start-up), the catalog, the store
+    /// of Reelay:Store:Provider (SQLite or PostgreSQL), local result storage, the sandbox provider, the router, the scheduler and the engine.
     /// </summary>
     public static IServiceCollection AddReelay(this IServiceCollection services, IConfiguration configuration)
     {
@@ -37,11 +37,16 @@ public static class ReelayServiceCollectionExtensions
 
         // One process owns a data folder. The lock is the first hosted service, so it is taken before any other one is
         // even constructed (they open the database and clean scratch folders), and the store asks for it too.
-        services.AddSingleton(sp => DataFolderLock.Acquire(sp.GetRequiredService<ReelayOptions>().DataPath));
+        // On PostgreSQL the database is shared by design, so the lock is shared too: it only keeps out a SQLite process.
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<ReelayOptions>();
+            return DataFolderLock.Acquire(options.DataPath, shared: options.Store.IsPostgres);
+        });
         services.AddSingleton<IHostedService, DataFolderOwner>();
 
         services.AddSingleton(sp => ModelCatalog.Load(sp.GetRequiredService<ReelayOptions>().Catalog.Path));
-        services.AddReelaySqliteStore();
+        services.AddReelayConfiguredStore();
         services.AddReelayCluster(configuration);
         services.AddSingleton(sp => new PriceTable(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<ReelayOptions>().Pricing));
         services.AddSingleton<ApiKeyService>();

@@ -44,6 +44,5 @@ public static class ClusterServiceCollectionExtensions
         return services;
     }
 
-    private static bool IsPostgres(ReelayOptions options) =>
-        string.Equals(options.Store.Provider, "postgres", StringComparison.OrdinalIgnoreCase) && !string.IsNullOrEmpty(options.Store.ConnectionString);
+    private static bool IsPostgres(ReelayOptions options) => options.Store.IsPostgres && !string.IsNullOrEmpty(options.Store.ConnectionString);
 }

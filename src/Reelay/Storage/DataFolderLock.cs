@@ -30,7 +30,14 @@ public sealed class DataFolderLock : IDisposable
     /// Creates <paramref name="dataDirectory"/> if needed and locks it. Throws <see cref="DataFolderException"/> when the
     /// folder is owned by another process, cannot be created or written, or is not a folder.
     /// </summary>
-    public static DataFolderLock Acquire(string dataDirectory)
+    public static DataFolderLock Acquire(string dataDirectory) => Acquire(dataDirectory, shared: false);
+
+    /// <summary>
+    /// Like <see cref="Acquire(string)"/>, but with <paramref name="shared"/> true takes a shared lock: any number of
+    /// processes that share their database elsewhere (the PostgreSQL store) may hold it together, while a process that
+    /// needs the folder alone (the SQLite store) is refused, and refuses them, as long as either runs.
+    /// </summary>
+    public static DataFolderLock Acquire(string dataDirectory, bool shared)
     {
         ArgumentNullException.ThrowIfNull(dataDirectory);
         string path;
@@ -63,7 +70,10 @@ public sealed class DataFolderLock : IDisposable
         {
             // FileShare.None: .NET takes flock(LOCK_EX | LOCK_NB) on Unix, which another process (or another open of the
             // file in this one) cannot take until this handle is closed; the kernel drops it when the process dies.
-            stream = new FileStream(file, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None });
+            // A shared open takes flock(LOCK_SH | LOCK_NB) instead; .NET takes it only for a file opened read-only.
+            stream = shared
+                ? OpenShared(file)
+                : new FileStream(file, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None });
         }
         catch (UnauthorizedAccessException ex)
         {
@@ -76,6 +86,11 @@ public sealed class DataFolderLock : IDisposable
         catch (IOException ex)
         {
             throw new DataFolderException(DataFolderProblem.NotWritable, path, $"the data folder {path} is not writable ({ex.Message.TrimEnd('.')})", ex);
+        }
+
+        if (shared)
+        {
+            return new DataFolderLock(path, stream);
         }
 
         try
@@ -95,6 +110,19 @@ public sealed class DataFolderLock : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _stream.Dispose();
+
+    private static FileStream OpenShared(string file)
+    {
+        if (!File.Exists(file))
+        {
+            // Created without a lock; the read-only open below is what locks.
+            using (new FileStream(file, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write, Share = FileShare.ReadWrite }))
+            {
+            }
+        }
+
+        return new FileStream(file, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite });
+    }
 
     private static bool IsLockConflict(IOException ex)
     {
