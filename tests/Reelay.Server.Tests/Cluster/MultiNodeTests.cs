@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Npgsql;
+using Xunit.Abstractions;
 using Reelay.Emulators.Kernel;
 using Reelay.Emulators.ModelVerse;
 using Reelay.Server.Tests.Hosting;
