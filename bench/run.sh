@@ -14,8 +14,11 @@
 # Installs wrk and nginx (and ffmpeg, for the sandbox job the status read needs) when missing, builds Release, runs each
 # benchmark in its own process and ends with a summary table.
 # Exits 0 whether the targets are met or not: it is a measurement, not a test. Only a failed build exits 1.
-#   bench/run.sh                                    all but kill and engine
-#   bench/run.sh status|submit|memory|upstream|content|kill|engine [options]     one of them; options: --duration, --rounds, --submits, --jobs, --upstream-jobs, --kill-upstream, --engine-queued, --serve, ...
+#   8. cluster       only when named (bench/run.sh cluster): 3 nodes on one private PostgreSQL against the ModelVerse
+#                    EMULATOR: poll lateness with 10,000 jobs over the nodes, status reads of 3 nodes vs 1, takeover time
+#                    after SIGKILL, p50 and max over 5 kills (smaller: bench/run.sh cluster --cluster-jobs 300 --cluster-kills 2)
+#   bench/run.sh                                    all but kill, engine and cluster
+#   bench/run.sh status|submit|memory|upstream|content|kill|engine|cluster [options]     one of them; options: --duration, --rounds, --submits, --jobs, --upstream-jobs, --kill-upstream, --engine-queued, --serve, ...
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
