@@ -27,6 +27,7 @@ internal static class ReelayCli
         var root = new RootCommand("reelay: a self-hosted gateway for async AI video generation, and a client for it.")
         {
             ServeCommand.Create(context),
+            MigrateCommand.Create(context),
             DemoCommand.Create(context),
             GenerateCommand.Create(context),
             StatusCommand.Create(context),

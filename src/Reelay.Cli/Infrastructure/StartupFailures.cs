@@ -108,6 +108,12 @@ internal static partial class StartupFailures
             };
         }
 
+        if (Find<Storage.Postgres.StoreConnectionException>(exception) is { } store)
+        {
+            // The message names the server, database and user and what to fix; never the password.
+            return new StartupFailure($"reelay: {store.Message.TrimEnd('.')}", ReelayCli.ExitFailure);
+        }
+
         if (Find<AdminKeyException>(exception) is { } adminKey)
         {
             return new StartupFailure($"reelay: {adminKey.Message}", ReelayCli.ExitFailure);

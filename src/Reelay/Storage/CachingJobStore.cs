@@ -86,6 +86,17 @@ public sealed class CachingJobStore : IJobStore, IJobClaims, IJobCache, IAsyncDi
         return stored;
     }
 
+    /// <summary>
+    /// Forgets one job, so that the next read of it goes to the store. The seam for several nodes on one database: a node
+    /// that hears another one changed a job (a notification) evicts it here; nothing else is needed, as writes through
+    /// this cache already replace or evict their entry.
+    /// </summary>
+    public void Evict(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        _jobs.TryRemove(id, out _);
+    }
+
     /// <inheritdoc />
     public Task<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken) => _inner.ListAsync(query, cancellationToken);
 

@@ -18,6 +18,16 @@ public interface IWebhookStore
     /// </summary>
     Task<IReadOnlyList<WebhookDelivery>> ListDueAsync(DateTimeOffset now, int limit, IReadOnlySet<string> busyJobs, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Like <see cref="ListDueAsync"/>, and also takes what it returns for this process until <paramref name="now"/> +
+    /// <paramref name="lease"/> (its next attempt moves there), so that nodes sharing the outbox never hand out one delivery
+    /// twice at once: the PostgreSQL store picks rows with <c>FOR UPDATE SKIP LOCKED</c>. Recording the attempt sets the
+    /// real next attempt; a node that dies with a delivery taken leaves it to be tried again when the lease ends. The
+    /// default, for a store that one process owns, is <see cref="ListDueAsync"/>.
+    /// </summary>
+    Task<IReadOnlyList<WebhookDelivery>> ClaimDueAsync(DateTimeOffset now, TimeSpan lease, int limit, IReadOnlySet<string> busyJobs, CancellationToken cancellationToken) =>
+        ListDueAsync(now, limit, busyJobs, cancellationToken);
+
     /// <summary>When the next first-in-line pending delivery of a job not in <paramref name="busyJobs"/> falls due; null when there is none.</summary>
     Task<DateTimeOffset?> NextDueAsync(IReadOnlySet<string> busyJobs, CancellationToken cancellationToken);
 

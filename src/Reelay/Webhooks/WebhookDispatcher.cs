@@ -65,6 +65,9 @@ public sealed class WebhookDispatcher : BackgroundService
         }
     }
 
+    // Long enough for any attempt (its timeout) to end and be recorded; only a node that died makes anyone wait for it.
+    private TimeSpan ClaimLease => _options.Timeout * 6 + TimeSpan.FromSeconds(30);
+
     /// <summary>Says that a delivery was enqueued or finished, so the dispatcher looks at the outbox now.</summary>
     public void Wake() => _wake.Writer.TryWrite(0);
 
@@ -109,7 +112,7 @@ public sealed class WebhookDispatcher : BackgroundService
                 var free = _options.MaxConcurrentDeliveries - busy.Count;
                 if (free > 0)
                 {
-                    foreach (var delivery in await _store.ListDueAsync(_time.GetUtcNow(), free, busy, stoppingToken).ConfigureAwait(false))
+                    foreach (var delivery in await _store.ClaimDueAsync(_time.GetUtcNow(), ClaimLease, free, busy, stoppingToken).ConfigureAwait(false))
                     {
                         lock (_gate)
                         {

@@ -37,6 +37,28 @@ public sealed class DataFolderLockTests : IDisposable
     }
 
     [Fact]
+    public void Acquire_SharedTwice_BothHoldItAndAnExclusiveOneIsRefused()
+    {
+        var data = Path.Combine(_directory.FullName, "shared");
+        using var first = DataFolderLock.Acquire(data, shared: true);
+        using (var second = DataFolderLock.Acquire(data, shared: true))
+        {
+            Assert.Equal(DataFolderProblem.InUse, Assert.Throws<DataFolderException>(() => DataFolderLock.Acquire(data)).Problem);
+        }
+
+        Assert.Equal(DataFolderProblem.InUse, Assert.Throws<DataFolderException>(() => DataFolderLock.Acquire(data)).Problem);
+    }
+
+    [Fact]
+    public void Acquire_SharedWhileHeldExclusively_RefusedAsInUse()
+    {
+        var data = Path.Combine(_directory.FullName, "exclusive");
+        using var held = DataFolderLock.Acquire(data);
+
+        Assert.Equal(DataFolderProblem.InUse, Assert.Throws<DataFolderException>(() => DataFolderLock.Acquire(data, shared: true)).Problem);
+    }
+
+    [Fact]
     public void Acquire_AFileWhereTheFolderShouldBe_InvalidSaysSo()
     {
         var file = Path.Combine(_directory.FullName, "not-a-folder");

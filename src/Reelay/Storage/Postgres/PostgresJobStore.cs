@@ -71,6 +71,9 @@ public sealed partial class PostgresJobStore : IJobStore, IAsyncDisposable
     /// <summary>The schema migrations, in order.</summary>
     internal static IReadOnlyList<Migration> Migrations => PostgresMigrations.All;
 
+    /// <summary>The schema version this build migrates a database to.</summary>
+    public static int LatestSchemaVersion => PostgresMigrations.All.Count;
+
     /// <summary>Where the store connects, without secrets: <c>host:port/database as user</c>.</summary>
     public string Target => _target;
 

@@ -74,6 +74,32 @@ public sealed class PostgresWebhookStore : IWebhookStore
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<WebhookDelivery>> ClaimDueAsync(DateTimeOffset now, TimeSpan lease, int limit, IReadOnlySet<string> busyJobs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(busyJobs);
+        // One statement: the rows picked are locked, and rows another node is taking right now are skipped; a row it took
+        // and committed no longer matches (READ COMMITTED re-checks a locked row), its next attempt having moved on.
+        var sql = $"""
+            WITH taken AS (
+                UPDATE webhook_deliveries SET next_attempt_at = @until
+                WHERE seq IN (
+                    SELECT d.seq FROM webhook_deliveries d
+                    WHERE {HeadOfJob} AND d.next_attempt_at <= @now AND NOT (d.job_id = ANY(@busy))
+                    ORDER BY d.next_attempt_at, d.seq LIMIT @take
+                    FOR UPDATE OF d SKIP LOCKED)
+                RETURNING seq, {DeliveryColumns})
+            SELECT {DeliveryColumns} FROM taken ORDER BY seq
+            """;
+        return await QueryAsync(sql, p =>
+        {
+            p.AddWithValue("@now", now.ToUnixTimeMilliseconds());
+            p.AddWithValue("@until", (now + lease).ToUnixTimeMilliseconds());
+            p.AddWithValue("@busy", busyJobs.ToArray());
+            p.AddWithValue("@take", Math.Max(limit, 0));
+        }, ReadDelivery, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<DateTimeOffset?> NextDueAsync(IReadOnlySet<string> busyJobs, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(busyJobs);

@@ -77,6 +77,9 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable
     /// <summary>The schema migrations, in order.</summary>
     internal static IReadOnlyList<Migration> Migrations => SqliteMigrations.All;
 
+    /// <summary>The schema version this build migrates a database to.</summary>
+    public static int LatestSchemaVersion => SqliteMigrations.All.Count;
+
     /// <inheritdoc />
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
