@@ -13,11 +13,14 @@
 #                    (smaller: bench/run.sh engine --engine-queued 10000 --engine-running 1000)
 #   8. callbacks     only when named (bench/run.sh callbacks): jobs against the Seedance EMULATOR, from upstream completion
 #                    to the client's webhook, with provider callbacks and with polling alone (p50/p99)
+#   9. cluster       only when named (bench/run.sh cluster): 3 nodes on one private PostgreSQL against the ModelVerse
+#                    EMULATOR: poll lateness with 10,000 jobs over the nodes, status reads of 3 nodes vs 1, takeover time
+#                    after SIGKILL, p50 and max over 5 kills (smaller: bench/run.sh cluster --cluster-jobs 300 --cluster-kills 2)
 # Installs wrk and nginx (and ffmpeg, for the sandbox job the status read needs) when missing, builds Release, runs each
 # benchmark in its own process and ends with a summary table.
 # Exits 0 whether the targets are met or not: it is a measurement, not a test. Only a failed build exits 1.
-#   bench/run.sh                                    all but kill and engine
-#   bench/run.sh status|submit|memory|upstream|content|kill|engine|callbacks [options]     one of them; options: --duration, --rounds, --submits, --jobs, --upstream-jobs, --kill-upstream, --engine-queued, --serve, ...
+#   bench/run.sh                                    all but kill, engine, callbacks and cluster
+#   bench/run.sh status|submit|memory|upstream|content|kill|engine|callbacks|cluster [options]     one of them; options: --duration, --rounds, --submits, --jobs, --upstream-jobs, --kill-upstream, --engine-queued, --serve, ...
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

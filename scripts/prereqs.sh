@@ -6,6 +6,7 @@
 #                             Prometheus (the server and promtool) for the /metrics scrape tests and nginx for the
 #                             X-Accel-Redirect test, PostgreSQL for the PostgreSQL store tests (the tests run private
 #                             instances; the packages' services are not used)
+#   scripts/prereqs.sh cluster  the run prerequisites, plus PostgreSQL and nginx for ./run.sh cluster (private instances)
 set -euo pipefail
 mode="${1:-run}"
 
@@ -13,6 +14,11 @@ need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+if [ "$mode" = "cluster" ]; then
+  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
+  command -v curl >/dev/null 2>&1 || need+=(curl)
+fi
 if [ "$mode" = "test" ]; then
   command -v node >/dev/null 2>&1 || need+=(nodejs)
   command -v npm >/dev/null 2>&1 || need+=(npm)

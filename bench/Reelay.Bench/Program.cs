@@ -10,7 +10,7 @@ namespace Reelay.Bench;
 internal static class Program
 {
     private const string Usage = """
-        usage: Reelay.Bench [status|submit|memory|upstream|content|kill|engine|callbacks|all] [options]
+        usage: Reelay.Bench [status|submit|memory|upstream|content|kill|engine|callbacks|cluster|all] [options]
           status    GET /v1/videos/{id} throughput on a real gateway vs a bare Kestrel endpoint (and nginx if installed), with wrk
           submit    JobEngine.SubmitAsync vs SqliteJobStore.InsertAsync alone (p50/p99), plus HTTP POST /v1/videos for context
           memory    engine memory per queued and per running job
@@ -20,7 +20,9 @@ internal static class Program
           engine    queued + running jobs (100,000 + 10,000) against the ModelVerse EMULATOR at 1,000 requests/s: completion,
                     poll lateness, memory per job, queue_position
           callbacks jobs against the Seedance EMULATOR: upstream completion to the client's webhook, with and without callbacks
-          all       all but kill, engine and callbacks (the default; those run only when named)
+          cluster   nodes (3) on one private PostgreSQL against the ModelVerse EMULATOR: poll lateness with 10,000 jobs spread
+                    over them, status reads of all nodes vs one, takeover time after SIGKILL (p50, max over several kills)
+          all       all but kill, engine, callbacks and cluster (the default; those run only when named)
         options:
           --duration <s>      wrk seconds per measured round (10)
           --warmup <s>        wrk warm-up seconds per target (3)
@@ -50,6 +52,12 @@ internal static class Program
           --callback-run <s>      seconds each emulated task runs in the callbacks benchmark (8)
           --callback-spacing <ms> time between the callbacks benchmark's submits (250)
           --engine-submits <n>  Engine:MaxConcurrentSubmitsPerProvider (the default, 32)
+          --cluster-nodes <n>     nodes (3)
+          --cluster-jobs <n>      jobs for the poll lateness (10000)
+          --cluster-run <s>       seconds each emulated task runs (30)
+          --cluster-kills <n>     SIGKILLs for the takeover time (5)
+          --cluster-kill-jobs <n> jobs the killed node holds each time (20)
+          --cluster-wait <min>    longest wait for the lateness jobs to end (60)
           --serve <path>      the Reelay.Cli.dll to run (default: the one built with the benchmark), e.g. an older build
         """;
 
@@ -114,6 +122,11 @@ internal static class Program
         if (command is "callbacks")
         {
             benchmarks.Add(("Callbacks", CallbackBenchmark.RunAsync));
+        }
+
+        if (command is "cluster")
+        {
+            benchmarks.Add(("Cluster", ClusterBenchmark.RunAsync));
         }
 
         if (command is "kill")
@@ -199,6 +212,18 @@ internal sealed record BenchOptions
     /// <summary>Reelay:Engine:MaxConcurrentSubmitsPerProvider for the engine benchmark (null: the default).</summary>
     public int? EngineSubmits { get; init; }
 
+    public int ClusterNodes { get; init; } = 3;
+
+    public int ClusterJobs { get; init; } = 10_000;
+
+    public int ClusterRunSeconds { get; init; } = 30;
+
+    public int ClusterKills { get; init; } = 5;
+
+    public int ClusterKillJobs { get; init; } = 20;
+
+    public int ClusterWaitMinutes { get; init; } = 60;
+
     public static (string Command, BenchOptions Options) Parse(string[] args)
     {
         var command = "all";
@@ -208,7 +233,7 @@ internal sealed record BenchOptions
             var arg = args[i];
             if (!arg.StartsWith("--", StringComparison.Ordinal))
             {
-                command = arg is "status" or "submit" or "memory" or "upstream" or "content" or "kill" or "engine" or "callbacks" or "all"
+                command = arg is "status" or "submit" or "memory" or "upstream" or "content" or "kill" or "engine" or "callbacks" or "cluster" or "all"
                     ? arg
                     : throw new ArgumentException($"Unknown benchmark '{arg}'.");
                 continue;
@@ -263,6 +288,12 @@ internal sealed record BenchOptions
                 "--engine-run" => options with { EngineRunSeconds = Positive(arg, value) },
                 "--engine-wait" => options with { EngineWaitMinutes = Positive(arg, value) },
                 "--engine-submits" => options with { EngineSubmits = Positive(arg, value) },
+                "--cluster-nodes" => options with { ClusterNodes = Positive(arg, value) },
+                "--cluster-jobs" => options with { ClusterJobs = Positive(arg, value) },
+                "--cluster-run" => options with { ClusterRunSeconds = Positive(arg, value) },
+                "--cluster-kills" => options with { ClusterKills = value },
+                "--cluster-kill-jobs" => options with { ClusterKillJobs = Positive(arg, value) },
+                "--cluster-wait" => options with { ClusterWaitMinutes = Positive(arg, value) },
                 _ => throw new ArgumentException($"Unknown option '{arg}'."),
             };
         }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Reelay.Accounts;
 using Reelay.Catalog;
+using Reelay.Cluster;
 using Reelay.Engine;
 using Reelay.Media;
 using Reelay.Net;
@@ -34,6 +35,7 @@ public static class ReelayServiceCollectionExtensions
         services.AddReelayDataFolder();
         services.AddReelayCatalog();
         services.AddReelayConfiguredStore();
+        services.AddReelayCluster(configuration);
         services.AddReelayMedia();
         services.AddReelayClientUrls();
         services.AddReelayProviders();

@@ -1,28 +1,76 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
+using Reelay.Cluster;
 using Reelay.Engine;
 using Reelay.Jobs;
+using Reelay.Storage;
 
 namespace Reelay.Server.Events;
 
 /// <summary>
 /// Fans the engine's job changes out to live event streams, in process. Each subscriber gets a bounded channel: a slow
 /// client loses older buffered changes (each change carries the whole job, so the newest says everything), never the
-/// newest one, so never the terminal one. The number of open subscriptions is capped. Several gateway nodes would need a
-/// shared bus (a change stored by one node is not seen here).
+/// newest one, so never the terminal one. The number of open subscriptions is capped (per node). With several gateway
+/// nodes, a change another node stored arrives as a signal (<see cref="ClusterJobChanges"/>: id and version); the job is
+/// then read from the shared store and handed to this node's subscribers of that job, so a stream opened through any
+/// node follows the job wherever it is worked on.
 /// </summary>
-internal sealed class JobEventHub : IJobObserver
+internal sealed class JobEventHub : IJobObserver, IDisposable
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, List<Subscription>> _byJob = new(StringComparer.Ordinal);
     private readonly int _maxOpen;
     private readonly int _bufferSize;
+    private readonly ClusterJobChanges? _changes;
+    private readonly IJobStore? _store;
     private int _open;
 
-    public JobEventHub(ReelayServerOptions options)
+    public JobEventHub(ReelayServerOptions options, ClusterJobChanges? changes = null, IJobStore? store = null)
     {
         _maxOpen = options.Events.MaxOpenStreams;
         _bufferSize = options.Events.BufferSize;
+        if (changes is not null && store is not null)
+        {
+            _changes = changes;
+            _store = store;
+            changes.RemoteChanged += OnRemoteChanged;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_changes is not null)
+        {
+            _changes.RemoteChanged -= OnRemoteChanged;
+        }
+    }
+
+    private void OnRemoteChanged(string jobId, long version)
+    {
+        lock (_gate)
+        {
+            if (!_byJob.ContainsKey(jobId))
+            {
+                return;
+            }
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                // The cache dropped its older copy before this was raised, so this reads the database.
+                if (await _store!.GetAsync(jobId, CancellationToken.None).ConfigureAwait(false) is { } job)
+                {
+                    OnJobChanged(null, job);
+                }
+            }
+#pragma warning disable CA1031 // A failed read only costs this event; the stream's next one (or its reconnect) catches up.
+            catch
+#pragma warning restore CA1031
+            {
+            }
+        });
     }
 
     /// <summary>Subscriptions open now.</summary>

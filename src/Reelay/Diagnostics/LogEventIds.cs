@@ -17,6 +17,9 @@ public static class LogEventIds
     /// <summary>1000-1099: the job engine (<c>Reelay.Engine</c>).</summary>
     public const int Engine = 1000;
 
+    /// <summary>1500-1599: the nodes of a cluster (<c>Reelay.Cluster</c>): signals, provider slots.</summary>
+    public const int Cluster = 1500;
+
     /// <summary>2000-2099: the ASP.NET host (<c>Reelay.Server.Hosting</c>).</summary>
     public const int Server = 2000;
 
@@ -81,6 +84,7 @@ public static class LogEventIds
     public static IReadOnlyList<LogEventIdBlock> Blocks { get; } =
     [
         new("Engine", "Reelay.Engine", Engine),
+        new("Cluster", "Reelay.Cluster", Cluster),
         new("Server", "Reelay.Server.Hosting", Server),
         new("Events", "Reelay.Server.Events", Events),
         new("Telemetry", "Reelay.Server.Telemetry", Telemetry),

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Reelay.Jobs;
 using Reelay.Storage;
 
@@ -14,6 +15,12 @@ internal sealed class ClaimLoop(SchedulerContext context, CrashRecovery recovery
 {
     /// <summary>How many jobs one claim takes at most.</summary>
     private const int ClaimBatch = 1000;
+
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private long _rounds;
+
+    /// <summary>Runs the next round now (another node released work, or the signals resynchronized after a gap).</summary>
+    public void Wake() => _wake.Writer.TryWrite(true);
 
     private EngineOptions Options => context.Options;
 
@@ -40,8 +47,13 @@ internal sealed class ClaimLoop(SchedulerContext context, CrashRecovery recovery
         {
             try
             {
-                await Task.Delay(Options.ClaimLease / 3, context.Time, ct).ConfigureAwait(false);
+                await WaitForRoundAsync(ct).ConfigureAwait(false);
                 var now = context.Now;
+                if (context.Slots.IsShared)
+                {
+                    await SharedSlotsRoundAsync(ct).ConfigureAwait(false);
+                }
+
                 await context.Claims.RenewClaimsAsync(Options.NodeId, now, Options.ClaimLease, ct).ConfigureAwait(false);
                 IReadOnlyList<Job> due;
                 do
@@ -62,6 +74,47 @@ internal sealed class ClaimLoop(SchedulerContext context, CrashRecovery recovery
             catch (Exception ex)
             {
                 EngineLog.ClaimLoopFailed(context.Log, ex);
+            }
+        }
+    }
+
+    /// <summary>A third of the lease, or less when another node says there is work to claim (<see cref="Wake"/>).</summary>
+    private async Task WaitForRoundAsync(CancellationToken ct)
+    {
+        using var round = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var delay = Task.Delay(Options.ClaimLease / 3, context.Time, round.Token);
+        var woken = _wake.Reader.WaitToReadAsync(round.Token).AsTask();
+        await Task.WhenAny(delay, woken).ConfigureAwait(false);
+        await round.CancelAsync().ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+        _wake.Reader.TryRead(out _);
+    }
+
+    /// <summary>
+    /// Each round: lanes parked for want of a cluster-wide slot try again (a freed slot's signal may have been missed), and
+    /// every 30 rounds the slots whose job ended without giving them back are swept.
+    /// </summary>
+    private async Task SharedSlotsRoundAsync(CancellationToken ct)
+    {
+        context.Lanes.UnparkAll();
+        if (++_rounds % 30 != 1)
+        {
+            return;
+        }
+
+        var settled = context.Now - TimeSpan.FromMinutes(1);
+        foreach (var slot in await context.Slots.ListAsync(ct).ConfigureAwait(false))
+        {
+            if (slot.AcquiredAt > settled)
+            {
+                continue; // A slot just taken may belong to a job whose submit is starting.
+            }
+
+            var job = await context.Store.GetAsync(slot.JobId, ct).ConfigureAwait(false);
+            if (job is null || job.Status is JobStatus.Queued || job.Status.IsTerminal())
+            {
+                await context.Slots.ReleaseAsync(slot.Provider, slot.JobId, ct).ConfigureAwait(false);
+                context.Signals.Publish(Cluster.ClusterChannels.SlotFreed, slot.Provider);
             }
         }
     }

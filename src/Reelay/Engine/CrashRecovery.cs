@@ -51,11 +51,11 @@ internal sealed class CrashRecovery(SchedulerContext context, JobSubmitter submi
                     _lanes.Enqueue(job, lane, front: false);
                     break;
                 case JobStatus.Submitting:
-                    lane.Hold(job.Id);
+                    await _lanes.HoldAsync(lane, job.Id, cancellationToken).ConfigureAwait(false);
                     context.Work.Spawn(job.Id, () => RecoverSubmittingAsync(job, lane));
                     break;
                 case JobStatus.Running:
-                    lane.Hold(job.Id);
+                    await _lanes.HoldAsync(lane, job.Id, cancellationToken).ConfigureAwait(false);
                     context.Due.Add(new DueItem(job.Id, DueKind.Poll, 0), context.Now);
                     break;
             }

@@ -55,4 +55,7 @@ internal static partial class EngineLog
 
     [LoggerMessage(LogEventIds.Engine + 16, LogLevel.Error, "Renewing or taking job claims failed; the next round tries again")]
     public static partial void ClaimLoopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(LogEventIds.Engine + 30, LogLevel.Information, "Node {NodeId} gave up its job claims on stopping; the other nodes take its jobs over")]
+    public static partial void HandedOver(ILogger logger, string nodeId);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Reelay.Cluster;
 using Reelay.Jobs;
 using Reelay.Results;
 using Reelay.Routing;
@@ -14,6 +15,12 @@ namespace Reelay.Engine;
 /// (<see cref="SubmitRecovery"/> for a job caught mid-submit) and <see cref="ClaimLoop"/> (leases through
 /// <see cref="IJobClaims"/>). Every change of a job goes through <see cref="JobTransitions"/>. Its memory
 /// (<see cref="DueWork"/>, the lanes) is a cache of the store, rebuilt from it at start-up.
+/// <para>
+/// With several nodes on one database (<see cref="IClusterSignals.IsShared"/>), a node works only on jobs it holds a
+/// claim on (a new job is claimed before it joins a lane), hears other nodes' changes (a cancel or delete of a job it
+/// works on makes it leave its lane here too), runs a claim round at once when woken, and takes a provider's slots from
+/// <see cref="IProviderSlots"/> so that a provider's concurrency limit holds for all nodes together.
+/// </para>
 /// </summary>
 public sealed class JobScheduler : IAsyncDisposable
 {
@@ -31,9 +38,15 @@ public sealed class JobScheduler : IAsyncDisposable
     private readonly ClaimLoop _claimLoop;
     private readonly ILogger _log;
     private readonly PollHints _hints;
+    private readonly IClusterSignals _signals;
+    private readonly ClusterJobChanges? _changes;
+    private readonly IJobClaims _claims;
+    private readonly IJobStore _store;
+    private readonly List<IDisposable> _subscriptions = [];
 
     /// <summary>Creates the scheduler.</summary>
-    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobTransitions? transitions = null, IJobClaims? claims = null, ProviderCircuits? circuits = null)
+    public JobScheduler(IJobStore store, IResultStore results, IJobRouter router, IMediaInspector media, TimeProvider time, ReelayOptions options, ILogger<JobScheduler> logger, JobTransitions? transitions = null, IJobClaims? claims = null, ProviderCircuits? circuits = null,
+        IClusterSignals? signals = null, ClusterJobChanges? changes = null, IProviderSlots? slots = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(router);
@@ -49,8 +62,13 @@ public sealed class JobScheduler : IAsyncDisposable
 
         // The lanes start submits and the submitter moves jobs between lanes: _submitter is set below, before any job can
         // get a slot (Admit and StartAsync come after the constructor).
-        _lanes = new ProviderLanes(router.Providers, _options, (id, lane) => _submitter!.SubmitAsync(id, lane), calls, _work, logger);
-        var context = new SchedulerContext(store, Transitions, claims ?? store as IJobClaims ?? new InProcessJobClaims(store), time, _options, logger, _lanes, _due, calls, _work);
+        _signals = signals ?? new InProcessClusterSignals(_options.NodeId);
+        _changes = changes;
+        _store = store;
+        var sharedSlots = slots ?? LocalProviderSlots.Instance;
+        _lanes = new ProviderLanes(router.Providers, _options, (id, lane) => _submitter!.SubmitAsync(id, lane), calls, _work, logger, sharedSlots, _signals);
+        _claims = claims ?? store as IJobClaims ?? new InProcessJobClaims(store);
+        var context = new SchedulerContext(store, Transitions, _claims, time, _options, logger, _lanes, _due, calls, _work, _signals, sharedSlots);
         _hints = new PollHints(time);
         _submitter = new JobSubmitter(context, router, circuits);
         _deadlines = new Deadlines(context);
@@ -69,14 +87,86 @@ public sealed class JobScheduler : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(_tempDirectory);
+        if (_changes is not null)
+        {
+            _changes.RemoteChanged += OnRemoteChanged;
+        }
+
+        _subscriptions.Add(_signals.Subscribe(ClusterChannels.Wake, _ => _claimLoop.Wake()));
+        _signals.Resynchronize += OnResynchronize;
+        _subscriptions.Add(_signals.Subscribe(ClusterChannels.SlotFreed, signal =>
+        {
+            if (_lanes.Of(signal.Payload) is { } lane)
+            {
+                _lanes.Unpark(lane);
+            }
+        }));
         var claimed = await _claimLoop.ClaimAtStartAsync(cancellationToken).ConfigureAwait(false);
         await _recovery.ResumeAsync(claimed, lookUpRunning: false, cancellationToken).ConfigureAwait(false);
         _work.RunLoop(_due.RunAsync);
         _work.RunLoop(_claimLoop.RunAsync);
     }
 
-    /// <summary>Stops the loops and waits for in-flight work. Jobs keep their stored state and continue after the next start.</summary>
-    public Task StopAsync(CancellationToken cancellationToken) => _work.StopAsync(cancellationToken);
+    /// <summary>
+    /// Stops the loops and waits for in-flight work. Jobs keep their stored state and continue after the next start; with
+    /// several nodes, this node's claims are given up and the others woken, so they take its jobs over at once (a drain).
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        foreach (var subscription in _subscriptions)
+        {
+            subscription.Dispose();
+        }
+
+        _subscriptions.Clear();
+        if (_changes is not null)
+        {
+            _changes.RemoteChanged -= OnRemoteChanged;
+        }
+
+        _signals.Resynchronize -= OnResynchronize;
+        await _work.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (_signals.IsShared)
+        {
+            await HandOverAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandOverAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _claims.ReleaseClaimsAsync(_options.NodeId, timeout.Token).ConfigureAwait(false);
+            _signals.Publish(ClusterChannels.Wake, "");
+            EngineLog.HandedOver(_log, _options.NodeId);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The leases run out instead: the other nodes take the jobs over a lease later.
+            EngineLog.ClaimLoopFailed(_log, ex);
+        }
+    }
+
+    private void OnResynchronize() => _claimLoop.Wake();
+
+    /// <summary>Another node changed a job: when it ended there (a cancel or delete through that node) and this node works on it, leave its lane here too.</summary>
+    private void OnRemoteChanged(string jobId, long version)
+    {
+        if (!_lanes.Knows(jobId))
+        {
+            return;
+        }
+
+        _work.Spawn(jobId, async () =>
+        {
+            var job = await _store.GetAsync(jobId, _work.Stopping).ConfigureAwait(false);
+            if (job is not null && (job.Status.IsTerminal() || job.DeletedAt is not null))
+            {
+                _lanes.Leave(job);
+            }
+        });
+    }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -104,8 +194,24 @@ public sealed class JobScheduler : IAsyncDisposable
     public void Admit(Job job)
     {
         ArgumentNullException.ThrowIfNull(job);
+        var lane = _lanes.Of(job.Provider) ?? throw new InvalidOperationException($"No provider lane '{job.Provider}'.");
+        if (_signals.IsShared)
+        {
+            // Several nodes: claim it before working on it, or another node's claim round (which takes jobs never claimed)
+            // could take it too, and keep renewing a claim on a job it does not work on.
+            _work.Spawn(job.Id, async () =>
+            {
+                if (await _claims.TryClaimAsync(job.Id, _options.NodeId, _time.GetUtcNow(), _options.ClaimLease, _work.Stopping).ConfigureAwait(false))
+                {
+                    _deadlines.Watch(job);
+                    _lanes.Enqueue(job, lane, front: false);
+                }
+            });
+            return;
+        }
+
         _deadlines.Watch(job);
-        _lanes.Enqueue(job, _lanes.Of(job.Provider) ?? throw new InvalidOperationException($"No provider lane '{job.Provider}'."), front: false);
+        _lanes.Enqueue(job, lane, front: false);
     }
 
     /// <summary>1-based position in the provider queue, or null when the job is not waiting in one. O(log n): no walk.</summary>

@@ -34,6 +34,13 @@ internal sealed class JobSubmitter(SchedulerContext context, IJobRouter router, 
     private async Task SubmitHoldingGateAsync(string jobId, ProviderLane lane)
     {
         var ct = context.Work.Stopping;
+        if (_lanes.SharedSlots(lane) && !await _lanes.TryAcquireSharedSlotAsync(lane, jobId, ct).ConfigureAwait(false))
+        {
+            // Every slot of the provider is taken across the cluster: wait at the front until one is freed.
+            lane.Park(jobId);
+            return;
+        }
+
         var job = (await context.Transitions.TryAsync(jobId, j => j.Status == JobStatus.Queued && j.DeletedAt is null, j => j with { Status = JobStatus.Submitting, SubmitAttempts = j.SubmitAttempts + 1 }, ct).ConfigureAwait(false)).Updated;
         if (job is null)
         {

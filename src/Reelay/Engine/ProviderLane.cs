@@ -13,6 +13,7 @@ public sealed class ProviderLane
     private readonly Lock _gate = new();
     private readonly LaneQueue _queue = new();
     private readonly HashSet<string> _holders = new(StringComparer.Ordinal);
+    private bool _parked;
 
     /// <summary>Creates the lane.</summary>
     public ProviderLane(IVideoProvider provider, int maxPolls, int maxSubmits = 32)
@@ -72,7 +73,7 @@ public sealed class ProviderLane
         List<string>? start = null;
         lock (_gate)
         {
-            while (_holders.Count < Provider.MaxConcurrentJobs && _queue.TryTake(out var id))
+            while (!_parked && _holders.Count < Provider.MaxConcurrentJobs && _queue.TryTake(out var id))
             {
                 _holders.Add(id);
                 (start ??= []).Add(id);
@@ -80,6 +81,31 @@ public sealed class ProviderLane
         }
 
         return start;
+    }
+
+    /// <summary>
+    /// Puts a job that could not get a cluster-wide slot back at the front of the queue, and stops handing out jobs until
+    /// <see cref="Unpark"/> (a slot was freed somewhere, or the claim loop's next round).
+    /// </summary>
+    public void Park(string jobId)
+    {
+        lock (_gate)
+        {
+            _holders.Remove(jobId);
+            _queue.Add(jobId, front: true);
+            _parked = true;
+        }
+    }
+
+    /// <summary>Lets <see cref="TakeStartable"/> hand out jobs again; true when the lane was parked.</summary>
+    public bool Unpark()
+    {
+        lock (_gate)
+        {
+            var was = _parked;
+            _parked = false;
+            return was;
+        }
     }
 
     /// <summary>Frees the job's slot; true when it held one.</summary>

@@ -16,10 +16,17 @@ internal sealed class ProviderLanes
     private readonly ProviderCalls _calls;
     private readonly BackgroundWork _work;
     private readonly ILogger _log;
+    private readonly Cluster.IProviderSlots _slots;
+    private readonly Cluster.IClusterSignals? _signals;
 
-    /// <summary>Creates one lane per provider; <paramref name="submit"/> runs (in the background) for each job that gets a slot.</summary>
-    public ProviderLanes(IEnumerable<IVideoProvider> providers, EngineOptions options, Func<string, ProviderLane, Task> submit, ProviderCalls calls, BackgroundWork work, ILogger log)
+    /// <summary>
+    /// Creates one lane per provider; <paramref name="submit"/> runs (in the background) for each job that gets a slot. With
+    /// shared <paramref name="slots"/> (several nodes), a provider's slots are also taken from the cluster-wide count.
+    /// </summary>
+    public ProviderLanes(IEnumerable<IVideoProvider> providers, EngineOptions options, Func<string, ProviderLane, Task> submit, ProviderCalls calls, BackgroundWork work, ILogger log, Cluster.IProviderSlots? slots = null, Cluster.IClusterSignals? signals = null)
     {
+        _slots = slots ?? Cluster.LocalProviderSlots.Instance;
+        _signals = signals;
         foreach (var provider in providers)
         {
             _lanes[provider.Name] = new ProviderLane(provider, options.MaxConcurrentPollsPerProvider, options.MaxConcurrentSubmitsPerProvider);
@@ -59,11 +66,80 @@ internal sealed class ProviderLanes
         Dispatch(lane);
     }
 
-    /// <summary>Frees the job's slot and starts the next waiting job.</summary>
+    /// <summary>Frees the job's slot (and its cluster-wide slot, announcing it) and starts the next waiting job.</summary>
     public void Release(ProviderLane lane, string jobId)
     {
-        if (lane.Release(jobId))
+        if (!lane.Release(jobId))
         {
+            return;
+        }
+
+        if (SharedSlots(lane))
+        {
+            _work.Spawn(jobId, () => ReleaseSharedSlotAsync(lane, jobId));
+        }
+        else
+        {
+            Dispatch(lane);
+        }
+    }
+
+    /// <summary>Whether <paramref name="lane"/>'s slots are counted across nodes (a local renderer's are this machine's own).</summary>
+    public bool SharedSlots(ProviderLane lane) => _slots.IsShared && lane.Provider is not Providers.Sandbox.SandboxProvider;
+
+    /// <summary>A job taken over in submitting or running holds its lane slot, and its cluster-wide slot.</summary>
+    public async Task HoldAsync(ProviderLane lane, string jobId, CancellationToken cancellationToken)
+    {
+        lane.Hold(jobId);
+        if (SharedSlots(lane))
+        {
+            await _slots.HoldAsync(lane.Provider.Name, jobId, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Takes a cluster-wide slot for a submit; false (the lane parks) when every slot of the provider is taken.</summary>
+    public async Task<bool> TryAcquireSharedSlotAsync(ProviderLane lane, string jobId, CancellationToken ct)
+    {
+        try
+        {
+            return await _slots.TryAcquireAsync(lane.Provider.Name, jobId, lane.Provider.MaxConcurrentJobs, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            EngineLog.EngineError(_log, ex, jobId);
+            return false; // Parked: the next claim round tries again.
+        }
+    }
+
+    /// <summary>Lanes parked for want of a cluster-wide slot try again (a slot was freed somewhere, or a claim round).</summary>
+    public void UnparkAll()
+    {
+        foreach (var lane in _lanes.Values)
+        {
+            Unpark(lane);
+        }
+    }
+
+    /// <summary>Tries <paramref name="lane"/> again if it was parked.</summary>
+    public void Unpark(ProviderLane lane)
+    {
+        if (lane.Unpark())
+        {
+            Dispatch(lane);
+        }
+    }
+
+    private async Task ReleaseSharedSlotAsync(ProviderLane lane, string jobId)
+    {
+        try
+        {
+            await _slots.ReleaseAsync(lane.Provider.Name, jobId, CancellationToken.None).ConfigureAwait(false);
+            _signals?.Publish(Cluster.ClusterChannels.SlotFreed, lane.Provider.Name);
+        }
+        finally
+        {
+            // A failed release is swept later; meanwhile this node's queue must not stall.
+            lane.Unpark();
             Dispatch(lane);
         }
     }

@@ -19,7 +19,9 @@ internal sealed class SchedulerContext(
     ProviderLanes lanes,
     DueWork due,
     ProviderCalls calls,
-    BackgroundWork work)
+    BackgroundWork work,
+    Cluster.IClusterSignals signals,
+    Cluster.IProviderSlots slots)
 {
     public IJobStore Store { get; } = store;
 
@@ -40,6 +42,12 @@ internal sealed class SchedulerContext(
     public ProviderCalls Calls { get; } = calls;
 
     public BackgroundWork Work { get; } = work;
+
+    /// <summary>Signals between nodes (in-process on one node).</summary>
+    public Cluster.IClusterSignals Signals { get; } = signals;
+
+    /// <summary>Provider slots counted across nodes (this node's own on one node).</summary>
+    public Cluster.IProviderSlots Slots { get; } = slots;
 
     /// <summary>While jobs caught in submitting are recovered: which upstream ids are taken.</summary>
     public UpstreamIdClaims UpstreamIds { get; } = new();

@@ -7,14 +7,18 @@ namespace Reelay.Storage;
 /// A write-through snapshot of recently used jobs in front of a store, so a status read is a dictionary lookup.
 /// Correct while this process is the only writer (the embedded default): every write passes through here, and an entry
 /// is only ever replaced by a higher <see cref="Job.Version"/>. A lost compare-and-set evicts the entry, so a writer
-/// elsewhere is noticed at the next write. Lists always go to the store. With several nodes on one database, reads may
-/// be stale until the writer's change is reported to <see cref="Evict"/>.
+/// elsewhere is noticed at the next write. Lists always go to the store. With several nodes on one database, each
+/// node's cache is told about the other nodes' writes through <see cref="IJobCache.Forget"/> (the cluster signals).
 /// </summary>
-public sealed class CachingJobStore : IJobStore, IJobClaims, IAsyncDisposable
+public sealed class CachingJobStore : IJobStore, IJobClaims, IJobCache, IAsyncDisposable
 {
     private readonly IJobStore _inner;
     private readonly int _capacity;
     private readonly ConcurrentDictionary<string, Job> _jobs = new(StringComparer.Ordinal);
+
+    // Versions other nodes stored, for jobs whose older copy may be on its way into the cache (a read from the database
+    // racing the signal): such a copy is not kept. Cleared when it grows past the capacity; a miss only costs a read.
+    private readonly ConcurrentDictionary<string, long> _newer = new(StringComparer.Ordinal);
     private int _additions;
 
     /// <summary>Wraps <paramref name="inner"/>, keeping at most about <paramref name="capacity"/> jobs.</summary>
@@ -112,8 +116,37 @@ public sealed class CachingJobStore : IJobStore, IJobClaims, IAsyncDisposable
         }
     }
 
+    /// <inheritdoc />
+    public void Forget(string jobId, long version)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        if (_newer.Count >= _capacity)
+        {
+            _newer.Clear();
+        }
+
+        _newer.AddOrUpdate(jobId, version, (_, known) => Math.Max(known, version));
+        while (_jobs.TryGetValue(jobId, out var cached) && cached.Version < version)
+        {
+            _jobs.TryRemove(new KeyValuePair<string, Job>(jobId, cached));
+        }
+    }
+
+    /// <inheritdoc />
+    public void ForgetAll() => _jobs.Clear();
+
     internal void Remember(Job job)
     {
+        if (_newer.TryGetValue(job.Id, out var newer))
+        {
+            if (job.Version < newer)
+            {
+                return; // Another node stored a later version: this copy is stale already.
+            }
+
+            _newer.TryRemove(new KeyValuePair<string, long>(job.Id, newer));
+        }
+
         // Writers finish out of order; only a newer version may replace an entry.
         _jobs.AddOrUpdate(job.Id, static (_, candidate) => candidate, static (_, existing, candidate) => candidate.Version > existing.Version ? candidate : existing, job);
         if (Interlocked.Increment(ref _additions) % 256 == 0 && _jobs.Count > _capacity)

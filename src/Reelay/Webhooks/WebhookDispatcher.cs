@@ -29,10 +29,19 @@ public sealed class WebhookDispatcher : BackgroundService
     private readonly Channel<byte> _wake = Channel.CreateBounded<byte>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly HashSet<string> _busy = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+    private readonly Cluster.IClusterSignals? _cluster;
+    private readonly IDisposable? _announcements;
 
     /// <summary>Creates the dispatcher.</summary>
-    public WebhookDispatcher(IWebhookStore store, GuardedHttpClient http, ReelayOptions options, TimeProvider time, ILogger<WebhookDispatcher> log)
+    /// <remarks>
+    /// With several nodes (<paramref name="cluster"/> shared), only the leader delivers, so each delivery is attempted by one
+    /// node; the others enqueue and announce (<see cref="Enqueued"/>). A leader that dies mid-attempt leaves the delivery
+    /// pending, and the next leader attempts it again (receivers deduplicate on webhook-id, as with any retry).
+    /// </remarks>
+    public WebhookDispatcher(IWebhookStore store, GuardedHttpClient http, ReelayOptions options, TimeProvider time, ILogger<WebhookDispatcher> log, Cluster.IClusterSignals? cluster = null)
     {
+        _cluster = cluster;
+        _announcements = cluster?.Subscribe(Cluster.ClusterChannels.WebhookQueued, _ => Wake());
         ArgumentNullException.ThrowIfNull(options);
         _store = store;
         _http = http;
@@ -62,6 +71,23 @@ public sealed class WebhookDispatcher : BackgroundService
     /// <summary>Says that a delivery was enqueued or finished, so the dispatcher looks at the outbox now.</summary>
     public void Wake() => _wake.Writer.TryWrite(0);
 
+    /// <summary>Says that a delivery was enqueued: wakes this dispatcher, and the leader's when another node leads.</summary>
+    public void Enqueued()
+    {
+        Wake();
+        if (_cluster is { IsShared: true, IsLeader: false })
+        {
+            _cluster.Publish(Cluster.ClusterChannels.WebhookQueued, "");
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _announcements?.Dispose();
+        base.Dispose();
+    }
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -71,6 +97,12 @@ public sealed class WebhookDispatcher : BackgroundService
             try
             {
                 workers.RemoveAll(t => t.IsCompleted);
+                if (_cluster is { IsShared: true, IsLeader: false })
+                {
+                    await WaitAsync(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+
                 HashSet<string> busy;
                 lock (_gate)
                 {

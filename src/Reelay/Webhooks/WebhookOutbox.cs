@@ -237,7 +237,7 @@ public sealed class WebhookOutbox : BackgroundService, IJobObserver
             };
             if (await _store.EnqueueAsync(delivery, ct).ConfigureAwait(false))
             {
-                _dispatcher.Wake();
+                _dispatcher.Enqueued();
                 return true;
             }
         }

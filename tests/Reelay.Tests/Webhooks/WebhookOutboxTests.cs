@@ -81,6 +81,44 @@ public sealed class WebhookOutboxTests : IAsyncLifetime
         TestJobs.New(id, owner: "key_a", status: status) with { WebhookUrl = "http://127.0.0.1:9/hooks", WebhookEvents = events };
 
     [Fact]
+    public async Task Dispatchers_TwoNodesOnOneOutbox_OnlyTheLeaderDeliversAndTheOtherTakesOverWhenItLeaves()
+    {
+        var bus = new Reelay.Cluster.InProcessSignalBus();
+        await using var first = new Reelay.Cluster.InProcessClusterSignals("node-a", bus);
+        await using var second = new Reelay.Cluster.InProcessClusterSignals("node-b", bus);
+        using var a = new WebhookDispatcher(_store, _http, _options, _clock, NullLogger<WebhookDispatcher>.Instance, first);
+        using var b = new WebhookDispatcher(_store, _http, _options, _clock, NullLogger<WebhookDispatcher>.Instance, second);
+        _receiver.Respond = _ =>
+        {
+            Thread.Sleep(300); // a slow receiver: both nodes would see the deliveries still pending
+            return (204, null);
+        };
+        var deliveries = new[] { Delivery("video_once_1"), Delivery("video_once_2") };
+        foreach (var delivery in deliveries)
+        {
+            Assert.True(await _store.EnqueueAsync(delivery, Ct));
+        }
+
+        await a.StartAsync(Ct);
+        await b.StartAsync(Ct);
+        await Eventually.TrueAsync(() => _receiver.All.Count >= 2, "the leader delivers both");
+        await Task.Delay(300);
+        Assert.Equal(deliveries.Select(d => d.Id).Order(StringComparer.Ordinal), _receiver.All.Select(r => r.Header("webhook-id")).Order(StringComparer.Ordinal));
+
+        await first.DisposeAsync(); // node a leaves: node b leads
+        await a.StopAsync(Ct);
+        var third = Delivery("video_once_3");
+        Assert.True(await _store.EnqueueAsync(third, Ct));
+        await Eventually.TrueAsync(() =>
+        {
+            _clock.Advance(TimeSpan.FromSeconds(1)); // the follower looks again every second
+            return _receiver.All.Count >= 3;
+        }, "node b delivers after node a left");
+        Assert.Equal(third.Id, _receiver.All[^1].Header("webhook-id"));
+        await b.StopAsync(Ct);
+    }
+
+    [Fact]
     public async Task DeliverAsync_Receiver500Twice_RetriedWithSameIdAndExponentialBackoff()
     {
         var calls = 0;
