@@ -139,7 +139,7 @@ public sealed class UpstreamModelDefinition
             return $"a seed is not offered by {Id}";
         }
 
-        foreach (var (key, value) in job.Options)
+        foreach (var (key, value) in job.ModelOptions())
         {
             if (!Options.Contains(key) && !Options.Contains(key + "=" + value) && value is not ("false" or "" or "auto"))
             {

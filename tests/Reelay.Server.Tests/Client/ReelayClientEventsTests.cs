@@ -18,7 +18,7 @@ public sealed class ReelayClientEventsTests
     {
         await using var server = await ReelayTestServer.StartAsync();
         var client = new ReelayClient(server.BaseAddress, server.ApiKey);
-        var video = await client.CreateVideoAsync(new CreateVideoRequest { Model = "sandbox", Prompt = "A lighthouse at dawn", Seconds = 6, Size = "640x360" });
+        var video = await client.CreateVideoAsync(new CreateVideoRequest { Model = "sandbox", Prompt = "A lighthouse at dawn", Seconds = 12, Size = "960x540" });
 
         var events = new List<VideoEvent>();
         await foreach (var item in client.StreamEventsAsync(video.Id))

@@ -262,11 +262,11 @@ public sealed class OpenAIVideoOperationsUpstreamTests
         var upstreamSource = upstream.Tasks.All.Single().Id;
 
         using var remix = await server.Http.PostAsJsonAsync($"/v1/videos/{sourceId}/remix", new { prompt = "a paper boat at night" });
-        remix.EnsureSuccessStatusCode();
+        Assert.True(remix.IsSuccessStatusCode, await remix.Content.ReadAsStringAsync());
         using var edit = await server.Http.PostAsJsonAsync("/v1/videos/edits", new { prompt = "make it red", video = new { id = sourceId } });
-        edit.EnsureSuccessStatusCode();
+        Assert.True(edit.IsSuccessStatusCode, await edit.Content.ReadAsStringAsync());
         using var extend = await server.Http.PostAsJsonAsync("/v1/videos/extensions", new { prompt = "it sails away", seconds = "4", video = new { id = sourceId } });
-        extend.EnsureSuccessStatusCode();
+        Assert.True(extend.IsSuccessStatusCode, await extend.Content.ReadAsStringAsync());
 
         foreach (var response in new[] { remix, edit, extend })
         {
