@@ -51,10 +51,12 @@ public sealed class SmallFileCacheTests
         return other;
     }
 
+    private static readonly Dictionary<string, string?> CacheOn = new() { ["Reelay:Content:MemoryCacheBytes"] = "67108864" };
+
     [Fact]
     public async Task Content_SmallFileReadBefore_AnsweredFromMemoryWithRangesAndValidators()
     {
-        await using var server = await ReelayTestServer.StartAsync();
+        await using var server = await ReelayTestServer.StartAsync(new Dictionary<string, string?>(CacheOn));
         var id = await CompletedAsync(server.Http);
         using var first = await server.Http.GetAsync($"/v1/videos/{id}/content");
         var original = await first.Content.ReadAsByteArrayAsync();
@@ -85,7 +87,7 @@ public sealed class SmallFileCacheTests
     [Fact]
     public async Task Content_FileChangedUnderneath_ReadAgainNotServedStale()
     {
-        await using var server = await ReelayTestServer.StartAsync();
+        await using var server = await ReelayTestServer.StartAsync(new Dictionary<string, string?>(CacheOn));
         var id = await CompletedAsync(server.Http);
         _ = await server.Http.GetByteArrayAsync($"/v1/videos/{id}/content");
         var path = await PathOfAsync(server, id);
@@ -98,9 +100,9 @@ public sealed class SmallFileCacheTests
     }
 
     [Fact]
-    public async Task Content_MemoryCacheOff_EveryReadFromDisk()
+    public async Task Content_MemoryCacheOffByDefault_EveryReadFromDisk()
     {
-        await using var server = await ReelayTestServer.StartAsync(new Dictionary<string, string?> { ["Reelay:Content:MemoryCacheBytes"] = "0" });
+        await using var server = await ReelayTestServer.StartAsync();
         var id = await CompletedAsync(server.Http);
         _ = await server.Http.GetByteArrayAsync($"/v1/videos/{id}/content");
         var other = Overwrite(await PathOfAsync(server, id));
