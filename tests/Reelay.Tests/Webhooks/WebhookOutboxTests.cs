@@ -112,9 +112,12 @@ public sealed class WebhookOutboxTests : IAsyncLifetime
         await Eventually.TrueAsync(() =>
         {
             _clock.Advance(TimeSpan.FromSeconds(1)); // the follower looks again every second
-            return _receiver.All.Count >= 3;
+            return _receiver.All.Any(r => r.Header("webhook-id") == third.Id);
         }, "node b delivers after node a left");
-        Assert.Equal(third.Id, _receiver.All[^1].Header("webhook-id"));
+
+        // A delivery node a was still sending when it stopped may be sent again by node b, with the same webhook-id (at
+        // least once, as receivers are told to expect); the new one is delivered exactly once.
+        Assert.Single(_receiver.All, r => r.Header("webhook-id") == third.Id);
         await b.StopAsync(Ct);
     }
 
