@@ -73,12 +73,29 @@ public sealed class LoggingOptions
     /// <summary>One Information line per HTTP request (method, route, status, duration, key id, job id); default true.</summary>
     public bool Requests { get; set; } = true;
 
+    /// <summary>
+    /// Text format: how long a line may wait in memory to be written to stdout together with the next ones (default 100 ms,
+    /// at most 10 s; zero writes each batch at once). See <see cref="BufferedLogWriter"/>.
+    /// </summary>
+    public TimeSpan FlushInterval { get; set; } = DefaultFlushInterval;
+
+    /// <summary>The default of <see cref="FlushInterval"/>.</summary>
+    public static readonly TimeSpan DefaultFlushInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The largest <see cref="FlushInterval"/>.</summary>
+    public static readonly TimeSpan MaxFlushInterval = TimeSpan.FromSeconds(10);
+
     /// <summary>Every problem with the settings; empty when they are valid.</summary>
     public IEnumerable<string> Validate()
     {
         if (!Formats.Contains(Format, StringComparer.OrdinalIgnoreCase))
         {
             yield return $"Reelay:Logging:Format must be text or json (got '{Format}').";
+        }
+
+        if (FlushInterval < TimeSpan.Zero || FlushInterval > MaxFlushInterval)
+        {
+            yield return $"Reelay:Logging:FlushInterval must be from 00:00:00 to 00:00:10 (got '{FlushInterval}').";
         }
     }
 }

@@ -173,10 +173,12 @@ public sealed class MetricsEndpointTests
             ["Reelay:Telemetry:MetricsUrl"] = "ftp://example",
             ["Reelay:Telemetry:OtlpProtocol"] = "carrier-pigeon",
             ["Reelay:Logging:Format"] = "xml",
+            ["Reelay:Logging:FlushInterval"] = "00:01:00",
         }));
         Assert.Contains("Reelay:Telemetry:MetricsUrl", error.Message, StringComparison.Ordinal);
         Assert.Contains("Reelay:Telemetry:OtlpProtocol", error.Message, StringComparison.Ordinal);
         Assert.Contains("Reelay:Logging:Format", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Reelay:Logging:FlushInterval", error.Message, StringComparison.Ordinal);
     }
 
     private static async Task<MediaTypeHeaderValue?> HeadAsync(ReelayTestServer server)
