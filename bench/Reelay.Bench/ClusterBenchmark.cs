@@ -38,7 +38,19 @@ internal static partial class ClusterBenchmark
         using var temp = TempDirectory.Create("reelay-bench-cluster-");
         var key = "rk_bench_" + Guid.NewGuid().ToString("N");
         var dll = options.ServeDll ?? ServeProcess.DefaultDll;
-        Dictionary<string, string> Environment(int i) => new()
+        Dictionary<string, string> Environment(int i)
+        {
+            var environment = BaseEnvironment(i);
+            if (options.ClusterPollSeconds is { } poll)
+            {
+                environment["Reelay__Providers__mv__PollInterval"] = TimeSpan.FromSeconds(poll).ToString("c", CultureInfo.InvariantCulture);
+                environment["Reelay__Providers__mv__MaxPollInterval"] = TimeSpan.FromSeconds(2 * poll).ToString("c", CultureInfo.InvariantCulture);
+            }
+
+            return environment;
+        }
+
+        Dictionary<string, string> BaseEnvironment(int i) => new()
         {
             ["Reelay__Store__Provider"] = "postgres",
             ["Reelay__Store__ConnectionString"] = database.ConnectionString,
@@ -47,8 +59,6 @@ internal static partial class ClusterBenchmark
             ["Reelay__Providers__mv__Type"] = "modelverse",
             ["Reelay__Providers__mv__BaseUrl"] = upstream.BaseUrl.AbsoluteUri,
             ["Reelay__Providers__mv__ApiKey"] = upstream.Options.ApiKey,
-            ["Reelay__Providers__mv__PollInterval"] = "00:00:01",
-            ["Reelay__Providers__mv__MaxPollInterval"] = "00:00:02",
             ["Reelay__Providers__mv__MaxConcurrentJobs"] = options.ClusterJobs.ToString(CultureInfo.InvariantCulture),
             ["Reelay__Providers__mv__MaxRequestsPerSecond"] = "0",
             ["Reelay__Routes__sora-2__0__Provider"] = "mv",

@@ -58,6 +58,7 @@ internal static class Program
           --cluster-kills <n>     SIGKILLs for the takeover time (5)
           --cluster-kill-jobs <n> jobs the killed node holds each time (20)
           --cluster-wait <min>    longest wait for the lateness jobs to end (60)
+          --cluster-poll <s>      first poll interval, growing to twice it (default: the instance's own, 5 s growing to 30 s)
           --serve <path>      the Reelay.Cli.dll to run (default: the one built with the benchmark), e.g. an older build
         """;
 
@@ -224,6 +225,9 @@ internal sealed record BenchOptions
 
     public int ClusterWaitMinutes { get; init; } = 60;
 
+    /// <summary>The instance's first poll interval in seconds for the cluster benchmark (null: the provider default).</summary>
+    public int? ClusterPollSeconds { get; init; }
+
     public static (string Command, BenchOptions Options) Parse(string[] args)
     {
         var command = "all";
@@ -294,6 +298,7 @@ internal sealed record BenchOptions
                 "--cluster-kills" => options with { ClusterKills = value },
                 "--cluster-kill-jobs" => options with { ClusterKillJobs = Positive(arg, value) },
                 "--cluster-wait" => options with { ClusterWaitMinutes = Positive(arg, value) },
+                "--cluster-poll" => options with { ClusterPollSeconds = Positive(arg, value) },
                 _ => throw new ArgumentException($"Unknown option '{arg}'."),
             };
         }
