@@ -200,31 +200,14 @@ public abstract partial class SqlJobStore : IAccountStore
     public async Task<IReadOnlyList<ChargeRecord>> ListChargesAsync(ChargeQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var sql = new StringBuilder($"SELECT {ChargeColumns} FROM charges WHERE 1 = 1");
-        if (query.KeyId is not null)
+        var filter = new SqlFilter($"SELECT {ChargeColumns} FROM charges WHERE 1 = 1")
+            .And("key_id = @key", "@key", query.KeyId)
+            .And("state = @state", "@state", query.State?.ToWire());
+        var take = Math.Clamp(query.Limit, 1, 1000);
+        return await QueryAsync(filter.Sql("ORDER BY created_at DESC, job_id LIMIT @take"), c =>
         {
-            sql.Append(" AND key_id = @key");
-        }
-
-        if (query.State is not null)
-        {
-            sql.Append(" AND state = @state");
-        }
-
-        sql.Append(" ORDER BY created_at DESC, job_id LIMIT @take");
-        return await QueryAsync(sql.ToString(), c =>
-        {
-            if (query.KeyId is not null)
-            {
-                c.Bind("@key", query.KeyId);
-            }
-
-            if (query.State is { } state)
-            {
-                c.Bind("@state", state.ToWire());
-            }
-
-            c.Bind("@take", Math.Clamp(query.Limit, 1, 1000));
+            filter.Bind(c);
+            c.Bind("@take", take);
         }, ReadCharge, cancellationToken);
     }
 
@@ -250,40 +233,11 @@ public abstract partial class SqlJobStore : IAccountStore
     public async Task<IReadOnlyList<UsageRow>> UsageAsync(UsageQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var sql = new StringBuilder(UsageSql);
-        if (query.KeyId is not null)
-        {
-            sql.Append(" AND c.key_id = @key");
-        }
-
-        if (query.Since is not null)
-        {
-            sql.Append(" AND c.created_at >= @since");
-        }
-
-        if (query.Until is not null)
-        {
-            sql.Append(" AND c.created_at < @until");
-        }
-
-        sql.Append(" GROUP BY c.key_id, k.name, c.model ORDER BY c.key_id, c.model");
-        return await QueryAsync(sql.ToString(), c =>
-        {
-            if (query.KeyId is not null)
-            {
-                c.Bind("@key", query.KeyId);
-            }
-
-            if (query.Since is { } since)
-            {
-                c.Bind("@since", since.Millis());
-            }
-
-            if (query.Until is { } until)
-            {
-                c.Bind("@until", until.Millis());
-            }
-        }, r => new UsageRow
+        var filter = new SqlFilter(UsageSql)
+            .And("c.key_id = @key", "@key", query.KeyId)
+            .And("c.created_at >= @since", "@since", query.Since.Millis())
+            .And("c.created_at < @until", "@until", query.Until.Millis());
+        return await QueryAsync(filter.Sql("GROUP BY c.key_id, k.name, c.model ORDER BY c.key_id, c.model"), filter.Bind, r => new UsageRow
         {
             KeyId = r.GetString(0),
             KeyName = r.Text(1),

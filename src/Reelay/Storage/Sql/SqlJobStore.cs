@@ -196,57 +196,27 @@ public abstract partial class SqlJobStore : IJobStore, IAsyncDisposable
     private static Task<int> InsertJobAsync(DbConnection connection, DbTransaction transaction, Job job, CancellationToken cancellationToken) =>
         SqlCommands.ExecuteAsync(connection, transaction, InsertSql, c => BindJob(c, job), cancellationToken);
 
+    // Grouped by what the values are; the names are the columns with '@'.
     private static void BindJob(DbCommand c, Job job)
     {
-        c.Bind("@id", job.Id);
-        c.Bind("@owner", job.Owner);
-        c.Bind("@model", job.Model);
-        c.Bind("@mode", job.Mode.ToWire());
-        c.Bind("@prompt", job.Prompt);
-        c.Bind("@duration_seconds", job.DurationSeconds);
-        c.Bind("@width", job.Width);
-        c.Bind("@height", job.Height);
-        c.Bind("@resolution", job.Resolution);
-        c.Bind("@aspect_ratio", job.AspectRatio);
-        c.Bind("@seed", job.Seed);
-        c.Bind("@options", JobStoreJson.WriteMap(job.Options));
-        c.Bind("@input_image_key", job.InputImageKey);
-        c.Bind("@status", job.Status.ToWire());
-        c.Bind("@progress", job.Progress);
-        c.Bind("@error", JobStoreJson.WriteError(job.Error));
-        c.Bind("@created_at", job.CreatedAt.Millis());
-        c.Bind("@updated_at", job.UpdatedAt.Millis());
-        c.Bind("@started_at", job.StartedAt.Millis());
-        c.Bind("@completed_at", job.CompletedAt.Millis());
-        c.Bind("@expires_at", job.ExpiresAt.Millis());
-        c.Bind("@deadline", job.Deadline.Millis());
-        c.Bind("@provider", job.Provider);
-        c.Bind("@upstream_model", job.UpstreamModel);
-        c.Bind("@upstream_id", job.UpstreamId);
-        c.Bind("@submit_attempts", job.SubmitAttempts);
-        c.Bind("@result_key", job.ResultKey);
-        c.Bind("@thumbnail_key", job.ThumbnailKey);
-        c.Bind("@result_bytes", job.ResultBytes);
-        c.Bind("@result_duration_seconds", job.ResultDurationSeconds);
-        c.Bind("@note", job.Note);
-        c.Bind("@webhook_url", job.WebhookUrl);
-        c.Bind("@metadata", JobStoreJson.WriteMap(job.Metadata));
-        c.Bind("@idempotency_key", job.IdempotencyKey);
-        c.Bind("@dialect", job.Dialect);
-        c.Bind("@deleted_at", job.DeletedAt.Millis());
-        c.Bind("@result_sha256", job.ResultSha256);
-        c.Bind("@result_width", job.ResultWidth);
-        c.Bind("@result_height", job.ResultHeight);
-        c.Bind("@spritesheet_key", job.SpritesheetKey);
-        c.Bind("@content_deleted_at", job.ContentDeletedAt.Millis());
-        c.Bind("@webhook_events", job.WebhookEvents is null ? null : string.Join(',', job.WebhookEvents));
+        c.Bind("@id", job.Id).Bind("@owner", job.Owner).Bind("@model", job.Model).Bind("@mode", job.Mode.ToWire()).Bind("@dialect", job.Dialect);
+        c.Bind("@prompt", job.Prompt).Bind("@input_image_key", job.InputImageKey).Bind("@seed", job.Seed);
+        c.Bind("@duration_seconds", job.DurationSeconds).Bind("@width", job.Width).Bind("@height", job.Height)
+            .Bind("@resolution", job.Resolution).Bind("@aspect_ratio", job.AspectRatio);
+        c.Bind("@options", JobStoreJson.WriteMap(job.Options)).Bind("@metadata", JobStoreJson.WriteMap(job.Metadata));
+        c.Bind("@status", job.Status.ToWire()).Bind("@progress", job.Progress).Bind("@error", JobStoreJson.WriteError(job.Error)).Bind("@note", job.Note);
+        c.Bind("@created_at", job.CreatedAt.Millis()).Bind("@updated_at", job.UpdatedAt.Millis()).Bind("@started_at", job.StartedAt.Millis())
+            .Bind("@completed_at", job.CompletedAt.Millis()).Bind("@expires_at", job.ExpiresAt.Millis()).Bind("@deadline", job.Deadline.Millis())
+            .Bind("@deleted_at", job.DeletedAt.Millis()).Bind("@content_deleted_at", job.ContentDeletedAt.Millis());
+        c.Bind("@provider", job.Provider).Bind("@upstream_model", job.UpstreamModel).Bind("@upstream_id", job.UpstreamId).Bind("@submit_attempts", job.SubmitAttempts);
+        c.Bind("@result_key", job.ResultKey).Bind("@thumbnail_key", job.ThumbnailKey).Bind("@spritesheet_key", job.SpritesheetKey).Bind("@result_sha256", job.ResultSha256);
+        c.Bind("@result_bytes", job.ResultBytes).Bind("@result_duration_seconds", job.ResultDurationSeconds)
+            .Bind("@result_width", job.ResultWidth).Bind("@result_height", job.ResultHeight);
+        c.Bind("@webhook_url", job.WebhookUrl).Bind("@webhook_events", job.WebhookEvents is null ? null : string.Join(',', job.WebhookEvents));
+        c.Bind("@idempotency_key", job.IdempotencyKey).Bind("@version", job.Version);
         var call = job.SubmitCall;
-        c.Bind("@submit_call_attempt", call?.Attempt);
-        c.Bind("@submit_call_provider", call?.Provider);
-        c.Bind("@submit_call_model", call?.UpstreamModel);
-        c.Bind("@submit_call_reference", call?.Reference);
-        c.Bind("@submit_call_started_at", call?.StartedAt.Millis());
-        c.Bind("@version", job.Version);
+        c.Bind("@submit_call_attempt", call?.Attempt).Bind("@submit_call_provider", call?.Provider).Bind("@submit_call_model", call?.UpstreamModel)
+            .Bind("@submit_call_reference", call?.Reference).Bind("@submit_call_started_at", call?.StartedAt.Millis());
     }
 
     /// <summary>Maps a row selected with <see cref="ColumnList"/>: ordinals follow the columns, then version.</summary>
