@@ -74,7 +74,7 @@ public sealed class InProcessClusterSignals : IClusterSignals, IAsyncDisposable
 {
     private readonly InProcessSignalBus _bus;
     private readonly Channel<ClusterSignal> _inbox = Channel.CreateUnbounded<ClusterSignal>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly ConcurrentDictionary<Subscription, byte> _subscriptions = new();
+    private readonly ClusterSubscriptions _subscriptions = new();
     private readonly Task _reader;
 
     /// <summary>A node on <paramref name="bus"/> (a bus of its own when null: a single process).</summary>
@@ -115,9 +115,7 @@ public sealed class InProcessClusterSignals : IClusterSignals, IAsyncDisposable
     /// <inheritdoc />
     public IDisposable Subscribe(string channel, Action<ClusterSignal> handler)
     {
-        var subscription = new Subscription(this, channel, handler);
-        _subscriptions.TryAdd(subscription, 0);
-        return subscription;
+        return _subscriptions.Add(channel, handler);
     }
 
     internal void Deliver(ClusterSignal signal) => _inbox.Writer.TryWrite(signal);
@@ -126,10 +124,7 @@ public sealed class InProcessClusterSignals : IClusterSignals, IAsyncDisposable
     {
         await foreach (var signal in _inbox.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            foreach (var subscription in _subscriptions.Keys)
-            {
-                subscription.Invoke(signal);
-            }
+            _subscriptions.Deliver(signal);
         }
     }
 
@@ -139,28 +134,5 @@ public sealed class InProcessClusterSignals : IClusterSignals, IAsyncDisposable
         _bus.Leave(this);
         _inbox.Writer.TryComplete();
         await _reader.ConfigureAwait(false);
-    }
-
-    private sealed class Subscription(InProcessClusterSignals owner, string channel, Action<ClusterSignal> handler) : IDisposable
-    {
-        public void Invoke(ClusterSignal signal)
-        {
-            if (signal.Channel != channel)
-            {
-                return;
-            }
-
-            try
-            {
-                handler(signal);
-            }
-#pragma warning disable CA1031 // One handler's fault must not stop the delivery of later messages.
-            catch
-#pragma warning restore CA1031
-            {
-            }
-        }
-
-        public void Dispose() => owner._subscriptions.TryRemove(this, out _);
     }
 }

@@ -33,7 +33,7 @@ public sealed class PostgresNotifications : IClusterSignals, IAsyncDisposable
         SingleReader = true,
     });
     private readonly Channel<ClusterSignal> _inbox = Channel.CreateUnbounded<ClusterSignal>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-    private readonly ConcurrentDictionary<Subscription, byte> _subscriptions = new();
+    private readonly ClusterSubscriptions _subscriptions = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _listener;
@@ -96,9 +96,7 @@ public sealed class PostgresNotifications : IClusterSignals, IAsyncDisposable
             throw new ArgumentException($"'{channel}' is not one of the channels a node listens on.", nameof(channel));
         }
 
-        var subscription = new Subscription(this, channel, handler);
-        _subscriptions.TryAdd(subscription, 0);
-        return subscription;
+        return _subscriptions.Add(channel, handler);
     }
 
     private async Task ListenAsync(CancellationToken ct)
@@ -234,10 +232,7 @@ public sealed class PostgresNotifications : IClusterSignals, IAsyncDisposable
                 continue;
             }
 
-            foreach (var subscription in _subscriptions.Keys)
-            {
-                subscription.Invoke(signal);
-            }
+            _subscriptions.Deliver(signal);
         }
     }
 
@@ -264,28 +259,5 @@ public sealed class PostgresNotifications : IClusterSignals, IAsyncDisposable
         await _dispatcher.ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
-    }
-
-    private sealed class Subscription(PostgresNotifications owner, string channel, Action<ClusterSignal> handler) : IDisposable
-    {
-        public void Invoke(ClusterSignal signal)
-        {
-            if (signal.Channel != channel)
-            {
-                return;
-            }
-
-            try
-            {
-                handler(signal);
-            }
-#pragma warning disable CA1031 // One handler's fault must not stop the delivery of later messages.
-            catch
-#pragma warning restore CA1031
-            {
-            }
-        }
-
-        public void Dispose() => owner._subscriptions.TryRemove(this, out _);
     }
 }

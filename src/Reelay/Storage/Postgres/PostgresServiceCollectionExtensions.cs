@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Reelay.Accounts;
+using Reelay.Storage.Sql;
 using Reelay.Webhooks;
 
 namespace Reelay.Storage.Postgres;
@@ -13,23 +14,10 @@ public static class PostgresServiceCollectionExtensions
     /// <c>Store:CacheCapacity</c> is above 0), <see cref="IAccountStore"/> and <see cref="IWebhookStore"/>. Several
     /// processes may share the database; the data folder's one-process lock is not taken for it.
     /// </summary>
-    public static IServiceCollection AddReelayPostgresStore(this IServiceCollection services)
-    {
-        services.AddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<ReelayOptions>();
-            return new PostgresJobStore(
+    public static IServiceCollection AddReelayPostgresStore(this IServiceCollection services) =>
+        services.AddSqlStore(
+            (sp, options) => new PostgresJobStore(
                 options.Store.ConnectionString ?? throw new InvalidOperationException("Reelay:Store:ConnectionString is required when Reelay:Store:Provider is postgres."),
-                sp.GetRequiredService<TimeProvider>());
-        });
-        services.AddSingleton<IJobStore>(sp =>
-        {
-            var options = sp.GetRequiredService<ReelayOptions>();
-            IJobStore store = sp.GetRequiredService<PostgresJobStore>();
-            return options.Store.CacheCapacity > 0 ? new CachingJobStore(store, options.Store.CacheCapacity) : store;
-        });
-        services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<PostgresJobStore>());
-        services.AddSingleton<IWebhookStore>(sp => new PostgresWebhookStore(sp.GetRequiredService<PostgresJobStore>()));
-        return services;
-    }
+                sp.GetRequiredService<TimeProvider>()),
+            store => new PostgresWebhookStore(store));
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Reelay.Accounts;
+using Reelay.Storage.Sql;
 using Reelay.Webhooks;
 
 namespace Reelay.Storage.Sqlite;
@@ -13,23 +14,13 @@ public static class SqliteServiceCollectionExtensions
     /// (keys, limits, money and idempotency live in the job database, so a job and its hold commit together) and
     /// <see cref="IWebhookStore"/> (the outbox, in the same database).
     /// </summary>
-    public static IServiceCollection AddReelaySqliteStore(this IServiceCollection services)
-    {
-        services.AddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<ReelayOptions>();
-            sp.GetRequiredService<DataFolderLock>();
-            var connection = options.Store.ConnectionString ?? SqliteJobStore.DefaultConnectionString(options.DataPath);
-            return new SqliteJobStore(connection, sp.GetRequiredService<TimeProvider>());
-        });
-        services.AddSingleton<IJobStore>(sp =>
-        {
-            var options = sp.GetRequiredService<ReelayOptions>();
-            IJobStore store = sp.GetRequiredService<SqliteJobStore>();
-            return options.Store.CacheCapacity > 0 ? new CachingJobStore(store, options.Store.CacheCapacity) : store;
-        });
-        services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteJobStore>());
-        services.AddSingleton<IWebhookStore>(sp => new SqliteWebhookStore(sp.GetRequiredService<SqliteJobStore>()));
-        return services;
-    }
+    public static IServiceCollection AddReelaySqliteStore(this IServiceCollection services) =>
+        services.AddSqlStore(
+            (sp, options) =>
+            {
+                sp.GetRequiredService<DataFolderLock>();
+                var connection = options.Store.ConnectionString ?? SqliteJobStore.DefaultConnectionString(options.DataPath);
+                return new SqliteJobStore(connection, sp.GetRequiredService<TimeProvider>());
+            },
+            store => new SqliteWebhookStore(store));
 }
