@@ -259,6 +259,11 @@ public sealed class VeoProviderTests : IAsyncLifetime
         var done = await GatewayWithEmulators.WaitAsync(gateway, id);
         Assert.True(done.GetProperty("status").GetString() == "completed", done.ToString());
 
+        // Both answers are OpenAI's VideoResource as its published document gives it (the fixture excerpt).
+        var published = ApiDocuments.OpenApiJson.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "ApiDocuments", "Fixtures", "openai-videos.openapi.json")));
+        published.AssertResponse("/videos/extensions", "POST", 200, created);
+        published.AssertResponse("/videos/{video_id}", "GET", 200, done);
+
         var sent = _emulator.Requests.Last(r => r.Method == "POST").Json;
         Assert.Equal(new Uri(_emulator.BaseUrl, $"v1beta/files/{sourceTask.Id}:download?alt=media").AbsoluteUri, sent.GetProperty("instances")[0].GetProperty("video").GetProperty("uri").GetString());
         Assert.Equal("it sails away", sent.GetProperty("instances")[0].GetProperty("prompt").GetString());
