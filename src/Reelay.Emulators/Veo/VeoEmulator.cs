@@ -18,7 +18,10 @@ namespace Reelay.Emulators.Veo;
 /// raiMediaFilteredCount and raiMediaFilteredReasons without samples); GET /files/{id}:download?alt=media behind the key,
 /// a 302 to the video; GET /models (the probe). The key is "x-goog-api-key" (or ?key=); a wrong one is refused the way
 /// Google does: HTTP 400 INVALID_ARGUMENT with the reason API_KEY_INVALID. Errors use {"error":{code,message,status,
-/// details}}, a 429 carries RetryInfo. A simulation of the documented wire format, not Google's service.
+/// details}}, a 429 carries RetryInfo. Extension: instances[0].video = {"uri"} of one of this emulator's own outputs (the
+/// uri its operation reported, with or without ":download?alt=media"), on the Veo 3.1 preview models but lite, at 720p and
+/// durationSeconds 8, makes a video of the source's size that is 8 s longer (the stitched whole); any other uri is a 400
+/// INVALID_ARGUMENT naming instances[0].video.uri. A simulation of the documented wire format, not Google's service.
 /// </summary>
 public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmulator(options)
 {
@@ -27,6 +30,9 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
         "veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview",
         "veo-3.1-generate-001", "veo-3.1-fast-generate-001", "veo-3.1-lite-generate-001",
     };
+
+    /// <summary>The models that extend a previous output (provider-apis-live.md §2.3).</summary>
+    private static readonly HashSet<string> ExtendingModelIds = new(StringComparer.Ordinal) { "veo-3.1-generate-preview", "veo-3.1-fast-generate-preview" };
 
     /// <inheritdoc />
     public override string Kind => "veo";
@@ -146,6 +152,12 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
         var parameters = root.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
         var prompt = Str(instance, "prompt");
         var hasImage = instance.TryGetProperty("image", out var image) && image.ValueKind == JsonValueKind.Object;
+        if (instance.TryGetProperty("video", out var video))
+        {
+            await ExtendAsync(context, model, instance, video, parameters, hasImage).ConfigureAwait(false);
+            return;
+        }
+
         if (hasImage)
         {
             var data = image.TryGetProperty("inlineData", out var inline) ? Str(inline, "data") : Str(image, "bytesBase64Encoded");
@@ -199,6 +211,72 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
             QueueTime = Options.QueueTime,
             RunTime = Options.RunTime,
             Ending = EndingFor(prompt),
+        });
+        await context.Response.WriteAsJsonAsync(new JsonObject { ["name"] = $"models/{model}/operations/{task.Id}" }, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>An extension of one of this emulator's own outputs: 720p, 8 s more, the source's size.</summary>
+    private async Task ExtendAsync(HttpContext context, string model, JsonElement instance, JsonElement video, JsonElement parameters, bool hasImage)
+    {
+        if (hasImage || instance.TryGetProperty("lastFrame", out _) || instance.TryGetProperty("referenceImages", out _))
+        {
+            await InvalidAsync(context, "instances[0].video cannot be combined with image, lastFrame or referenceImages.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!ExtendingModelIds.Contains(model))
+        {
+            await InvalidAsync(context, $"instances[0].video: video extension is not supported by models/{model}.").ConfigureAwait(false);
+            return;
+        }
+
+        var uri = video.ValueKind == JsonValueKind.Object ? Str(video, "uri") : null;
+        var prefix = new Uri(BaseUrl, "v1beta/files/").AbsoluteUri;
+        var file = uri is not null && uri.StartsWith(prefix, StringComparison.Ordinal) ? uri[prefix.Length..] : null;
+        var id = file?.Split(':', '?')[0];
+        if (string.IsNullOrEmpty(id) || Tasks.Find(id) is not { } source || source.At(Now).Phase != TaskPhase.Succeeded)
+        {
+            await InvalidAsync(context, "instances[0].video.uri: the video was not found; give the uri of a video Veo generated (files/{id}).").ConfigureAwait(false);
+            return;
+        }
+
+        var resolution = Str(parameters, "resolution") ?? "720p";
+        if (resolution != "720p")
+        {
+            await InvalidAsync(context, "parameters.resolution must be 720p for video extension.").ConfigureAwait(false);
+            return;
+        }
+
+        var seconds = parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("durationSeconds", out var d)
+            ? d.ValueKind == JsonValueKind.Number && d.TryGetInt32(out var n) ? n : d.ValueKind == JsonValueKind.String && int.TryParse(d.GetString(), CultureInfo.InvariantCulture, out var t) ? t : -1
+            : 8;
+        if (seconds != 8)
+        {
+            await InvalidAsync(context, "parameters.durationSeconds must be 8 for video extension.").ConfigureAwait(false);
+            return;
+        }
+
+        if (Str(parameters, "aspectRatio") is { } aspect && aspect != (source.Width >= source.Height ? "16:9" : "9:16"))
+        {
+            await InvalidAsync(context, "parameters.aspectRatio must match the input video's.").ConfigureAwait(false);
+            return;
+        }
+
+        var prompt = Str(instance, "prompt");
+        var task = Tasks.Add(new EmulatedTask
+        {
+            Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)),
+            Model = model,
+            Prompt = prompt,
+            Width = source.Width,
+            Height = source.Height,
+            Seconds = source.Seconds + seconds,
+            HasImage = false,
+            CreatedAt = Now,
+            QueueTime = Options.QueueTime,
+            RunTime = Options.RunTime,
+            Ending = EndingFor(prompt),
+            Extra = new Dictionary<string, string>(StringComparer.Ordinal) { ["operation"] = "extend", ["source"] = source.Id },
         });
         await context.Response.WriteAsJsonAsync(new JsonObject { ["name"] = $"models/{model}/operations/{task.Id}" }, context.RequestAborted).ConfigureAwait(false);
     }

@@ -252,6 +252,7 @@ public sealed class JobEngine
             Put(JobOperations.SourceProviderKey, source.Provider);
             Put(JobOperations.SourceUpstreamModelKey, source.UpstreamModel);
             Put(JobOperations.SourceUpstreamIdKey, source.UpstreamId);
+            Put(JobOperations.SourceUpstreamResultKey, source.UpstreamResult);
             if (request.Operation == JobOperation.Extend && request.ExtensionSeconds is { } seconds)
             {
                 all[JobOperations.ExtensionSecondsKey] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -125,6 +125,7 @@ public sealed class ResultFinalizer : IDisposable
                     Status = JobStatus.Succeeded,
                     Progress = 100,
                     CompletedAt = now,
+                    Options = JobOperations.WithUpstreamResult(j.Options, result.UpstreamReference),
                     ExpiresAt = retention > TimeSpan.Zero ? now + retention : null,
                     ResultKey = videoKey,
                     ThumbnailKey = hasThumbnail ? thumbKey : null,

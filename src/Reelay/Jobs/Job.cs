@@ -160,6 +160,15 @@ public sealed record Job
     /// <summary>For remix, edit and extend: the storage key of the source's video.</summary>
     public string? SourceResultKey => Options.GetValueOrDefault(JobOperations.SourceResultKey);
 
+    /// <summary>
+    /// For a succeeded job: how its upstream names the result in a later request (Veo's file uri), when the provider
+    /// reported one. An upstream handle, not a client URL: never rendered to clients.
+    /// </summary>
+    public string? UpstreamResult => Options.GetValueOrDefault(JobOperations.UpstreamResultKey);
+
+    /// <summary>For remix, edit and extend: the source's <see cref="UpstreamResult"/>, when it had one.</summary>
+    public string? SourceUpstreamResult => Options.GetValueOrDefault(JobOperations.SourceUpstreamResultKey);
+
     /// <summary>For extend: the length of the new segment; <see cref="DurationSeconds"/> is the stitched total.</summary>
     public int? ExtensionSeconds => int.TryParse(Options.GetValueOrDefault(JobOperations.ExtensionSecondsKey), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var s) ? s : null;
 

@@ -56,6 +56,8 @@ public static class JobOperations
     internal const string SourceUpstreamIdKey = "reelay.source_upstream_id";
     internal const string SourceResultKey = "reelay.source_result_key";
     internal const string ExtensionSecondsKey = "reelay.extension_seconds";
+    internal const string UpstreamResultKey = "reelay.upstream_result";
+    internal const string SourceUpstreamResultKey = "reelay.source_upstream_result";
     internal const string CharactersKey = "reelay.characters";
 
     /// <summary>"generate", "remix", "edit" or "extend".</summary>
@@ -82,6 +84,18 @@ public static class JobOperations
     {
         ArgumentNullException.ThrowIfNull(job);
         return job.Options.Where(o => !o.Key.StartsWith(ReservedPrefix, StringComparison.Ordinal));
+    }
+
+    /// <summary>The options of a succeeded job with the upstream's own reference to its result kept (see <see cref="Job.UpstreamResult"/>).</summary>
+    public static IReadOnlyDictionary<string, string> WithUpstreamResult(IReadOnlyDictionary<string, string> options, string? reference)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrEmpty(reference))
+        {
+            return options;
+        }
+
+        return new Dictionary<string, string>(options, StringComparer.Ordinal) { [UpstreamResultKey] = reference };
     }
 
     internal static string WriteCharacters(IReadOnlyList<CharacterReference> characters) =>

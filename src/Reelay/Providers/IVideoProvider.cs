@@ -94,7 +94,15 @@ public sealed record PollSchedule(TimeSpan Initial, TimeSpan Max, double Growth 
 /// <summary>Where a finished result is: an upstream URL, or a file on this machine (the sandbox).</summary>
 /// <param name="Video">URL or local path of the video.</param>
 /// <param name="IsLocalFile">True when <paramref name="Video"/> is a local file path.</param>
-public sealed record ResultLocation(string Video, bool IsLocalFile);
+public sealed record ResultLocation(string Video, bool IsLocalFile)
+{
+    /// <summary>
+    /// How the upstream names this result in a later request of the same deployment (Veo's extension sends the uri of its
+    /// own output back), when it does. The engine keeps it on the succeeded job (<see cref="Job.UpstreamResult"/>), never
+    /// shows it to a client, and gives it to jobs derived from it as <see cref="Job.SourceUpstreamResult"/>.
+    /// </summary>
+    public string? UpstreamReference { get; init; }
+}
 
 /// <summary>The outcome of a submit.</summary>
 public abstract record SubmitOutcome

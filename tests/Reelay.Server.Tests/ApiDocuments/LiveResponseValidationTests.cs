@@ -62,6 +62,96 @@ public sealed class LiveResponseValidationTests(ApiDocumentServer fixture) : ICl
         await CheckAsync(D, "/v1/videos/characters/{character_id}", HttpMethod.Get, "/v1/videos/characters/char_nope", 404);
     }
 
+    private static readonly Lazy<OpenApiJson> Published = new(() =>
+        OpenApiJson.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "ApiDocuments", "Fixtures", "openai-videos.openapi.json"))));
+
+    /// <summary>
+    /// Sends a request and validates its answer against OpenAI's published document (the fixture excerpt): a 200 against
+    /// the operation's response schema (path without /v1), any other status against OpenAI's ErrorResponse. A JSON request
+    /// body is first checked against the operation's published request schema, so the test sends what OpenAI documents.
+    /// </summary>
+    private async Task<JsonElement> CheckPublishedAsync(string template, HttpMethod method, string url, int expectedStatus, string? json = null, HttpContent? form = null)
+    {
+        var published = Published.Value;
+        if (json is not null)
+        {
+            var requestSchema = published.Operation(template, method.Method)["requestBody"]!["content"]!["application/json"]!["schema"]!;
+            using var sent = JsonDocument.Parse(json);
+            var requestErrors = published.Errors(requestSchema, sent.RootElement);
+            Assert.True(requestErrors.Count == 0, $"The test's own {method} {template} body breaks OpenAI's schema: {string.Join("; ", requestErrors)}");
+        }
+
+        using var http = new HttpClient { BaseAddress = fixture.Server.BaseAddress };
+        using var request = new HttpRequestMessage(method, url) { Content = json is null ? form : Json(json) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == expectedStatus, $"{method} {url}: expected {expectedStatus}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        using var body = JsonDocument.Parse(text);
+        if (expectedStatus == 200)
+        {
+            published.AssertResponse(template, method.Method, 200, body.RootElement);
+        }
+        else
+        {
+            var errors = published.Errors(published.Schemas["ErrorResponse"]!, body.RootElement);
+            Assert.True(errors.Count == 0, $"{method} {url} {expectedStatus} is not OpenAI's ErrorResponse:\n{string.Join("\n", errors)}\nbody: {text}");
+        }
+
+        return body.RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task OpenAI_AllTenOperations_MatchOpenAIsPublishedDocument()
+    {
+        // A source at a size and length OpenAI lists (VideoSize, VideoSeconds); the sandbox renders any.
+        var source = await CheckPublishedAsync("/videos", HttpMethod.Post, "/v1/videos", 200, """{"model":"sandbox","prompt":"published","seconds":"4","size":"1280x720"}""");
+        var sourceId = source.GetProperty("id").GetString()!;
+        await fixture.WaitForAsync(sourceId, "completed");
+        using var form = new MultipartFormDataContent { { new StringContent("sandbox"), "model" }, { new StringContent("multipart"), "prompt" }, { new StringContent("4"), "seconds" }, { new StringContent("720x1280"), "size" } };
+        var multipart = await CheckPublishedAsync("/videos", HttpMethod.Post, "/v1/videos", 200, form: form);
+        await CheckPublishedAsync("/videos", HttpMethod.Get, "/v1/videos?limit=2&order=desc", 200);
+        await CheckPublishedAsync("/videos/{video_id}", HttpMethod.Get, $"/v1/videos/{sourceId}", 200);
+
+        var derived = new List<string>();
+        var remix = await CheckPublishedAsync("/videos/{video_id}/remix", HttpMethod.Post, $"/v1/videos/{sourceId}/remix", 200, """{"prompt":"remixed"}""");
+        Assert.Equal(sourceId, remix.GetProperty("remixed_from_video_id").GetString());
+        var edit = await CheckPublishedAsync("/videos/edits", HttpMethod.Post, "/v1/videos/edits", 200, $$$"""{"prompt":"edited","video":{"id":"{{{sourceId}}}"}}""");
+        var extended = await CheckPublishedAsync("/videos/extensions", HttpMethod.Post, "/v1/videos/extensions", 200, $$$"""{"prompt":"extended","seconds":"4","video":{"id":"{{{sourceId}}}"}}""");
+        Assert.Equal("8", extended.GetProperty("seconds").GetString()); // "For extensions, this is the stitched total duration."
+        using var extendForm = new MultipartFormDataContent { { new StringContent("extended again"), "prompt" }, { new StringContent("4"), "seconds" }, { new StringContent(sourceId), "video[id]" } };
+        var extendedAgain = await CheckPublishedAsync("/videos/extensions", HttpMethod.Post, "/v1/videos/extensions", 200, form: extendForm);
+        derived.AddRange([remix.GetProperty("id").GetString()!, edit.GetProperty("id").GetString()!, extended.GetProperty("id").GetString()!, extendedAgain.GetProperty("id").GetString()!]);
+        using var character = new MultipartFormDataContent { { new StringContent("Published"), "name" }, { new ByteArrayContent(await Support.TestFiles.ImageAsync(16, 16)), "video", "c.png" } };
+        var created = await CheckPublishedAsync("/videos/characters", HttpMethod.Post, "/v1/videos/characters", 200, form: character);
+        await CheckPublishedAsync("/videos/characters/{character_id}", HttpMethod.Get, $"/v1/videos/characters/{created.GetProperty("id").GetString()}", 200);
+
+        // Delete the multipart job (cancelled first if still running): OpenAI's DeletedVideoResource.
+        var multipartId = multipart.GetProperty("id").GetString()!;
+        using (await fixture.Server.Http.PostAsync($"/v1/videos/{multipartId}/cancel", null))
+        {
+        }
+
+        await CheckPublishedAsync("/videos/{video_id}", HttpMethod.Delete, $"/v1/videos/{multipartId}", 200);
+
+        // Errors of the new operations, in OpenAI's ErrorResponse.
+        await CheckPublishedAsync("/videos/{video_id}/remix", HttpMethod.Post, "/v1/videos/video_nope/remix", 404, """{"prompt":"x"}""");
+        await CheckPublishedAsync("/videos/edits", HttpMethod.Post, "/v1/videos/edits", 404, """{"prompt":"x","video":{"id":"video_nope"}}""");
+        await CheckPublishedAsync("/videos/extensions", HttpMethod.Post, "/v1/videos/extensions", 404, $$$"""{"prompt":"x","seconds":"4","video":{"id":"{{{multipartId}}}"}}""");
+        await CheckPublishedAsync("/videos", HttpMethod.Post, "/v1/videos", 400, """{"model":"sora-2","prompt":"no deployment serves it here"}""");
+        await CheckPublishedAsync("/videos/characters/{character_id}", HttpMethod.Get, "/v1/videos/characters/char_nope", 404);
+        await CheckPublishedAsync("/videos/{video_id}/content", HttpMethod.Get, "/v1/videos/video_nope/content", 404);
+
+        // The derived jobs are not needed any more: free the shared machine's cores.
+        foreach (var id in derived)
+        {
+            using (await fixture.Server.Http.PostAsync($"/v1/videos/{id}/cancel", null))
+            {
+            }
+        }
+    }
+
     [Fact]
     public async Task OpenAI_EveryOperationAndError_MatchesTheDocument()
     {

@@ -15,7 +15,9 @@ namespace Reelay.Providers.Veo;
 /// reply names a long-running operation; GET {base}/{operation name} until done. A done operation carries an error, the
 /// generated samples, or neither (the content filter: raiMediaFilteredReasons), which is moderation, never success. The
 /// key goes in "x-goog-api-key", also for the result file (files/{id}:download, a redirect to storage). No cancel and no
-/// lookup (the API has neither).
+/// lookup (the API has neither). Extension (OpenAI's POST /videos/extensions of a Veo video): instances[0].video = {uri}
+/// of the source's own output (kept on the source job when it finished), 720p, an 8 s continuation, Veo 3.1 preview
+/// models only (not lite); the upstream answers with the stitched whole.
 /// </summary>
 public sealed partial class VeoProvider : HttpVideoProvider
 {
@@ -28,6 +30,15 @@ public sealed partial class VeoProvider : HttpVideoProvider
         _log = services.LoggerFactory.CreateLogger<VeoProvider>();
     }
 
+    /// <summary>Upstream models that extend a previous output (provider-apis-live.md §2.3: the Veo 3.1 preview models, not lite).</summary>
+    private static readonly HashSet<string> ExtendingModels = new(StringComparer.Ordinal) { "veo-3.1-generate-preview", "veo-3.1-fast-generate-preview" };
+
+    /// <summary>The only continuation length Veo makes: "must be 8 with extension".</summary>
+    private const int ExtensionSeconds = 8;
+
+    /// <summary>Generate, and extend a previous Veo output (see <see cref="CheckSupport"/> for the limits).</summary>
+    public override IReadOnlyList<string> Operations { get; } = [JobOperations.Generate, JobOperations.Extend];
+
     /// <summary>The model list (one entry): an authenticated read that starts nothing.</summary>
     protected override string ProbePath => "models?pageSize=1";
 
@@ -36,6 +47,16 @@ public sealed partial class VeoProvider : HttpVideoProvider
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
+        if (job.Operation == JobOperation.Extend)
+        {
+            return CheckExtension(job, upstreamModel);
+        }
+
+        if (job.Operation != JobOperation.Generate)
+        {
+            return $"Veo does not offer the {job.Operation.ToWire()} operation";
+        }
+
         if (Shape(job) is not { } shape)
         {
             return $"size {job.Width}x{job.Height} is not offered (16:9 or 9:16 at 720p or 1080p)";
@@ -54,11 +75,55 @@ public sealed partial class VeoProvider : HttpVideoProvider
         return OptionNotOffered(job, (key, _) => key == "negative_prompt", $" by {upstreamModel}");
     }
 
+    // An extension continues the source's own Veo output by 8 s at 720p, only on the models that extend.
+    private string? CheckExtension(Job job, string upstreamModel)
+    {
+        if (!ExtendingModels.Contains(upstreamModel))
+        {
+            return $"{upstreamModel} does not extend videos (Veo 3.1 preview models only: {string.Join(", ", ExtendingModels.Order(StringComparer.Ordinal))})";
+        }
+
+        if (job.ExtensionSeconds != ExtensionSeconds)
+        {
+            return $"an extension of {job.ExtensionSeconds} s is not offered (Veo continues a video by {ExtensionSeconds} s only)";
+        }
+
+        if (Shape(job) is not { Resolution: "720p" })
+        {
+            return $"an extension of a {job.Width}x{job.Height} video is not offered (720p only: 1280x720 or 720x1280)";
+        }
+
+        if (string.IsNullOrEmpty(job.SourceUpstreamResult))
+        {
+            return "the source video's Veo file is not known to Reelay (it finished before Reelay kept Veo's file uri), so Veo cannot be asked to continue it";
+        }
+
+        return OptionNotOffered(job, (key, _) => key == "negative_prompt", $" by {upstreamModel}");
+    }
+
+    /// <summary>The extension body: the source's file uri, the prompt, 720p and 8 s in the source's orientation.</summary>
+    private static VeoPredict ExtensionBody(Job job) => new()
+    {
+        Instances = [new VeoInstance { Video = new VeoVideo { Uri = job.SourceUpstreamResult! }, Prompt = job.Prompt }],
+        Parameters = new VeoParameters
+        {
+            AspectRatio = Shape(job)?.Aspect ?? "16:9",
+            Resolution = "720p",
+            DurationSeconds = ExtensionSeconds,
+            NegativePrompt = job.Options.GetValueOrDefault("negative_prompt") is { Length: > 0 } negative ? negative : null,
+        },
+    };
+
     /// <inheritdoc />
     public override async Task<SubmitOutcome> SubmitAsync(ProviderJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         var j = job.Job;
+        if (j.Operation == JobOperation.Extend)
+        {
+            return await PredictAsync(job, ExtensionBody(j), cancellationToken).ConfigureAwait(false);
+        }
+
         VeoImage? image = null;
         if (j.Mode == VideoMode.ImageToVideo)
         {
@@ -78,6 +143,13 @@ public sealed partial class VeoProvider : HttpVideoProvider
                 NegativePrompt = j.Options.GetValueOrDefault("negative_prompt") is { Length: > 0 } negative ? negative : null,
             },
         };
+        return await PredictAsync(job, body, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>POST models/{model}:predictLongRunning with <paramref name="body"/>; the operation name, or why not.</summary>
+    private async Task<SubmitOutcome> PredictAsync(ProviderJob job, VeoPredict body, CancellationToken cancellationToken)
+    {
+        var j = job.Job;
         using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("models/" + Uri.EscapeDataString(job.UpstreamModel) + ":predictLongRunning"))
         {
             Content = JsonContent.Create(body, VeoJsonContext.Default.VeoPredict),
@@ -158,7 +230,8 @@ public sealed partial class VeoProvider : HttpVideoProvider
             var samples = UpstreamJson.At(r, "generatedSamples") ?? UpstreamJson.At(r, "generatedVideos");
             if (samples is { ValueKind: JsonValueKind.Array } list && list.GetArrayLength() > 0 && UpstreamJson.Str(list[0], "video", "uri") is { Length: > 0 } uri)
             {
-                return new PollOutcome.Succeeded(new ResultLocation(uri, IsLocalFile: false));
+                // The uri is also what a later extension sends back: kept on the job, never shown to a client.
+                return new PollOutcome.Succeeded(new ResultLocation(uri, IsLocalFile: false) { UpstreamReference = uri });
             }
 
             var reasons = UpstreamJson.At(r, "raiMediaFilteredReasons") is { ValueKind: JsonValueKind.Array } why && why.GetArrayLength() > 0

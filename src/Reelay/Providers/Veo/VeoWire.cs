@@ -15,6 +15,10 @@ internal sealed class VeoPredict
 /// <summary>One instance: the prompt and, for image-to-video, the first frame inline.</summary>
 internal sealed class VeoInstance
 {
+    /// <summary>For an extension: the previous Veo output to continue ({"uri": its file uri}).</summary>
+    [JsonPropertyName("video")]
+    public VeoVideo? Video { get; init; }
+
     [JsonPropertyName("prompt")]
     public string? Prompt { get; init; }
 
@@ -27,6 +31,13 @@ internal sealed class VeoImage
 {
     [JsonPropertyName("inlineData")]
     public required VeoInlineData InlineData { get; init; }
+}
+
+/// <summary>A previous Veo output, by the uri its operation reported (provider-apis-live.md §2.4, extension).</summary>
+internal sealed class VeoVideo
+{
+    [JsonPropertyName("uri")]
+    public required string Uri { get; init; }
 }
 
 /// <summary>The inline bytes.</summary>
