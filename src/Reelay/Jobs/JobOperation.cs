@@ -57,6 +57,8 @@ public static class JobOperations
     internal const string SourceResultKey = "reelay.source_result_key";
     internal const string ExtensionSecondsKey = "reelay.extension_seconds";
     internal const string CharactersKey = "reelay.characters";
+    internal const string LastFrameKey = "reelay.last_frame_key";
+    internal const string ReferenceImageKeys = "reelay.reference_image_keys";
 
     /// <summary>"generate", "remix", "edit" or "extend".</summary>
     public static string ToWire(this JobOperation operation) => operation switch
@@ -84,6 +86,11 @@ public static class JobOperations
         return job.Options.Where(o => !o.Key.StartsWith(ReservedPrefix, StringComparison.Ordinal));
     }
 
+    internal static string WriteKeys(IReadOnlyList<string> keys) => JsonSerializer.Serialize(keys.ToArray(), JobOperationJsonContext.Default.StringArray);
+
+    internal static IReadOnlyList<string> ReadKeys(string? json) =>
+        string.IsNullOrEmpty(json) ? [] : JsonSerializer.Deserialize(json, JobOperationJsonContext.Default.StringArray) ?? [];
+
     internal static string WriteCharacters(IReadOnlyList<CharacterReference> characters) =>
         JsonSerializer.Serialize(characters.Select(c => new[] { c.Id, c.Name }).ToArray(), JobOperationJsonContext.Default.StringArrayArray);
 
@@ -105,4 +112,5 @@ public static class JobOperations
 public sealed record CharacterReference(string Id, string Name);
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(string[][]))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(string[]))]
 internal sealed partial class JobOperationJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

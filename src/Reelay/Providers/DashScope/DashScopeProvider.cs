@@ -46,6 +46,12 @@ public sealed partial class DashScopeProvider : HttpVideoProvider
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
+        // No DashScope upstream model is described with a last frame or reference images yet: such jobs go elsewhere.
+        if (InputsNotOffered("dashscope", job, upstreamModel) is { } inputs)
+        {
+            return inputs;
+        }
+
         var image = job.Mode == VideoMode.ImageToVideo;
         if (upstreamModel.Contains("-t2v", StringComparison.Ordinal) && image)
         {
