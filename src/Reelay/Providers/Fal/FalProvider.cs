@@ -41,10 +41,10 @@ public sealed partial class FalProvider : HttpVideoProvider
             return $"'{upstreamModel}' is not a fal model id (owner/app[/path])";
         }
 
+        // image_role=first_frame (Seedance's default) is what image_url means on fal; reference_image has no fal field.
         return FalInputs.CheckSupport(job, upstreamModel) ?? InputsNotOffered("fal", job, upstreamModel) ?? InputNameMissing(job, upstreamModel) ?? OptionNotOffered(job, (key, value) => FalInputs.Carries(upstreamModel, key) || (key == "image_role" && value == "first_frame"), $" by {upstreamModel}");
     }
 
-    // image_role=first_frame (Seedance's default) is what image_url means on fal; reference_image has no fal field.
     // A model the catalog says takes a last frame or reference images must also name the field that carries them.
     private string? InputNameMissing(Job job, string upstreamModel)
     {
