@@ -118,6 +118,25 @@ public sealed class DashScopeEmulator(EmulatorOptions? options = null) : Upstrea
             imageValue = input.ValueKind == JsonValueKind.Object && input.TryGetProperty("media", out var m) && m.ValueKind == JsonValueKind.Array
                 ? m.EnumerateArray().Where(x => Str(x, "type") == "first_frame").Select(x => Str(x, "url")).FirstOrDefault()
                 : null;
+
+            // provider-apis-live.md 5.3: wan2.7-i2v media combinations are first_frame [+ driving_audio], first_frame +
+            // last_frame [+ driving_audio], first_clip [+ last_frame]; a last_frame must be a readable image.
+            var all = input.ValueKind == JsonValueKind.Object && input.TryGetProperty("media", out var items) && items.ValueKind == JsonValueKind.Array ? items : default;
+            List<string> types = all.ValueKind == JsonValueKind.Array ? all.EnumerateArray().Select(x => Str(x, "type") ?? "").ToList() : [];
+            if (types.Any(t => t is not ("first_frame" or "last_frame" or "driving_audio" or "first_clip"))
+                || types.Count(t => t is "first_frame" or "first_clip") > 1 || types.Count(t => t == "last_frame") > 1
+                || (types.Contains("last_frame") && !types.Any(t => t is "first_frame" or "first_clip")) || (types.Count > 0 && !image))
+            {
+                await InvalidAsync(context, "input.media must be first_frame [+ driving_audio], first_frame + last_frame [+ driving_audio] or first_clip [+ last_frame], on an image-to-video model").ConfigureAwait(false);
+                return;
+            }
+
+            var lastUrl = types.Contains("last_frame") ? all.EnumerateArray().Where(x => Str(x, "type") == "last_frame").Select(x => Str(x, "url")).First() : null;
+            if (lastUrl is not null && (DecodeImage(lastUrl) is not { } lastBytes || ImageSize(lastBytes) is null) && !lastUrl.StartsWith("http", StringComparison.OrdinalIgnoreCase))
+            {
+                await InvalidAsync(context, "input.media last_frame is not a readable image").ConfigureAwait(false);
+                return;
+            }
         }
         else
         {

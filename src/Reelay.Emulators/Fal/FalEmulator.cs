@@ -178,6 +178,24 @@ public sealed class FalEmulator(EmulatorOptions? options = null) : UpstreamEmula
             }
         }
 
+        // provider-apis-live.md 3.10: Seedance 1.0 pro and Hailuo 02 image-to-video take end_image_url (the last frame);
+        // other models do not list it, and it means nothing without image_url.
+        if (Str(root, "end_image_url") is { } end)
+        {
+            var takesEnd = image && (model.Contains("seedance/v1/pro", StringComparison.Ordinal) || model.Contains("hailuo-02", StringComparison.Ordinal));
+            if (!takesEnd)
+            {
+                await ValidationAsync(context, "end_image_url", $"extra inputs are not permitted by {model}", "extra_forbidden").ConfigureAwait(false);
+                return;
+            }
+
+            if ((DecodeImage(end) is not { } endBytes || ImageSize(endBytes) is null) && !end.StartsWith("http", StringComparison.OrdinalIgnoreCase))
+            {
+                await ValidationAsync(context, "end_image_url", "Could not read the image", "image_load_error").ConfigureAwait(false);
+                return;
+            }
+        }
+
         var veo = model.Contains("/veo", StringComparison.Ordinal);
         if (!root.TryGetProperty("duration", out var d) || d.ValueKind != JsonValueKind.String)
         {

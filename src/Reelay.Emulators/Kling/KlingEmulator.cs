@@ -212,6 +212,29 @@ public sealed class KlingEmulator(EmulatorOptions? options = null) : UpstreamEmu
             (width, height) = s.Height > s.Width
                 ? (shortSide, Even(shortSide * s.Height / (double)s.Width))
                 : (Even(shortSide * s.Width / (double)s.Height), shortSide);
+
+            // provider-apis-live.md 4.3: image_tail (the end frame) is raw Base64 or a URL like image, and image+image_tail
+            // excludes static_mask, dynamic_masks and camera_control.
+            if (Str(root, "image_tail") is { } tail)
+            {
+                var tailSize = !tail.StartsWith("data:", StringComparison.OrdinalIgnoreCase) && DecodeImage(tail) is { } tailBytes ? ImageSize(tailBytes) : null;
+                if (tailSize is not { } ts || ts.Width < 300 || ts.Height < 300 || (double)ts.Width / ts.Height > 2.5 || (double)ts.Height / ts.Width > 2.5)
+                {
+                    await WriteKlingAsync(context, 400, 1201, "image_tail must be a URL or raw Base64 of a readable JPG or PNG of at least 300 px with a ratio between 1:2.5 and 2.5:1", null).ConfigureAwait(false);
+                    return;
+                }
+
+                if (root.TryGetProperty("static_mask", out _) || root.TryGetProperty("dynamic_masks", out _) || root.TryGetProperty("camera_control", out _))
+                {
+                    await WriteKlingAsync(context, 400, 1201, "image+image_tail, static_mask/dynamic_masks and camera_control are mutually exclusive", null).ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        else if (root.TryGetProperty("image_tail", out _))
+        {
+            await WriteKlingAsync(context, 400, 1201, "image_tail is an image2video field", null).ConfigureAwait(false);
+            return;
         }
         else
         {

@@ -126,6 +126,7 @@ public sealed class SeedanceEmulator(EmulatorOptions? options = null) : Upstream
 
         string? prompt = null;
         var roles = new List<string>();
+        var unnamedRoles = 0;
         (int W, int H)? firstImage = null;
         foreach (var item in content.EnumerateArray())
         {
@@ -161,6 +162,7 @@ public sealed class SeedanceEmulator(EmulatorOptions? options = null) : Upstream
                     }
 
                     roles.Add(Str(item, "role") ?? "first_frame");
+                    unnamedRoles += Str(item, "role") is null ? 1 : 0;
                     break;
                 default:
                     await InvalidAsync(context, "content.type", $"'{Str(item, "type")}' is not a content type this emulator takes (text, image_url)").ConfigureAwait(false);
@@ -180,6 +182,27 @@ public sealed class SeedanceEmulator(EmulatorOptions? options = null) : Upstream
         if (refs > 0 && !(model.Contains("lite-i2v", StringComparison.Ordinal) || model.Contains("seedance-2", StringComparison.Ordinal)))
         {
             await InvalidAsync(context, "content.role", $"model {model} does not take reference images").ConfigureAwait(false);
+            return;
+        }
+
+        // provider-apis-live.md 1.3/1.4: lite-i2v takes 1-4 reference images, 2.0 1-9, 2.5 1-30; first+last needs both roles
+        // named, a last frame needs a first frame, and 1.0-pro-fast and lite-t2v take no last frame.
+        var maxRefs = model.Contains("lite-i2v", StringComparison.Ordinal) ? 4 : model.Contains("seedance-2-5", StringComparison.Ordinal) ? 30 : 9;
+        if (refs > maxRefs)
+        {
+            await InvalidAsync(context, "content.role", $"model {model} takes at most {maxRefs} reference_image items (got {refs})").ConfigureAwait(false);
+            return;
+        }
+
+        if (roles.Contains("last_frame") && (!roles.Contains("first_frame") || unnamedRoles > 0))
+        {
+            await InvalidAsync(context, "content.role", "a last_frame needs a first_frame, and both images of first+last need their role").ConfigureAwait(false);
+            return;
+        }
+
+        if (roles.Contains("last_frame") && (model.Contains("pro-fast", StringComparison.Ordinal) || model.Contains("-t2v-", StringComparison.Ordinal)))
+        {
+            await InvalidAsync(context, "content.role", $"model {model} does not take a last_frame").ConfigureAwait(false);
             return;
         }
 

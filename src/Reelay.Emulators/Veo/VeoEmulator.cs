@@ -108,6 +108,17 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
         return context.Response.WriteAsync(new JsonObject { ["error"] = error }.ToJsonString(), context.RequestAborted);
     }
 
+    private static bool DecodesImage(JsonElement image)
+    {
+        if (image.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        var data = image.TryGetProperty("inlineData", out var inline) ? Str(inline, "data") : Str(image, "bytesBase64Encoded");
+        return DecodeImage(data) is { } bytes && ImageSize(bytes) is not null;
+    }
+
     private Task InvalidAsync(HttpContext context, string message) => GoogleErrorAsync(context, 400, message, "INVALID_ARGUMENT", null);
 
     private async Task PredictAsync(HttpContext context, string rest)
@@ -173,6 +184,62 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
             return;
         }
 
+        // provider-apis-live.md 2.3/2.4: lastFrame needs image; referenceImages (Veo 3.1 only, at most 3, referenceType asset
+        // or style) do not go with image or lastFrame, and force 8 s.
+        var hasLast = instance.TryGetProperty("lastFrame", out var lastFrame) && lastFrame.ValueKind != JsonValueKind.Null;
+        if (hasLast)
+        {
+            if (!hasImage)
+            {
+                await InvalidAsync(context, "instances[0].lastFrame needs instances[0].image (the first frame).").ConfigureAwait(false);
+                return;
+            }
+
+            if (!DecodesImage(lastFrame))
+            {
+                await InvalidAsync(context, "instances[0].lastFrame: the image could not be decoded (send inlineData {mimeType, data} or bytesBase64Encoded).").ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var referenceCount = 0;
+        if (instance.TryGetProperty("referenceImages", out var references) && references.ValueKind != JsonValueKind.Null)
+        {
+            if (references.ValueKind != JsonValueKind.Array || references.GetArrayLength() is 0 or > 3)
+            {
+                await InvalidAsync(context, "instances[0].referenceImages must hold 1 to 3 images.").ConfigureAwait(false);
+                return;
+            }
+
+            if (!model.StartsWith("veo-3.1", StringComparison.Ordinal) || model.Contains("lite", StringComparison.Ordinal))
+            {
+                await InvalidAsync(context, $"instances[0].referenceImages is not supported by {model}.").ConfigureAwait(false);
+                return;
+            }
+
+            if (hasImage || hasLast)
+            {
+                await InvalidAsync(context, "instances[0].referenceImages cannot be combined with image or lastFrame.").ConfigureAwait(false);
+                return;
+            }
+
+            var index = 0;
+            foreach (var reference in references.EnumerateArray())
+            {
+                var type = reference.ValueKind == JsonValueKind.Object ? Str(reference, "referenceType") : null;
+                if (type is null || !(type.Equals("asset", StringComparison.OrdinalIgnoreCase) || type.Equals("style", StringComparison.OrdinalIgnoreCase))
+                    || !reference.TryGetProperty("image", out var referenceImage) || !DecodesImage(referenceImage))
+                {
+                    await InvalidAsync(context, $"instances[0].referenceImages[{index}] needs a decodable image and referenceType asset or style.").ConfigureAwait(false);
+                    return;
+                }
+
+                index++;
+            }
+
+            referenceCount = index;
+        }
+
         var aspect = Str(parameters, "aspectRatio") ?? "16:9";
         var resolution = Str(parameters, "resolution") ?? "720p";
         var seconds = parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("durationSeconds", out var d)
@@ -193,6 +260,12 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
         if (seconds is not (4 or 6 or 8) || (resolution == "1080p" && seconds != 8))
         {
             await InvalidAsync(context, "parameters.durationSeconds must be 4, 6 or 8, and 8 at 1080p.").ConfigureAwait(false);
+            return;
+        }
+
+        if (referenceCount > 0 && seconds != 8)
+        {
+            await InvalidAsync(context, "parameters.durationSeconds must be 8 with referenceImages.").ConfigureAwait(false);
             return;
         }
 

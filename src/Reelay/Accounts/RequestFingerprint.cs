@@ -52,9 +52,23 @@ public static class RequestFingerprint
 
         if (request.FirstFrame is { } frame)
         {
-            Field("first_frame", frame.Bytes is { } bytes ? "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes.Span)) : frame.Url?.AbsoluteUri);
+            Field("first_frame", Image(frame));
+        }
+
+        // Only when used, like the operation fields above.
+        if (request.LastFrame is { } last)
+        {
+            Field("last_frame", Image(last));
+        }
+
+        if (request.ReferenceImages is { Count: > 0 } references)
+        {
+            Field("reference_images", string.Join(',', references.Select(Image)));
         }
 
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
+
+    private static string? Image(Jobs.InputImage image) =>
+        image.Bytes is { } bytes ? "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes.Span)) : image.Url?.AbsoluteUri;
 }

@@ -134,7 +134,9 @@ public sealed class ModelCatalog
                         continue;
                     }
 
-                    if (!model.Modes.Contains(mode))
+                    // A reference-only model's requests have no first frame: its upstream model sits in the t2v slot.
+                    bool Serves(List<string> modes) => modes.Contains(mode) || (mode == "t2v" && modes.Contains(VideoModes.Reference));
+                    if (!Serves(model.Modes))
                     {
                         errors.Add($"catalog model '{model.Name}': upstreamModels.{type}.{mode} is set, but the model has no {mode} mode.");
                     }
@@ -142,7 +144,7 @@ public sealed class ModelCatalog
                     {
                         errors.Add($"catalog model '{model.Name}': upstreamModels.{type}.{mode} names '{id}', which upstreams.{type.ToLowerInvariant()} does not describe.");
                     }
-                    else if (FindUpstream(type, id) is { } upstream && !upstream.Modes.Contains(mode))
+                    else if (FindUpstream(type, id) is { } upstream && !Serves(upstream.Modes))
                     {
                         errors.Add($"catalog model '{model.Name}': upstreamModels.{type}.{mode} names '{id}', whose modes ({string.Join(", ", upstream.Modes)}) do not include {mode}.");
                     }
@@ -232,9 +234,19 @@ public sealed class ModelCatalog
             throw new InvalidOperationException($"{Where()}: operations names '{unknownOperation}'; allowed: {string.Join(", ", JobOperations.All)}.");
         }
 
-        if (m.Modes.Count == 0 || m.Modes.Any(x => x is not ("t2v" or "i2v")))
+        if (m.Modes.Count == 0 || m.Modes.Any(x => !VideoModes.All.Contains(x)))
         {
-            throw new InvalidOperationException($"{Where()}: modes must be a non-empty list of t2v and i2v.");
+            throw new InvalidOperationException($"{Where()}: modes must be a non-empty list of {string.Join(", ", VideoModes.All)}.");
+        }
+
+        if (m.Modes.Contains(VideoModes.Reference) != m.MaxReferenceImages > 0)
+        {
+            throw new InvalidOperationException($"{Where()}: maxReferenceImages must be set (1 or more) exactly when modes include reference.");
+        }
+
+        if (m.Modes.Contains(VideoModes.FirstLast) && !m.Modes.Contains(VideoModes.ImageToVideo))
+        {
+            throw new InvalidOperationException($"{Where()}: the first_last mode needs the i2v mode too (a last frame comes with a first frame).");
         }
 
         if (!m.Durations.Allows(m.DefaultDuration))
@@ -312,8 +324,15 @@ public sealed class ModelCatalog
         }
 
         var mode = request.Mode ?? (request.FirstFrame is not null ? VideoMode.ImageToVideo : VideoMode.TextToVideo);
-        if (!model.Modes.Contains(mode.ToWire()))
+        var references = request.ReferenceImages ?? [];
+        CheckExtraInputs(model, request, references);
+        if (!model.Modes.Contains(mode.ToWire()) && !(mode == VideoMode.TextToVideo && references.Count > 0))
         {
+            if (mode == VideoMode.TextToVideo && model.Modes.Contains(VideoModes.Reference) && !model.Modes.Contains(VideoModes.ImageToVideo))
+            {
+                throw ReelayException.Invalid("reference_images", $"Model '{model.Name}' makes video from reference images only; give 1 to {model.MaxReferenceImages} reference images.");
+            }
+
             throw mode == VideoMode.TextToVideo
                 ? ReelayException.Invalid("first_frame", $"Model '{model.Name}' makes video from an image only; give a first frame.")
                 : ReelayException.Invalid("first_frame", $"Model '{model.Name}' makes video from text only; it does not take a first frame.");
@@ -346,6 +365,11 @@ public sealed class ModelCatalog
             throw ReelayException.Invalid("seed", $"Model '{model.Name}' does not take a seed.");
         }
 
+        if (references.Count > 0 && model.ReferenceDurations is { } referenceDurations && !referenceDurations.Allows(duration))
+        {
+            throw ReelayException.Invalid("duration", $"duration {duration} s is not offered by model '{model.Name}' with reference images; allowed: {referenceDurations.Describe()} seconds.");
+        }
+
         var (width, height, resolution, aspect) = ResolveSize(model, request, firstFrame);
         var tier = resolution ?? TierOfSize(model, width, height);
         if (tier is not null && model.ResolutionDurations.TryGetValue(tier, out var tierDurations) && !tierDurations.Allows(duration))
@@ -355,6 +379,62 @@ public sealed class ModelCatalog
 
         var options = ValidateOptions(model, request.Options);
         return new JobSpec(model, mode, prompt, duration, width, height, resolution, aspect, request.Seed, options);
+    }
+
+    // The last frame and the reference images: the model's modes say whether it takes them, each error names the field.
+    private void CheckExtraInputs(ModelDefinition model, JobRequest request, IReadOnlyList<InputImage> references)
+    {
+        if (request.LastFrame is { } last)
+        {
+            if (request.FirstFrame is null)
+            {
+                throw ReelayException.Invalid(last.Param, $"'{last.Param}' is a last frame, which needs a first frame too; give both, or send the image as the first frame.");
+            }
+
+            if (!model.Modes.Contains(VideoModes.FirstLast))
+            {
+                throw ReelayException.Invalid(last.Param, $"Model '{model.Name}' does not take a last frame ('{last.Param}'; mode {VideoModes.FirstLast}); {Offering(VideoModes.FirstLast)}.");
+            }
+        }
+
+        if (references.Count == 0)
+        {
+            return;
+        }
+
+        var param = ListParam(references[0].Param);
+        if (!model.Modes.Contains(VideoModes.Reference))
+        {
+            throw ReelayException.Invalid(param, $"Model '{model.Name}' does not take reference images ('{param}'; mode {VideoModes.Reference}); {Offering(VideoModes.Reference)}.");
+        }
+
+        if (references.Count > model.MaxReferenceImages)
+        {
+            throw ReelayException.Invalid(references[model.MaxReferenceImages].Param, $"Model '{model.Name}' takes at most {model.MaxReferenceImages} reference images in '{param}' (got {references.Count}).");
+        }
+
+        if (request.FirstFrame is { } first && !model.ReferenceWithFirstFrame)
+        {
+            throw ReelayException.Invalid(param, $"Model '{model.Name}' takes reference images ('{param}') or a first frame ('{first.Param}'), not both.");
+        }
+
+        if (request.LastFrame is { } lastFrame)
+        {
+            throw ReelayException.Invalid(param, $"Reference images ('{param}') and a last frame ('{lastFrame.Param}') cannot be combined; the upstreams treat them as different modes.");
+        }
+    }
+
+    private string Offering(string mode)
+    {
+        var models = _models.Values.Where(m => !m.Disabled && m.Modes.Contains(mode)).Select(m => m.Name).ToList();
+        return models.Count == 0 ? "no model on this gateway does" : "models that do: " + string.Join(", ", models);
+    }
+
+    /// <summary>"image_urls" of "image_urls[2]": the name of the list an indexed field belongs to.</summary>
+    internal static string ListParam(string param)
+    {
+        var bracket = param.LastIndexOf('[');
+        return bracket > 0 && param.EndsWith(']') ? param[..bracket] : param;
     }
 
     private static (int Width, int Height, string? Resolution, string? Aspect) ResolveSize(ModelDefinition model, JobRequest request, ImageInfo? image)

@@ -12,8 +12,20 @@ public sealed class ModelDefinition
     /// <summary>One line for people.</summary>
     public string? Description { get; set; }
 
-    /// <summary>"t2v" and/or "i2v".</summary>
+    /// <summary>
+    /// What the model makes video from (<see cref="Jobs.VideoModes.All"/>): "t2v", "i2v", "first_last" (a first and a last
+    /// frame) and "reference" (reference images, at most <see cref="MaxReferenceImages"/>).
+    /// </summary>
     public List<string> Modes { get; set; } = [];
+
+    /// <summary>With the "reference" mode: the most reference images one request may give.</summary>
+    public int MaxReferenceImages { get; set; }
+
+    /// <summary>With the "reference" mode: whether reference images may come with a first frame (most upstreams refuse both).</summary>
+    public bool ReferenceWithFirstFrame { get; set; }
+
+    /// <summary>With the "reference" mode: the durations a request with reference images may ask for (Veo 3.1: 8 s); null: any.</summary>
+    public DurationRule? ReferenceDurations { get; set; }
 
     /// <summary>
     /// What the model offers besides making a video from a prompt: any of generate, remix, edit, extend, characters

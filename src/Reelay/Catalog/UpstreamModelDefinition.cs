@@ -24,8 +24,17 @@ public sealed class UpstreamModelDefinition
     /// <summary>Where the facts come from and what the references do not say, for people.</summary>
     public string? Notes { get; set; }
 
-    /// <summary>"t2v" and/or "i2v": the modes this upstream model serves.</summary>
+    /// <summary>The modes this upstream model serves: "t2v", "i2v", "first_last", "reference" (<see cref="VideoModes.All"/>).</summary>
     public List<string> Modes { get; set; } = [];
+
+    /// <summary>With the "reference" mode: the most reference images it takes in one request.</summary>
+    public int MaxReferenceImages { get; set; }
+
+    /// <summary>
+    /// For adapters whose upstream names inputs per model (fal): input → the upstream's field name, for
+    /// <c>last_frame</c> (e.g. <c>end_image_url</c>) and <c>reference_images</c> (e.g. <c>reference_image_urls</c>).
+    /// </summary>
+    public Dictionary<string, string> Inputs { get; set; } = [];
 
     /// <summary>Durations it takes; null: any the public model allows.</summary>
     public DurationRule? Durations { get; set; }
@@ -94,8 +103,13 @@ public sealed class UpstreamModelDefinition
     public string? Check(Job job, string? tier, string? aspect)
     {
         ArgumentNullException.ThrowIfNull(job);
+        if (CheckInputs(job) is { } inputs)
+        {
+            return inputs;
+        }
+
         var mode = job.Mode.ToWire();
-        if (!Modes.Contains(mode))
+        if (!Modes.Contains(mode) && !(job.Mode == VideoMode.TextToVideo && job.ReferenceImageKeys.Count > 0))
         {
             return Modes.Count == 1
                 ? $"{Id} is {(Modes[0] == "i2v" ? "image" : "text")}-to-video only"
@@ -150,6 +164,30 @@ public sealed class UpstreamModelDefinition
         return null;
     }
 
+    /// <summary>
+    /// Null when this upstream model takes the job's last frame and reference images (its modes first_last and reference,
+    /// and <see cref="MaxReferenceImages"/>); otherwise why not. A job without either always passes.
+    /// </summary>
+    public string? CheckInputs(Job job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        foreach (var mode in VideoModes.Required(job))
+        {
+            if (mode is VideoModes.FirstLast or VideoModes.Reference && !Modes.Contains(mode))
+            {
+                return $"{Id} does not take {VideoModes.Describe(mode)}";
+            }
+        }
+
+        var references = job.ReferenceImageKeys.Count;
+        if (references > MaxReferenceImages && Modes.Contains(VideoModes.Reference))
+        {
+            return $"{Id} takes at most {MaxReferenceImages} reference images (got {references})";
+        }
+
+        return null;
+    }
+
     /// <summary>Renders <see cref="Body"/> for a job.</summary>
     public JsonObject RenderBody(UpstreamRequestValues values)
     {
@@ -166,9 +204,14 @@ public sealed class UpstreamModelDefinition
     /// <summary>The problems of this entry, each naming its field (empty when it is valid).</summary>
     internal IEnumerable<string> Problems(IReadOnlyCollection<string> optionNames)
     {
-        if (Modes.Count == 0 || Modes.Any(m => m is not ("t2v" or "i2v")))
+        if (Modes.Count == 0 || Modes.Any(m => !VideoModes.All.Contains(m)))
         {
-            yield return "modes must be a non-empty list of t2v and i2v";
+            yield return $"modes must be a non-empty list of {string.Join(", ", VideoModes.All)}";
+        }
+
+        if (Modes.Contains(VideoModes.Reference) != MaxReferenceImages > 0)
+        {
+            yield return "maxReferenceImages must be set (1 or more) exactly when modes include reference";
         }
 
         foreach (var size in Sizes.Concat(SizeDurations.Keys).Concat(SizeNotes.Keys).Where(s => ModelCatalog.TryParseSize(s) is null))

@@ -66,14 +66,42 @@ public sealed class JobEngine
         var image = request.FirstFrame is { } frame ? await _images.LoadAsync(frame, cancellationToken).ConfigureAwait(false) : null;
         var spec = Catalog.Validate(request, image?.Info);
         var characters = await ResolveCharactersAsync(request, cancellationToken).ConfigureAwait(false);
+        // The last frame and reference images go through the same loader as the first frame (guarded fetch, checked by
+        // their bytes), after the catalog said the model takes them, so a refused request fetches nothing more.
+        var lastFrame = request.LastFrame is { } last ? await _images.LoadAsync(last, cancellationToken).ConfigureAwait(false) : null;
+        var references = new List<LoadedImage>();
+        foreach (var reference in request.ReferenceImages ?? [])
+        {
+            references.Add(await _images.LoadAsync(reference, cancellationToken).ConfigureAwait(false));
+        }
+
         var now = _time.GetUtcNow();
         var id = Job.NewId();
+        var inputKeys = new List<string>();
         string? imageKey = null;
-        if (image is not null)
+        string? lastFrameKey = null;
+        var referenceKeys = new List<string>();
+        try
         {
-            imageKey = $"inputs/{id}.{image.Info.Extension}";
-            using var bytes = new MemoryStream(image.Bytes.ToArray(), writable: false);
-            await _results.PutAsync(imageKey, bytes, image.Info.MediaType, cancellationToken).ConfigureAwait(false);
+            if (image is not null)
+            {
+                imageKey = await PutInputAsync($"inputs/{id}", image, inputKeys, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (lastFrame is not null)
+            {
+                lastFrameKey = await PutInputAsync($"inputs/{id}.last", lastFrame, inputKeys, cancellationToken).ConfigureAwait(false);
+            }
+
+            for (var i = 0; i < references.Count; i++)
+            {
+                referenceKeys.Add(await PutInputAsync($"inputs/{id}.ref{i}", references[i], inputKeys, cancellationToken).ConfigureAwait(false));
+            }
+        }
+        catch
+        {
+            await DeleteInputsAsync(inputKeys).ConfigureAwait(false);
+            throw;
         }
 
         var job = new Job
@@ -89,7 +117,7 @@ public sealed class JobEngine
             Resolution = spec.Resolution,
             AspectRatio = spec.AspectRatio,
             Seed = spec.Seed,
-            Options = WithDerivation(spec.Options, request, source, characters),
+            Options = WithInputs(WithDerivation(spec.Options, request, source, characters), lastFrameKey, referenceKeys),
             InputImageKey = imageKey,
             Status = JobStatus.Queued,
             CreatedAt = now,
@@ -127,10 +155,7 @@ public sealed class JobEngine
                 catch (Accounts.IdempotencyKeyUsedException used)
                 {
                     // A concurrent submit with the same key won the race: answer as its replay.
-                    if (imageKey is not null)
-                    {
-                        await _results.DeleteAsync(imageKey, CancellationToken.None).ConfigureAwait(false);
-                    }
+                    await DeleteInputsAsync(inputKeys).ConfigureAwait(false);
 
                     return await ReplayAsync(Accounts.Admissions.Replay(request.IdempotencyKey!, used.Existing, fingerprint!), cancellationToken).ConfigureAwait(false);
                 }
@@ -138,17 +163,53 @@ public sealed class JobEngine
         }
         catch
         {
-            if (imageKey is not null)
-            {
-                await _results.DeleteAsync(imageKey, CancellationToken.None).ConfigureAwait(false);
-            }
-
+            await DeleteInputsAsync(inputKeys).ConfigureAwait(false);
             throw;
         }
 
         _transitions.Inserted(job);
         _scheduler.Admit(job);
         return job;
+    }
+
+    private async Task<string> PutInputAsync(string stem, LoadedImage image, List<string> stored, CancellationToken cancellationToken)
+    {
+        var key = $"{stem}.{image.Info.Extension}";
+        using var bytes = new MemoryStream(image.Bytes.ToArray(), writable: false);
+        await _results.PutAsync(key, bytes, image.Info.MediaType, cancellationToken).ConfigureAwait(false);
+        stored.Add(key);
+        return key;
+    }
+
+    private async Task DeleteInputsAsync(List<string> keys)
+    {
+        foreach (var key in keys)
+        {
+            await _results.DeleteAsync(key, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    // The last frame's and the reference images' storage keys live in reserved options, so every job store keeps them
+    // without a schema change (as the derivation facts do).
+    private static IReadOnlyDictionary<string, string> WithInputs(IReadOnlyDictionary<string, string> options, string? lastFrameKey, List<string> referenceKeys)
+    {
+        if (lastFrameKey is null && referenceKeys.Count == 0)
+        {
+            return options;
+        }
+
+        var all = new Dictionary<string, string>(options, StringComparer.Ordinal);
+        if (lastFrameKey is not null)
+        {
+            all[JobOperations.LastFrameKey] = lastFrameKey;
+        }
+
+        if (referenceKeys.Count > 0)
+        {
+            all[JobOperations.ReferenceImageKeys] = JobOperations.WriteKeys(referenceKeys);
+        }
+
+        return all;
     }
 
     /// <summary>The character store (kept in the result storage).</summary>
@@ -182,6 +243,16 @@ public sealed class JobEngine
         if (request.FirstFrame is not null)
         {
             throw ReelayException.Invalid("first_frame", $"The {operation} operation starts from the source video; it takes no first frame.");
+        }
+
+        if (request.LastFrame is { } last)
+        {
+            throw ReelayException.Invalid(last.Param, $"The {operation} operation starts from the source video; it takes no last frame.");
+        }
+
+        if (request.ReferenceImages is { Count: > 0 } references)
+        {
+            throw ReelayException.Invalid(ModelCatalog.ListParam(references[0].Param), $"The {operation} operation starts from the source video; it takes no reference images.");
         }
 
         if (!string.IsNullOrEmpty(request.Model) && request.Model != source.Model)
@@ -357,11 +428,11 @@ public sealed class JobEngine
         return gone;
     }
 
-    /// <summary>Every storage key a job's content may occupy: video, thumbnail, spritesheet and input image.</summary>
+    /// <summary>Every storage key a job's content may occupy: video, thumbnail, spritesheet and input images.</summary>
     public static IEnumerable<string> ContentKeys(Job job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return new[] { job.ResultKey, job.ThumbnailKey, job.SpritesheetKey, job.InputImageKey }.OfType<string>();
+        return new[] { job.ResultKey, job.ThumbnailKey, job.SpritesheetKey, job.InputImageKey, job.LastFrameKey }.OfType<string>().Concat(job.ReferenceImageKeys);
     }
 
     /// <summary>Opens a finished job's video, thumbnail or spritesheet; 410 (gone) once its retention has passed.</summary>

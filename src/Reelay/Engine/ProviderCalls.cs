@@ -15,16 +15,14 @@ internal sealed class ProviderCalls(IResultStore results, TimeProvider time, Tim
     /// <summary>The provider's view of <paramref name="job"/>; a submit caught in flight keeps the upstream model it recorded.</summary>
     public ProviderJob For(Job job, string? clientReference = null, IReadOnlySet<string>? claimed = null)
     {
-        Func<CancellationToken, Task<Stream>>? open = null;
-        if (job.InputImageKey is { } key)
+        Func<CancellationToken, Task<Stream>> Opener(string key, string what) => async ct =>
         {
-            open = async ct =>
-            {
-                var content = await results.OpenAsync(key, ct).ConfigureAwait(false)
-                    ?? throw new FileNotFoundException($"The stored first frame of job {job.Id} is missing.");
-                return content.OpenRead();
-            };
-        }
+            var content = await results.OpenAsync(key, ct).ConfigureAwait(false)
+                ?? throw new FileNotFoundException($"The stored {what} of job {job.Id} is missing.");
+            return content.OpenRead();
+        };
+
+        var open = job.InputImageKey is { } key ? Opener(key, "first frame") : null;
 
         Func<CancellationToken, Task<Stream>>? source = null;
         if (job.SourceResultKey is { } sourceKey)
@@ -43,6 +41,8 @@ internal sealed class ProviderCalls(IResultStore results, TimeProvider time, Tim
             Job = job,
             UpstreamModel = upstreamModel,
             OpenFirstFrame = open,
+            OpenLastFrame = job.LastFrameKey is { } last ? Opener(last, "last frame") : null,
+            OpenReferenceImages = job.ReferenceImageKeys.Select((k, i) => Opener(k, $"reference image {i}")).ToList(),
             OpenSource = source,
             StandIn = upstreamModel == DeploymentRouter.SandboxModel && job.Model != DeploymentRouter.SandboxModel,
             ClientReference = clientReference,

@@ -175,6 +175,12 @@ public sealed record Job
     /// <summary>The characters the job shows (referenced by id in the request).</summary>
     public IReadOnlyList<CharacterReference> Characters => JobOperations.ReadCharacters(Options.GetValueOrDefault(JobOperations.CharactersKey));
 
+    /// <summary>The storage key of the stored last frame (first+last frame jobs), kept in a reserved option.</summary>
+    public string? LastFrameKey => Options.GetValueOrDefault(JobOperations.LastFrameKey);
+
+    /// <summary>The storage keys of the stored reference images, in the client's order (empty when none).</summary>
+    public IReadOnlyList<string> ReferenceImageKeys => JobOperations.ReadKeys(Options.GetValueOrDefault(JobOperations.ReferenceImageKeys));
+
     /// <summary>The output size as "WxH".</summary>
     public string Size => $"{Width}x{Height}";
 

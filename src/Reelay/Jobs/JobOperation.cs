@@ -59,6 +59,8 @@ public static class JobOperations
     internal const string UpstreamResultKey = "reelay.upstream_result";
     internal const string SourceUpstreamResultKey = "reelay.source_upstream_result";
     internal const string CharactersKey = "reelay.characters";
+    internal const string LastFrameKey = "reelay.last_frame_key";
+    internal const string ReferenceImageKeys = "reelay.reference_image_keys";
 
     /// <summary>"generate", "remix", "edit" or "extend".</summary>
     public static string ToWire(this JobOperation operation) => operation switch
@@ -98,6 +100,11 @@ public static class JobOperations
         return new Dictionary<string, string>(options, StringComparer.Ordinal) { [UpstreamResultKey] = reference };
     }
 
+    internal static string WriteKeys(IReadOnlyList<string> keys) => JsonSerializer.Serialize(keys.ToArray(), JobOperationJsonContext.Default.StringArray);
+
+    internal static IReadOnlyList<string> ReadKeys(string? json) =>
+        string.IsNullOrEmpty(json) ? [] : JsonSerializer.Deserialize(json, JobOperationJsonContext.Default.StringArray) ?? [];
+
     internal static string WriteCharacters(IReadOnlyList<CharacterReference> characters) =>
         JsonSerializer.Serialize(characters.Select(c => new[] { c.Id, c.Name }).ToArray(), JobOperationJsonContext.Default.StringArrayArray);
 
@@ -119,4 +126,5 @@ public static class JobOperations
 public sealed record CharacterReference(string Id, string Name);
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(string[][]))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(string[]))]
 internal sealed partial class JobOperationJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -18,6 +18,19 @@ public sealed record JobRequest
     /// <summary>The first frame, when image-to-video.</summary>
     public InputImage? FirstFrame { get; init; }
 
+    /// <summary>
+    /// The last frame, for first+last frame video (the catalog mode <c>first_last</c>); needs <see cref="FirstFrame"/>.
+    /// Fetched, checked and stored like the first frame.
+    /// </summary>
+    public InputImage? LastFrame { get; init; }
+
+    /// <summary>
+    /// Reference images (1..N; the catalog mode <c>reference</c> and the model's <c>maxReferenceImages</c>): what the video
+    /// should show, not a frame of it. Each one's <see cref="InputImage.Param"/> names it with its index
+    /// (<c>image_urls[2]</c>). Fetched, checked and stored like the first frame.
+    /// </summary>
+    public IReadOnlyList<InputImage>? ReferenceImages { get; init; }
+
     /// <summary>Length in whole seconds; null takes the model's default.</summary>
     public int? DurationSeconds { get; init; }
 
@@ -73,7 +86,7 @@ public sealed record JobRequest
     public IReadOnlyList<string>? CharacterIds { get; init; }
 }
 
-/// <summary>A first-frame image as the client gave it: bytes (upload or data URI) or a URL to fetch.</summary>
+/// <summary>An input image (first frame, last frame or reference image) as the client gave it: bytes (upload or data URI) or a URL to fetch.</summary>
 public sealed class InputImage
 {
     /// <summary>The image bytes, when uploaded or given as a data URI.</summary>

@@ -23,10 +23,36 @@ public sealed class FirstFrames
     /// The first frame as bytes. When <paramref name="exactWidth"/>/<paramref name="exactHeight"/> are given and the
     /// image differs, it is fitted (<paramref name="fit"/>: centre-crop or pad) and re-encoded as PNG.
     /// </summary>
-    public async Task<FirstFrame> ReadAsync(ProviderJob job, int? exactWidth, int? exactHeight, ImageFitMode fit, CancellationToken cancellationToken)
+    public Task<FirstFrame> ReadAsync(ProviderJob job, int? exactWidth, int? exactHeight, ImageFitMode fit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         var open = job.OpenFirstFrame ?? throw new InvalidOperationException($"Job {job.Job.Id} has no first frame.");
+        return ReadAsync(job, open, "first frame", exactWidth, exactHeight, fit, cancellationToken);
+    }
+
+    /// <summary>The last frame as bytes (first+last frame jobs), fitted like <see cref="ReadAsync(ProviderJob, int?, int?, ImageFitMode, CancellationToken)"/>.</summary>
+    public Task<FirstFrame> ReadLastFrameAsync(ProviderJob job, int? exactWidth, int? exactHeight, ImageFitMode fit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var open = job.OpenLastFrame ?? throw new InvalidOperationException($"Job {job.Job.Id} has no last frame.");
+        return ReadAsync(job, open, "last frame", exactWidth, exactHeight, fit, cancellationToken);
+    }
+
+    /// <summary>The reference images as bytes, in the client's order (never fitted: they are not frames of the video).</summary>
+    public async Task<IReadOnlyList<FirstFrame>> ReadReferenceImagesAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var images = new List<FirstFrame>(job.OpenReferenceImages.Count);
+        for (var i = 0; i < job.OpenReferenceImages.Count; i++)
+        {
+            images.Add(await ReadAsync(job, job.OpenReferenceImages[i], $"reference image {i}", null, null, ImageFitMode.Crop, cancellationToken).ConfigureAwait(false));
+        }
+
+        return images;
+    }
+
+    private async Task<FirstFrame> ReadAsync(ProviderJob job, Func<CancellationToken, Task<Stream>> open, string what, int? exactWidth, int? exactHeight, ImageFitMode fit, CancellationToken cancellationToken)
+    {
         byte[] bytes;
         var source = await open(cancellationToken).ConfigureAwait(false);
         await using (source.ConfigureAwait(false))
@@ -36,7 +62,7 @@ public sealed class FirstFrames
             bytes = buffer.ToArray();
         }
 
-        var info = ImageInfo.Sniff(bytes) ?? throw new InvalidOperationException($"The stored first frame of job {job.Job.Id} is not a PNG, JPEG or WebP image.");
+        var info = ImageInfo.Sniff(bytes) ?? throw new InvalidOperationException($"The stored {what} of job {job.Job.Id} is not a PNG, JPEG or WebP image.");
         if (exactWidth is not { } width || exactHeight is not { } height || (info.Width == width && info.Height == height))
         {
             return new FirstFrame(bytes, info.MediaType, info.Width, info.Height, Fitted: false);

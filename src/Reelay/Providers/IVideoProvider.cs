@@ -64,6 +64,12 @@ public sealed class ProviderJob
     /// <summary>Opens the stored first frame, when the job has one.</summary>
     public Func<CancellationToken, Task<Stream>>? OpenFirstFrame { get; init; }
 
+    /// <summary>Opens the stored last frame, when the job has one (first+last frame).</summary>
+    public Func<CancellationToken, Task<Stream>>? OpenLastFrame { get; init; }
+
+    /// <summary>Opens each stored reference image, in the client's order (empty when none).</summary>
+    public IReadOnlyList<Func<CancellationToken, Task<Stream>>> OpenReferenceImages { get; init; } = [];
+
     /// <summary>Whether the sandbox is standing in for another model (it must say so).</summary>
     public bool StandIn { get; init; }
 

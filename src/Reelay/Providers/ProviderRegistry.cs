@@ -155,7 +155,8 @@ public sealed partial class ProviderRegistry : IDisposable
                     continue;
                 }
 
-                foreach (var mode in definition.Modes.Select(VideoModeExtensions.ParseWire))
+                // first_last jobs use the i2v upstream model; reference-only jobs (no first frame) the t2v one.
+                foreach (var mode in definition.Modes.Select(m => m == VideoModes.Reference ? VideoModes.TextToVideo : m).Where(m => m is VideoModes.TextToVideo or VideoModes.ImageToVideo).Distinct().Select(VideoModeExtensions.ParseWire))
                 {
                     var field = mode == VideoMode.ImageToVideo && d.ImageModel is not null ? "ImageModel" : "Model";
                     if (UpstreamModel(d, factory, catalog, model, mode) is not { } upstream)

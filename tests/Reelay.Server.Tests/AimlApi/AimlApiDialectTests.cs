@@ -173,7 +173,7 @@ public sealed class AimlApiDialectTests : IAsyncLifetime
     [InlineData("{\"model\":\"openai/sora-2-t2v\",\"prompt\":\"x\",\"duration\":\"abc\"}", "Body validation error! duration: Expected integer, received string \"abc\"")]
     [InlineData("{\"model\":\"openai/sora-2-t2v\",\"prompt\":\"x\",\"duration\":4.5}", "Body validation error! duration: Expected integer, received number 4.5")]
     [InlineData("{\"model\":\"openai/sora-2-t2v\",\"prompt\":42}", "Body validation error! prompt: Expected string, received number")]
-    [InlineData("{\"model\":\"openai/sora-2-t2v\",\"prompt\":\"x\",\"seed\":1}", "Body validation error! seed: Unrecognized key 'seed'; allowed keys: model, prompt, image_url, resolution, aspect_ratio, duration, webhook_url, webhook_events.")]
+    [InlineData("{\"model\":\"openai/sora-2-t2v\",\"prompt\":\"x\",\"seed\":1}", "Body validation error! seed: Unrecognized key 'seed'; allowed keys: model, prompt, image_url, last_image_url, image_urls, resolution, aspect_ratio, duration, webhook_url, webhook_events.")]
     [InlineData("{\"model\":\"openai/sora-2-i2v\",\"prompt\":\"x\",\"image_url\":\"http://10.0.0.1/a.png\"}", "Body validation error! image_url: 'image_url' points at 10.0.0.1, which resolves to a loopback, private")]
     [InlineData("{\"model\":\"openai/sora-2-i2v\",\"prompt\":\"x\",\"image_url\":\"ftp://example.com/a.png\"}", "Body validation error! image_url:")]
     [InlineData("{\"model\":\"openai/sora-2-i2v\",\"prompt\":\"x\",\"image_url\":\"aGVsbG8=\"}", "Body validation error! image_url: 'image_url' is not a PNG, JPEG or WebP image")]

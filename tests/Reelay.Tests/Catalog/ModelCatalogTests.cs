@@ -27,7 +27,7 @@ public sealed class ModelCatalogTests
     [Fact]
     public void Load_Shipped_HasTheIssueModels()
     {
-        Assert.Equal(["hailuo-2.3", "kling-v2-5-turbo", "kling-v2-6", "sandbox", "seedance-2-0", "seedance-2-0-fast", "sora-2", "sora-2-pro", "veo-3.1", "veo-3.1-fast", "viduq2-pro", "viduq2-turbo", "wan-2.5", "wan-2.6"], Catalog.Models.Select(m => m.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["hailuo-2.3", "kling-v2-5-turbo", "kling-v2-6", "sandbox", "seedance-2-0", "seedance-2-0-fast", "sora-2", "sora-2-pro", "veo-3.1", "veo-3.1-fast", "viduq2-pro", "viduq2-turbo", "wan-2.5", "wan-2.6", "wan-2.7"], Catalog.Models.Select(m => m.Name).Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -16,7 +16,12 @@ internal sealed class AimlApiRequestReader : IDialectRequestReader
     /// <summary>The dialect's name on the jobs it creates.</summary>
     public const string Dialect = "aimlapi";
 
-    private static readonly string[] Fields = ["model", "prompt", "image_url", "resolution", "aspect_ratio", "duration", WebhookRequestFields.UrlField, WebhookRequestFields.EventsField];
+    // last_image_url and image_urls (reference images) are AI/ML API's own names on its Seedance 2.0 page
+    // (aimlapi/api-docs, docs/api-references/video-models/ByteDance/seedance-2-0.json).
+    private static readonly string[] Fields = ["model", "prompt", "image_url", "last_image_url", "image_urls", "resolution", "aspect_ratio", "duration", WebhookRequestFields.UrlField, WebhookRequestFields.EventsField];
+
+    /// <summary>The most image_urls items read; the catalog then holds each model to its own limit.</summary>
+    internal const int MaxImageUrls = 16;
 
     public static async Task<JobRequest> ReadAsync(DialectContext dialect)
     {
@@ -62,6 +67,9 @@ internal sealed class AimlApiRequestReader : IDialectRequestReader
             }
 
             var image = imageText is null ? null : InputImage.Parse(imageText, "image_url");
+            var lastText = String(root, "last_image_url");
+            var lastFrame = lastText is null ? null : InputImage.Parse(lastText, "last_image_url");
+            var references = ImageUrls(root);
             var resolution = String(root, "resolution");
             var aspectRatio = String(root, "aspect_ratio");
             var duration = Duration(root);
@@ -84,6 +92,8 @@ internal sealed class AimlApiRequestReader : IDialectRequestReader
                 Mode = model.Mode ?? (image is null ? VideoMode.TextToVideo : VideoMode.ImageToVideo),
                 Prompt = prompt,
                 FirstFrame = image,
+                LastFrame = lastFrame,
+                ReferenceImages = references,
                 DurationSeconds = duration,
                 Resolution = resolution,
                 AspectRatio = aspectRatio,
@@ -94,6 +104,42 @@ internal sealed class AimlApiRequestReader : IDialectRequestReader
                 Dialect = Dialect,
             };
         }
+    }
+
+    private static List<InputImage>? ImageUrls(JsonElement root)
+    {
+        if (!root.TryGetProperty("image_urls", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw ReelayException.Invalid("image_urls", $"Expected array, received {Kind(value)}.");
+        }
+
+        var count = value.GetArrayLength();
+        if (count == 0)
+        {
+            throw ReelayException.Invalid("image_urls", "Array must contain at least 1 element(s); leave image_urls out for no reference images.");
+        }
+
+        if (count > MaxImageUrls)
+        {
+            throw ReelayException.Invalid("image_urls", $"Array must contain at most {MaxImageUrls} element(s) (got {count}).");
+        }
+
+        var images = new List<InputImage>(count);
+        var index = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            var field = $"image_urls[{index++}]";
+            images.Add(item.ValueKind == JsonValueKind.String
+                ? InputImage.Parse(item.GetString()!, field)
+                : throw ReelayException.Invalid(field, $"Expected string, received {Kind(item)}."));
+        }
+
+        return images;
     }
 
     private static string ModelChoices(ModelCatalog catalog) =>

@@ -11,7 +11,12 @@ internal sealed class ModelVerseRequestReader : IDialectRequestReader
     public const string Dialect = "modelverse";
 
     private static readonly string[] TopFields = ["model", "input", "parameters", WebhookRequestFields.UrlField, WebhookRequestFields.EventsField];
-    private static readonly string[] InputFields = ["prompt", "first_frame_url"];
+    // input.last_frame_url is ModelVerse's own name for the last frame (its Vidu start-end2video and Wan2.2-I2V pages),
+    // input.images its name for reference images (its Vidu reference2video page, 1-7 images); provider-apis.md, ModelVerse.
+    private static readonly string[] InputFields = ["prompt", "first_frame_url", "last_frame_url", "images"];
+
+    /// <summary>The most input.images items read; the catalog then holds each model to its own limit.</summary>
+    internal const int MaxImages = 16;
     private static readonly string[] ParameterFields = ["size", "resolution", "duration", "seed", "movement_amplitude", "bgm", "vidu_type"];
 
     public static async Task<JobRequest> ReadAsync(DialectContext dialect)
@@ -30,6 +35,9 @@ internal sealed class ModelVerseRequestReader : IDialectRequestReader
 
             var frameText = String(input, "first_frame_url", "input.");
             var image = frameText is null ? null : InputImage.Parse(frameText, "input.first_frame_url");
+            var lastText = String(input, "last_frame_url", "input.");
+            var lastFrame = lastText is null ? null : InputImage.Parse(lastText, "input.last_frame_url");
+            var references = Images(input);
             var mode = model.Mode ?? (image is null ? VideoMode.TextToVideo : VideoMode.ImageToVideo);
             if (model.Mode == VideoMode.TextToVideo && image is not null)
             {
@@ -70,6 +78,8 @@ internal sealed class ModelVerseRequestReader : IDialectRequestReader
                 Mode = mode,
                 Prompt = String(input, "prompt", "input."),
                 FirstFrame = image,
+                LastFrame = lastFrame,
+                ReferenceImages = references,
                 DurationSeconds = (int?)Integer(parameters, "duration"),
                 Size = OpenAI.OpenAIRequestReader.CheckSize(String(parameters, "size", "parameters.")),
                 Resolution = String(parameters, "resolution", "parameters."),
@@ -83,6 +93,31 @@ internal sealed class ModelVerseRequestReader : IDialectRequestReader
                 Dialect = Dialect,
             };
         }
+    }
+
+    private static List<InputImage>? Images(JsonElement input)
+    {
+        if (input.ValueKind != JsonValueKind.Object || !input.TryGetProperty("images", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() is 0 or > MaxImages)
+        {
+            throw ReelayException.Invalid("input.images", $"'input.images' must be an array of 1 to {MaxImages} image URLs or data URIs.");
+        }
+
+        var images = new List<InputImage>();
+        var index = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            var field = $"input.images[{index++}]";
+            images.Add(item.ValueKind == JsonValueKind.String
+                ? InputImage.Parse(item.GetString()!, field)
+                : throw ReelayException.Invalid(field, $"'{field}' must be a string (an http(s) URL or a data URI)."));
+        }
+
+        return images;
     }
 
     private static JsonElement Object(JsonElement element, string name, string[] allowed, string prefix)
@@ -133,6 +168,7 @@ internal sealed class ModelVerseRequestReader : IDialectRequestReader
     {
         null => "",
         "first_frame" => "input.first_frame_url",
+        "last_frame_url" => "input.last_frame_url",
         "prompt" => "input.prompt",
         "duration" or "size" or "resolution" or "seed" or "movement_amplitude" or "bgm" or "vidu_type" or "aspect_ratio" => "parameters." + canonical,
         _ => canonical,

@@ -46,6 +46,12 @@ public sealed partial class DashScopeProvider : HttpVideoProvider
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
+        // No DashScope upstream model is described with a last frame or reference images yet: such jobs go elsewhere.
+        if (InputsNotOffered("dashscope", job, upstreamModel) is { } inputs)
+        {
+            return inputs;
+        }
+
         var image = job.Mode == VideoMode.ImageToVideo;
         if (upstreamModel.Contains("-t2v", StringComparison.Ordinal) && image)
         {
@@ -94,7 +100,14 @@ public sealed partial class DashScopeProvider : HttpVideoProvider
             image = (await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
         }
 
-        var body = Body(j, job.UpstreamModel, image);
+        // provider-apis-live.md 5.3: wan2.7-i2v takes the last frame as a media item of type last_frame after the first.
+        string? lastFrame = null;
+        if (job.OpenLastFrame is not null)
+        {
+            lastFrame = (await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
+        }
+
+        var body = Body(j, job.UpstreamModel, image, lastFrame);
         using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("services/aigc/video-generation/video-synthesis"))
         {
             Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
@@ -215,7 +228,7 @@ public sealed partial class DashScopeProvider : HttpVideoProvider
     }
 
     /// <summary>The request body in the model generation's shape.</summary>
-    private static JsonObject Body(Job job, string model, string? imageDataUri)
+    private static JsonObject Body(Job job, string model, string? imageDataUri, string? lastFrameDataUri = null)
     {
         (string Tier, string Ratio) shape = Sizes.GetValueOrDefault($"{job.Width}x{job.Height}", ("720P", "16:9"));
         var input = new JsonObject();
@@ -234,7 +247,13 @@ public sealed partial class DashScopeProvider : HttpVideoProvider
         {
             if (imageDataUri is not null)
             {
-                input["media"] = new JsonArray(new JsonObject { ["type"] = "first_frame", ["url"] = imageDataUri });
+                var items = new JsonArray(new JsonObject { ["type"] = "first_frame", ["url"] = imageDataUri });
+                if (lastFrameDataUri is not null)
+                {
+                    items.Add(new JsonObject { ["type"] = "last_frame", ["url"] = lastFrameDataUri });
+                }
+
+                input["media"] = items;
             }
             else
             {

@@ -41,7 +41,22 @@ public sealed partial class FalProvider : HttpVideoProvider
             return $"'{upstreamModel}' is not a fal model id (owner/app[/path])";
         }
 
-        return FalInputs.CheckSupport(job, upstreamModel) ?? OptionNotOffered(job, (key, _) => FalInputs.Carries(upstreamModel, key), $" by {upstreamModel}");
+        // image_role=first_frame (Seedance's default) is what image_url means on fal; reference_image has no fal field.
+        return FalInputs.CheckSupport(job, upstreamModel) ?? InputsNotOffered("fal", job, upstreamModel) ?? InputNameMissing(job, upstreamModel) ?? OptionNotOffered(job, (key, value) => FalInputs.Carries(upstreamModel, key) || (key == "image_role" && value == "first_frame"), $" by {upstreamModel}");
+    }
+
+    // A model the catalog says takes a last frame or reference images must also name the field that carries them.
+    private string? InputNameMissing(Job job, string upstreamModel)
+    {
+        var inputs = Catalog.FindUpstream("fal", upstreamModel)?.Inputs;
+        if (job.LastFrameKey is not null && inputs?.ContainsKey("last_frame") != true)
+        {
+            return $"the catalog names no last_frame input for {upstreamModel} (upstreams.fal.inputs)";
+        }
+
+        return job.ReferenceImageKeys.Count > 0 && inputs?.ContainsKey("reference_images") != true
+            ? $"the catalog names no reference_images input for {upstreamModel} (upstreams.fal.inputs)"
+            : null;
     }
 
     /// <inheritdoc />
@@ -57,6 +72,25 @@ public sealed partial class FalProvider : HttpVideoProvider
         }
 
         var body = FalInputs.Build(j, job.UpstreamModel, image);
+        // fal names inputs per model: the catalog's upstreams.fal.<id>.inputs says which field takes the last frame
+        // (end_image_url on Seedance 1.0 pro and Hailuo 02, provider-apis-live.md 3.10) and which the reference images.
+        var inputs = Catalog.FindUpstream("fal", job.UpstreamModel)?.Inputs;
+        if (job.OpenLastFrame is not null && inputs?.GetValueOrDefault("last_frame") is { } lastField)
+        {
+            body[lastField] = (await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
+        }
+
+        if (job.OpenReferenceImages.Count > 0 && inputs?.GetValueOrDefault("reference_images") is { } referenceField)
+        {
+            var array = new System.Text.Json.Nodes.JsonArray();
+            foreach (var reference in await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false))
+            {
+                array.Add(reference.DataUri);
+            }
+
+            body[referenceField] = array;
+        }
+
         // fal's webhook goes in the fal_webhook query parameter (there is no header for it); fal signs it with ED25519.
         var webhook = CallbackUrl(job);
         using var request = new HttpRequestMessage(HttpMethod.Post, webhook is null ? Http.Url(job.UpstreamModel) : Http.Url(job.UpstreamModel + "?fal_webhook=" + Uri.EscapeDataString(webhook)))

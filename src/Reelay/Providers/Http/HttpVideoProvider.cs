@@ -60,6 +60,24 @@ public abstract class HttpVideoProvider : IVideoProvider
     /// </summary>
     protected string? CheckCatalogSupport(string type, Job job, string upstreamModel) => Catalog.CheckUpstream(type, job, upstreamModel);
 
+    /// <summary>
+    /// For adapters that check sizes and durations in code: why upstream model <paramref name="upstreamModel"/> cannot take
+    /// the job's last frame or reference images, from the catalog's <c>upstreams.&lt;type&gt;</c> entry (its modes first_last
+    /// and reference, and maxReferenceImages); null when it can, or when the job has neither.
+    /// </summary>
+    protected string? InputsNotOffered(string type, Job job, string upstreamModel)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.LastFrameKey is null && job.ReferenceImageKeys.Count == 0)
+        {
+            return null;
+        }
+
+        return Catalog.FindUpstream(type, upstreamModel) is { } upstream
+            ? upstream.CheckInputs(job)
+            : $"upstream model '{upstreamModel}' is not described in the catalog (upstreams.{type}), which says whether it takes a last frame or reference images";
+    }
+
     /// <summary>The request body of a catalog-described upstream model for a job, with the first frame as a data URI when it has one.</summary>
     protected System.Text.Json.Nodes.JsonObject RenderCatalogBody(Reelay.Catalog.UpstreamModelDefinition upstream, Job job, string? firstFrameDataUri)
     {

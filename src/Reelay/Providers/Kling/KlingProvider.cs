@@ -73,6 +73,11 @@ public sealed partial class KlingProvider : HttpVideoProvider
             return $"resolution {Tier(job)} is not offered (720p as std, 1080p as pro)";
         }
 
+        if (InputsNotOffered("kling", job, upstreamModel) is { } inputs)
+        {
+            return inputs;
+        }
+
         if (job.Mode == VideoMode.TextToVideo)
         {
             if (upstreamModel is "kling-v1-5" or "kling-v2-1")
@@ -106,12 +111,20 @@ public sealed partial class KlingProvider : HttpVideoProvider
             image = (await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).Base64;
         }
 
+        // provider-apis-live.md 4.3: the end frame is image_tail, raw Base64 like image.
+        string? imageTail = null;
+        if (job.OpenLastFrame is not null)
+        {
+            imageTail = (await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).Base64;
+        }
+
         var body = new KlingCreate
         {
             ModelName = job.UpstreamModel,
             Prompt = j.Prompt,
             NegativePrompt = j.Options.GetValueOrDefault("negative_prompt") is { Length: > 0 } negative ? negative : null,
             Image = image,
+            ImageTail = imageTail,
             Mode = KlingMode(j) ?? "std",
             AspectRatio = j.Mode == VideoMode.TextToVideo ? Aspect(j) : null,
             Duration = j.DurationSeconds.ToString(CultureInfo.InvariantCulture),

@@ -18,6 +18,10 @@ internal sealed class KlingCreate
     [JsonPropertyName("image")]
     public string? Image { get; init; }
 
+    /// <summary>Raw Base64 of the end frame (first+last frame), image2video only.</summary>
+    [JsonPropertyName("image_tail")]
+    public string? ImageTail { get; init; }
+
     /// <summary>std (720p) or pro (1080p).</summary>
     [JsonPropertyName("mode")]
     public required string Mode { get; init; }

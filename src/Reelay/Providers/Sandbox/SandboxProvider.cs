@@ -270,6 +270,13 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
             TryDeleteDirectory(folder);
             Directory.CreateDirectory(folder);
             var image = spec.Mode == VideoMode.ImageToVideo ? await CopyFirstFrameAsync(job, folder, cancellationToken).ConfigureAwait(false) : null;
+            var lastFrame = job.OpenLastFrame is { } openLast ? await CopyImageAsync(openLast, folder, "last", "last frame", "last_frame", cancellationToken).ConfigureAwait(false) : null;
+            var references = new List<string>();
+            for (var i = 0; i < job.OpenReferenceImages.Count; i++)
+            {
+                references.Add(await CopyImageAsync(job.OpenReferenceImages[i], folder, $"ref{i}", $"reference image {i}", "reference_images", cancellationToken).ConfigureAwait(false));
+            }
+
             var characters = spec.Characters.Count > 0 ? string.Join(", ", spec.Characters.Select(c => c.Name)) : null;
             var operation = spec.Operation;
             var sourceFile = operation is JobOperation.Edit or JobOperation.Extend ? await CopySourceAsync(job, folder, cancellationToken).ConfigureAwait(false) : null;
@@ -283,7 +290,7 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
             }
             else
             {
-                var renderSpec = new RenderSpec(spec.Mode, spec.Width, spec.Height, spec.DurationSeconds, RenderSpec.SeedOf(spec), spec.Prompt, job.StandIn ? spec.Model : null, image, sourceFile, characters);
+                var renderSpec = new RenderSpec(spec.Mode, spec.Width, spec.Height, spec.DurationSeconds, RenderSpec.SeedOf(spec), spec.Prompt, job.StandIn ? spec.Model : null, image, sourceFile, characters, lastFrame, references.Count > 0 ? references : null);
                 await _renderer.RenderAsync(renderSpec, folder, part, render, p => render.Process = p, cancellationToken).ConfigureAwait(false);
             }
             File.Move(part, OutputPath(id), overwrite: true);
@@ -359,10 +366,16 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
         return name;
     }
 
-    private static async Task<string> CopyFirstFrameAsync(ProviderJob job, string folder, CancellationToken cancellationToken)
+    private static Task<string> CopyFirstFrameAsync(ProviderJob job, string folder, CancellationToken cancellationToken)
     {
         var open = job.OpenFirstFrame ?? throw new SandboxInputException(new JobError(ErrorCodes.InvalidRequest, "An image-to-video job needs a first frame.", "first_frame"));
-        var temp = Path.Combine(folder, "first.bin");
+        return CopyImageAsync(open, folder, "first", "first frame", "first_frame", cancellationToken);
+    }
+
+    // Copies a stored input image into the render folder as <stem>.<png|jpg|webp>, named by its bytes.
+    private static async Task<string> CopyImageAsync(Func<CancellationToken, Task<Stream>> open, string folder, string stem, string what, string param, CancellationToken cancellationToken)
+    {
+        var temp = Path.Combine(folder, stem + ".bin");
         var source = await open(cancellationToken).ConfigureAwait(false);
         await using (source.ConfigureAwait(false))
         {
@@ -380,8 +393,8 @@ public sealed partial class SandboxProvider : IVideoProvider, IAsyncDisposable, 
             await stream.ReadExactlyAsync(header, cancellationToken).ConfigureAwait(false);
         }
 
-        var info = ImageInfo.Sniff(header) ?? throw new SandboxInputException(new JobError(ErrorCodes.ImageInvalid, "The first frame is not a PNG, JPEG or WebP image.", "first_frame"));
-        var name = "first." + info.Extension;
+        var info = ImageInfo.Sniff(header) ?? throw new SandboxInputException(new JobError(ErrorCodes.ImageInvalid, $"The {what} is not a PNG, JPEG or WebP image.", param));
+        var name = stem + "." + info.Extension;
         File.Move(temp, Path.Combine(folder, name));
         return name;
     }

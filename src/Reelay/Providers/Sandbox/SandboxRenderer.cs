@@ -18,7 +18,9 @@ namespace Reelay.Providers.Sandbox;
 /// <param name="ImageFile">The first frame's file name in the render's folder, for image-to-video.</param>
 /// <param name="SourceFile">For an edit: the source video's file name in the render's folder; the prompt is drawn over its frames.</param>
 /// <param name="Characters">Character names shown on the card, or null.</param>
-internal sealed record RenderSpec(VideoMode Mode, int Width, int Height, int DurationSeconds, ulong Seed, string? Prompt, string? StandInFor, string? ImageFile, string? SourceFile = null, string? Characters = null)
+/// <param name="LastFrameFile">The last frame's file name in the render's folder (first+last frame): the pan and zoom fades into it, and the closing frames show it.</param>
+/// <param name="ReferenceFiles">The reference images' file names in the render's folder: shown as a row of thumbnails.</param>
+internal sealed record RenderSpec(VideoMode Mode, int Width, int Height, int DurationSeconds, ulong Seed, string? Prompt, string? StandInFor, string? ImageFile, string? SourceFile = null, string? Characters = null, string? LastFrameFile = null, IReadOnlyList<string>? ReferenceFiles = null)
 {
     /// <summary>The seed of a job: its own, else a stable hash of the parameters that shape the video.</summary>
     public static ulong SeedOf(Job job)
@@ -114,7 +116,11 @@ internal sealed class SandboxRenderer
         var frames = spec.DurationSeconds * fps;
         var arguments = new List<string>();
         string graph;
-        if (spec.SourceFile is { } sourceFile)
+        if (spec.SourceFile is null && (spec.LastFrameFile is not null || spec.ReferenceFiles is { Count: > 0 }))
+        {
+            graph = WithExtraInputs(spec, random, frames, arguments, files);
+        }
+        else if (spec.SourceFile is { } sourceFile)
         {
             // An edit: the source's own frames, fitted to the output, with the prompt drawn over them.
             arguments.AddRange(["-i", "file:" + sourceFile]);
@@ -148,6 +154,57 @@ internal sealed class SandboxRenderer
             "-y", "file:" + outputFile,
         ]);
         return arguments;
+    }
+
+    // The first+last frame and reference-image renders, honest about what they are (not AI): the pan and zoom over the
+    // first frame cross-fades into the last frame between half and three quarters of the length, so the closing quarter
+    // shows the last frame; reference images are a row of thumbnails on the title card (or over the pan and zoom).
+    // Each still image is a looped input (-loop 1) at the output frame rate; the graph ends where Chrome continues.
+    private string WithExtraInputs(RenderSpec spec, SplitMix64 random, int frames, List<string> arguments, Dictionary<string, string> files)
+    {
+        int w = spec.Width, h = spec.Height;
+        var fps = Int(_options.Fps);
+        var input = 0;
+        string graph;
+        string current;
+        if (spec.Mode == VideoMode.ImageToVideo)
+        {
+            arguments.AddRange(["-i", "file:" + (spec.ImageFile ?? throw new ArgumentException("Image-to-video needs a first frame.", nameof(spec)))]);
+            graph = $"[{input++}:v]" + KenBurns(spec, random, frames) + "[kb]";
+            current = "[kb]";
+            if (spec.LastFrameFile is { } last)
+            {
+                arguments.AddRange(["-loop", "1", "-framerate", fps, "-i", "file:" + last]);
+                var start = Num(spec.DurationSeconds * 0.5);
+                var length = Num(spec.DurationSeconds * 0.25);
+                graph += $";[{input++}:v]scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1,format=rgba"
+                    + $",fade=t=in:st={start}:d={length}:alpha=1[last];{current}[last]overlay=shortest=1[closing]";
+                current = "[closing]";
+            }
+        }
+        else
+        {
+            graph = TitleBackground(spec, random) + "[bg]";
+            current = "[bg]";
+        }
+
+        var references = spec.ReferenceFiles ?? [];
+        if (references.Count > 0)
+        {
+            var gap = Math.Max(2, Even(w / 60));
+            var side = Even(Math.Min(h / 4, ((w * 9 / 10) - ((references.Count - 1) * gap)) / references.Count));
+            var x = (w - ((references.Count * side) + ((references.Count - 1) * gap))) / 2;
+            var y = Even(h / 8);
+            for (var i = 0; i < references.Count; i++)
+            {
+                arguments.AddRange(["-loop", "1", "-framerate", fps, "-i", "file:" + references[i]]);
+                graph += $";[{input++}:v]scale={side}:{side}:force_original_aspect_ratio=decrease,pad={side}:{side}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1[ref{i}]"
+                    + $";{current}[ref{i}]overlay=x={x + (i * (side + gap))}:y={y}:shortest=1[with{i}]";
+                current = $"[with{i}]";
+            }
+        }
+
+        return graph + ";" + current + (spec.Mode == VideoMode.ImageToVideo ? string.Empty : TitleText(spec, files) + ",");
     }
 
     /// <summary>

@@ -47,8 +47,14 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
+        if (InputsNotOffered("seedance", job, upstreamModel) is { } inputs)
+        {
+            return inputs;
+        }
+
         var family = Family(upstreamModel);
-        var image = job.Mode == VideoMode.ImageToVideo;
+        // Reference images without a first frame go to an image model too (lite-i2v takes them).
+        var image = job.Mode == VideoMode.ImageToVideo || job.ReferenceImageKeys.Count > 0;
         if (upstreamModel.Contains("-t2v-", StringComparison.Ordinal) && image)
         {
             return $"{upstreamModel} is text-to-video only";
@@ -110,6 +116,19 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
             var frame = await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
             var role = j.Options.GetValueOrDefault("image_role") == "reference_image" ? "reference_image" : "first_frame";
             content.Add(new SeedanceContent { Type = "image_url", ImageUrl = new SeedanceImageUrl { Url = frame.DataUri }, Role = role });
+        }
+
+        // provider-apis-live.md 1.4: first+last is two image_url items with the roles first_frame and last_frame; reference
+        // images are image_url items with the role reference_image (the catalog keeps them apart from a first frame).
+        if (job.OpenLastFrame is not null)
+        {
+            var last = await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+            content.Add(new SeedanceContent { Type = "image_url", ImageUrl = new SeedanceImageUrl { Url = last.DataUri }, Role = "last_frame" });
+        }
+
+        foreach (var reference in await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false))
+        {
+            content.Add(new SeedanceContent { Type = "image_url", ImageUrl = new SeedanceImageUrl { Url = reference.DataUri }, Role = "reference_image" });
         }
 
         var spec = Spec(j, job.UpstreamModel);

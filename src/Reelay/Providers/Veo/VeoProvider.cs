@@ -72,7 +72,12 @@ public sealed partial class VeoProvider : HttpVideoProvider
             return $"duration {job.DurationSeconds} s is not offered at 1080p (8 only)";
         }
 
-        return OptionNotOffered(job, (key, _) => key == "negative_prompt", $" by {upstreamModel}");
+        if (job.ReferenceImageKeys.Count > 0 && job.DurationSeconds != 8)
+        {
+            return $"duration {job.DurationSeconds} s is not offered with reference images (8 only)";
+        }
+
+        return InputsNotOffered("veo", job, upstreamModel) ?? OptionNotOffered(job, (key, _) => key == "negative_prompt", $" by {upstreamModel}");
     }
 
     // An extension continues the source's own Veo output by 8 s at 720p, only on the models that extend.
@@ -131,10 +136,27 @@ public sealed partial class VeoProvider : HttpVideoProvider
             image = new VeoImage { InlineData = new VeoInlineData { MimeType = frame.MediaType, Data = frame.Base64 } };
         }
 
+        // provider-apis-live.md 2.4: instance.lastFrame takes the last frame in the image's form; referenceImages are
+        // {image, referenceType: "asset"} items (the catalog keeps them apart from a first frame, and at 8 s).
+        VeoImage? lastFrame = null;
+        if (job.OpenLastFrame is not null)
+        {
+            var last = await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+            lastFrame = new VeoImage { InlineData = new VeoInlineData { MimeType = last.MediaType, Data = last.Base64 } };
+        }
+
+        List<VeoReferenceImage>? references = null;
+        if (job.OpenReferenceImages.Count > 0)
+        {
+            references = (await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false))
+                .Select(r => new VeoReferenceImage { Image = new VeoImage { InlineData = new VeoInlineData { MimeType = r.MediaType, Data = r.Base64 } } })
+                .ToList();
+        }
+
         var shape = Shape(j) ?? ("16:9", "720p");
         var body = new VeoPredict
         {
-            Instances = [new VeoInstance { Prompt = j.Prompt, Image = image }],
+            Instances = [new VeoInstance { Prompt = j.Prompt, Image = image, LastFrame = lastFrame, ReferenceImages = references }],
             Parameters = new VeoParameters
             {
                 AspectRatio = shape.Aspect,

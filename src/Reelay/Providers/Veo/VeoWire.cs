@@ -24,6 +24,24 @@ internal sealed class VeoInstance
 
     [JsonPropertyName("image")]
     public VeoImage? Image { get; init; }
+
+    /// <summary>The last frame, with <see cref="Image"/> (first+last frame).</summary>
+    [JsonPropertyName("lastFrame")]
+    public VeoImage? LastFrame { get; init; }
+
+    /// <summary>Reference images (at most 3, not with an image or last frame).</summary>
+    [JsonPropertyName("referenceImages")]
+    public List<VeoReferenceImage>? ReferenceImages { get; init; }
+}
+
+/// <summary>{"image": {...}, "referenceType": "asset"} (provider-apis-live.md §2.4).</summary>
+internal sealed class VeoReferenceImage
+{
+    [JsonPropertyName("image")]
+    public required VeoImage Image { get; init; }
+
+    [JsonPropertyName("referenceType")]
+    public string ReferenceType { get; init; } = "asset";
 }
 
 /// <summary>{"inlineData":{"mimeType","data"}}, the documented REST form.</summary>

@@ -129,7 +129,7 @@ public sealed partial class CatalogUpstreamModelTests
 
     [Theory]
     [InlineData("""{"upstreams":{"modelverse":{"x":{"modes":["t2v"],"body":{"model":"{nope}"}}}}}""", "catalog upstreams.modelverse.'x': body uses the unknown placeholder '{nope}'")]
-    [InlineData("""{"upstreams":{"aimlapi":{"y":{"modes":[]}}}}""", "catalog upstreams.aimlapi.'y': modes must be a non-empty list of t2v and i2v")]
+    [InlineData("""{"upstreams":{"aimlapi":{"y":{"modes":[]}}}}""", "catalog upstreams.aimlapi.'y': modes must be a non-empty list of t2v, i2v, first_last, reference")]
     [InlineData("""{"upstreams":{"modelverse":{"z":{"modes":["t2v"],"sizes":["big"]}}}}""", "catalog upstreams.modelverse.'z': sizes: 'big' is not a WxH size")]
     [InlineData("""{"models":{"hailuo-2.3":{"modes":["t2v"],"durations":{"values":[6]},"defaultDuration":6,"sizes":["1366x768"],"defaultSize":"1366x768","upstreamModels":{"modelverse":{"t2v":"MiniMax-Hailuo-9"}}}}}""", "catalog model 'hailuo-2.3': upstreamModels.modelverse.t2v names 'MiniMax-Hailuo-9', which upstreams.modelverse does not describe")]
     public void Load_OperatorFileWithABadUpstreamEntry_NamesTheField(string json, string message)

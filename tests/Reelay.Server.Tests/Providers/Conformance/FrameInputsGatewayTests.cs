@@ -1,0 +1,139 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Reelay.Emulators.DashScope;
+using Reelay.Emulators.Fal;
+using Reelay.Emulators.Kernel;
+using Reelay.Emulators.Kling;
+using Reelay.Emulators.Seedance;
+using Reelay.Emulators.Veo;
+using Reelay.Server.Tests.Providers.Kling;
+using Reelay.Server.Tests.Support;
+
+namespace Reelay.Server.Tests.Providers.Conformance;
+
+/// <summary>
+/// Every mode a provider type offers beyond a first frame, end to end: a real gateway (AI/ML API dialect, which names the
+/// last frame last_image_url and reference images image_urls) routed to the provider's EMULATOR (loopback; never the
+/// real service). The job must complete, and the emulator must have received the inputs in the upstream's own fields.
+/// </summary>
+public sealed class FrameInputsGatewayTests
+{
+    public static TheoryData<string, string> Cases => new()
+    {
+        { "seedance", "first_last" },
+        { "seedance", "reference" },
+        { "kling", "first_last" },
+        { "veo", "first_last" },
+        { "veo", "reference" },
+        { "fal", "first_last" },
+        { "dashscope", "first_last" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Submit_ExtraInputsThroughTheGateway_CompletesAndTheEmulatorGotThemInItsFields(string type, string mode)
+    {
+        var image = await TestFiles.ImageAsync(640, 480);
+        var last = await TestFiles.ImageAsync(480, 480);
+        var options = new EmulatorOptions { ApiKey = type switch { "kling" => KlingProviderTests.Key, "dashscope" => "sk-frames-secret-123456", _ => "frames-secret-key-123456" }, RunTime = TimeSpan.FromMilliseconds(500), QueueTime = TimeSpan.FromMilliseconds(100) };
+        await using UpstreamEmulator emulator = type switch
+        {
+            "seedance" => new SeedanceEmulator(options),
+            "kling" => new KlingEmulator(options),
+            "veo" => new VeoEmulator(options),
+            "dashscope" => new DashScopeEmulator(options),
+            _ => new FalEmulator(options),
+        };
+        await emulator.StartAsync();
+        var (model, seconds) = type switch
+        {
+            "seedance" => ("seedance-2-0", 5),
+            "kling" => ("kling-v2-6", 5),
+            "veo" => ("veo-3.1", 8),
+            "dashscope" => ("wan-2.7", 5),
+            _ => ("seedance-2-0", 5),
+        };
+        var route = new Dictionary<string, string?> { [$"Reelay:Routes:{model}:0:Provider"] = "up" };
+        if (type == "fal")
+        {
+            // fal's Seedance 2.0 endpoint names no last-frame input; Seedance 1.0 pro's takes end_image_url.
+            route[$"Reelay:Routes:{model}:0:ImageModel"] = "fal-ai/bytedance/seedance/v1/pro/image-to-video";
+        }
+
+        await using var gateway = await ReelayTestServer.StartAsync(GatewayWithEmulators.Merge(GatewayWithEmulators.Instance("up", type, emulator), route));
+        var uri = (byte[] bytes) => "data:image/png;base64," + Convert.ToBase64String(bytes);
+        object body = mode == "first_last"
+            ? new { model, prompt = "the door opens", duration = seconds, image_url = uri(image), last_image_url = uri(last) }
+            : new { model, prompt = "the fox and the hat", duration = seconds, image_urls = new[] { uri(image), uri(last), uri(image) } };
+        using var response = await gateway.Http.PostAsJsonAsync("/v2/video/generations", body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode} {text}");
+        var id = JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+
+        var video = await GatewayWithEmulators.WaitAsync(gateway, id);
+        Assert.True(video.GetProperty("status").GetString() == "completed", video.ToString());
+        Assert.Contains("duration=" + seconds, await GatewayWithEmulators.ProbeContentAsync(gateway, id), StringComparison.Ordinal);
+
+        var submit = Assert.Single(emulator.Requests, r => r.Method == "POST" && r.Body.Length > 100).Json;
+        switch (type, mode)
+        {
+            case ("seedance", "first_last"):
+                Assert.Equal(["first_frame", "last_frame"], Roles(submit));
+                break;
+            case ("seedance", _):
+                Assert.Equal(["reference_image", "reference_image", "reference_image"], Roles(submit));
+                break;
+            case ("kling", _):
+                Assert.Equal(Convert.ToBase64String(last), submit.GetProperty("image_tail").GetString());
+                Assert.Equal(Convert.ToBase64String(image), submit.GetProperty("image").GetString());
+                break;
+            case ("veo", "first_last"):
+                var instance = submit.GetProperty("instances")[0];
+                Assert.Equal(Convert.ToBase64String(last), instance.GetProperty("lastFrame").GetProperty("inlineData").GetProperty("data").GetString());
+                Assert.True(instance.TryGetProperty("image", out _));
+                break;
+            case ("veo", _):
+                var references = submit.GetProperty("instances")[0].GetProperty("referenceImages");
+                Assert.Equal(3, references.GetArrayLength());
+                Assert.All(references.EnumerateArray(), r => Assert.Equal("asset", r.GetProperty("referenceType").GetString()));
+                Assert.False(submit.GetProperty("instances")[0].TryGetProperty("image", out _));
+                Assert.Equal(8, submit.GetProperty("parameters").GetProperty("durationSeconds").GetInt32());
+                break;
+            case ("dashscope", _):
+                var media = submit.GetProperty("input").GetProperty("media");
+                Assert.Equal(["first_frame", "last_frame"], media.EnumerateArray().Select(m => m.GetProperty("type").GetString()!).ToArray());
+                Assert.Equal(uri(last), media[1].GetProperty("url").GetString());
+                break;
+            default:
+                Assert.Equal(uri(last), submit.GetProperty("end_image_url").GetString());
+                Assert.Equal(uri(image), submit.GetProperty("image_url").GetString());
+                break;
+        }
+    }
+
+    [Theory]
+    [InlineData("kling-v2-6", "image_urls", "does not take reference images")]
+    [InlineData("veo-3.1", "image_urls[3]", "at most 3 reference images")]
+    [InlineData("veo-3.1-lastonly", "last_image_url", "needs a first frame")]
+    [InlineData("veo-3.1-both", "image_urls", "not both")]
+    public async Task Submit_InputTheModelCannotTake_400NamingTheField(string model, string field, string message)
+    {
+        var image = "data:image/png;base64," + Convert.ToBase64String(await TestFiles.ImageAsync(640, 480));
+        await using var gateway = await ReelayTestServer.StartAsync(new() { ["Reelay:Sandbox:StandInFor:0"] = "*" });
+        object body = model switch
+        {
+            "kling-v2-6" => new { model, prompt = "p", duration = 5, image_urls = new[] { image } },
+            "veo-3.1" => new { model, prompt = "p", duration = 8, image_urls = new[] { image, image, image, image } },
+            "veo-3.1-lastonly" => new { model = "veo-3.1", prompt = "p", duration = 8, last_image_url = image },
+            _ => new { model = "veo-3.1", prompt = "p", duration = 8, image_url = image, image_urls = new[] { image } },
+        };
+        using var response = await gateway.Http.PostAsJsonAsync("/v2/video/generations", body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(400, (int)response.StatusCode);
+        Assert.Contains(field, text, StringComparison.Ordinal);
+        Assert.Contains(message, text, StringComparison.Ordinal);
+    }
+
+    private static string[] Roles(JsonElement submit) =>
+        submit.GetProperty("content").EnumerateArray().Where(c => c.GetProperty("type").GetString() == "image_url").Select(c => c.GetProperty("role").GetString()!).ToArray();
+}
