@@ -73,6 +73,30 @@ public sealed partial class DashboardHttpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task JobPage_DerivedJob_ShowsModelOptionsButNotReservedKeys()
+    {
+        using var source = await _server.Http.PostAsync("/v1/videos", new StringContent("{\"model\":\"sandbox\",\"prompt\":\"a lighthouse\",\"seconds\":\"1\",\"size\":\"64x64\"}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(source.IsSuccessStatusCode, await source.Content.ReadAsStringAsync());
+        var sourceId = System.Text.Json.JsonDocument.Parse(await source.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (System.Text.Json.JsonDocument.Parse(await _server.Http.GetStringAsync($"/v1/videos/{sourceId}")).RootElement.GetProperty("status").GetString() != "completed")
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the sandbox job did not complete");
+            await Task.Delay(200);
+        }
+
+        using var remix = await _server.Http.PostAsync($"/v1/videos/{sourceId}/remix", new StringContent("{\"prompt\":\"at night\"}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(remix.IsSuccessStatusCode, await remix.Content.ReadAsStringAsync());
+        var remixId = System.Text.Json.JsonDocument.Parse(await remix.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+
+        using var client = NewClient(out _);
+        await SignInAsync(client);
+        var html = await client.GetStringAsync($"/dashboard/jobs/{remixId}");
+        Assert.Contains(remixId, html, StringComparison.Ordinal);
+        Assert.DoesNotContain("reelay.operation", html, StringComparison.Ordinal); // kept on the remix job, Reelay's own bookkeeping
+    }
+
+    [Fact]
     public async Task TryForm_InvalidDuration_Returns400WithTheFieldNamed()
     {
         using var client = NewClient(out _);
