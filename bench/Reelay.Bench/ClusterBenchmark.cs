@@ -62,6 +62,9 @@ internal static partial class ClusterBenchmark
             ["Reelay__Providers__mv__MaxConcurrentJobs"] = options.ClusterJobs.ToString(CultureInfo.InvariantCulture),
             ["Reelay__Providers__mv__MaxRequestsPerSecond"] = "0",
             ["Reelay__Routes__sora-2__0__Provider"] = "mv",
+            // No spritesheet per result: ffmpeg's finalize work (measured in section 4) would otherwise be most of two cores'
+            // time at this scale, and the poll lateness would measure ffmpeg; the thumbnail and ffprobe still run per job.
+            ["Reelay__Storage__Spritesheet"] = "false",
             ["Reelay__Limits__MaxRequestBodyBytes"] = "1048576",
         };
         Task<ServeProcess> Start(int i) => ServeProcess.StartAsync(dll, Path.Combine(temp.Path, $"node{i}"), key, Environment(i), ct);
