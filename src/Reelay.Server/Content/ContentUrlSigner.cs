@@ -17,7 +17,7 @@ public sealed class ContentUrlSigner
     /// <summary>File under the data folder holding the signing secret.</summary>
     public const string SecretFileName = "content-url.key";
 
-    private readonly byte[] _secret;
+    private readonly Lazy<byte[]> _secret;
     private readonly TimeProvider _time;
     private readonly TimeSpan _lifetime;
 
@@ -26,7 +26,16 @@ public sealed class ContentUrlSigner
     {
         ArgumentNullException.ThrowIfNull(secret);
         ArgumentOutOfRangeException.ThrowIfLessThan(secret.Length, 32);
-        _secret = secret;
+        _secret = new Lazy<byte[]>(secret);
+        _time = time;
+        _lifetime = lifetime;
+    }
+
+    // The shared key is read when first needed, not at start (the store reports an unreachable database first), and a
+    // failed read is not remembered: the next request tries again.
+    private ContentUrlSigner(Func<byte[]> secret, TimeProvider time, TimeSpan lifetime)
+    {
+        _secret = new Lazy<byte[]>(secret, LazyThreadSafetyMode.PublicationOnly);
         _time = time;
         _lifetime = lifetime;
     }
@@ -49,7 +58,7 @@ public sealed class ContentUrlSigner
             var path = Path.Combine(dataDirectory, SecretFileName);
             var existing = File.Exists(path) ? File.ReadAllBytes(path) : null;
             var candidate = existing is { Length: >= 32 } ? existing : RandomNumberGenerator.GetBytes(32);
-            return new ContentUrlSigner(secrets.GetOrAdd(Cluster.SharedSecretNames.ContentUrlKey, candidate), time, lifetime);
+            return new ContentUrlSigner(() => secrets.GetOrAdd(Cluster.SharedSecretNames.ContentUrlKey, candidate), time, lifetime);
         }
 
         return FromDataFolder(dataDirectory, time, lifetime);
@@ -123,7 +132,7 @@ public sealed class ContentUrlSigner
 
     private string Signature(string jobId, string variant, long expires)
     {
-        var mac = HMACSHA256.HashData(_secret, Encoding.UTF8.GetBytes($"{jobId}\n{variant}\n{expires.ToString(CultureInfo.InvariantCulture)}"));
+        var mac = HMACSHA256.HashData(_secret.Value, Encoding.UTF8.GetBytes($"{jobId}\n{variant}\n{expires.ToString(CultureInfo.InvariantCulture)}"));
         return Convert.ToBase64String(mac).TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }
 }

@@ -41,7 +41,8 @@ public sealed partial class CallbackUrls
         _keyPath = Path.Combine(options.DataPath, "callback-key");
         _secrets = secrets;
         _configuredKey = string.IsNullOrEmpty(configuredKey) ? null : configuredKey;
-        _key = new Lazy<byte[]>(LoadKey, LazyThreadSafetyMode.ExecutionAndPublication);
+        // PublicationOnly: a failed load (a database that did not answer) is tried again at the next use, not remembered.
+        _key = new Lazy<byte[]>(LoadKey, LazyThreadSafetyMode.PublicationOnly);
     }
 
     private byte[] LoadKey()
