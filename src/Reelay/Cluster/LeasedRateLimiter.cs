@@ -124,6 +124,7 @@ public sealed class LeasedRateLimiter : RateLimiter
     /// <summary>How often a node says it uses the bucket (and learns how many nodes do).</summary>
     public static readonly TimeSpan PresenceInterval = TimeSpan.FromSeconds(5);
 
+    private static readonly TimeSpan MinimumWait = TimeSpan.FromMilliseconds(1);
     private static readonly RateLimitLease Acquired = new Lease(true);
     private static readonly RateLimitLease Refused = new Lease(false);
 
@@ -244,7 +245,8 @@ public sealed class LeasedRateLimiter : RateLimiter
                     var wait = early > TimeSpan.Zero ? early : await LeaseAsync(cancellationToken).ConfigureAwait(false);
                     if (wait > TimeSpan.Zero)
                     {
-                        await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+                        // At least a millisecond: timers round shorter waits down to none, which would spin.
+                        await Task.Delay(wait < MinimumWait ? MinimumWait : wait, _time, cancellationToken).ConfigureAwait(false);
                     }
                 }
             }
