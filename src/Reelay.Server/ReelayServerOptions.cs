@@ -25,6 +25,18 @@ public sealed class ReelayServerOptions
     /// <summary>How long a signed content URL (handed out by dialects whose clients download without a key) stays valid.</summary>
     public TimeSpan ContentUrlLifetime { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// The key that signs content URLs (at least 32 characters; its UTF-8 bytes are the HMAC key). Unset: generated once and
+    /// kept in the data folder, or, on PostgreSQL, in the database so that every node shares it.
+    /// </summary>
+    public string? ContentUrlKey { get; set; }
+
+    /// <summary>
+    /// The key of the per-job callback URLs (at least 32 characters; its UTF-8 bytes are the HMAC key). Unset: generated
+    /// once and kept in the data folder, or, on PostgreSQL, in the database so that every node shares it.
+    /// </summary>
+    public string? CallbackKey { get; set; }
+
     /// <summary>The OpenAI-compatible dialect.</summary>
     public OpenAIDialectOptions OpenAI { get; set; } = new();
 
@@ -68,6 +80,16 @@ public sealed class ReelayServerOptions
         if (AdminKey is not null && AdminKey.Length < 16)
         {
             yield return "Reelay:AdminKey (or REELAY_ADMIN_KEY) must be at least 16 characters.";
+        }
+
+        if (ContentUrlKey is not null && ContentUrlKey.Length < 32)
+        {
+            yield return "Reelay:ContentUrlKey must be at least 32 characters (e.g. openssl rand -hex 32), or unset to generate one.";
+        }
+
+        if (CallbackKey is not null && CallbackKey.Length < 32)
+        {
+            yield return "Reelay:CallbackKey must be at least 32 characters (e.g. openssl rand -hex 32), or unset to generate one.";
         }
 
         if (ContentUrlLifetime < TimeSpan.FromMinutes(1) || ContentUrlLifetime > TimeSpan.FromDays(30))

@@ -131,9 +131,10 @@ public static class ReelayServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<ReelayOptions>().Sandbox.Enabled ? sp.GetServices<IVideoProvider>() : [],
-            sp.GetRequiredService<Callbacks.CallbackUrls>()));
+            sp.GetRequiredService<Callbacks.CallbackUrls>(),
+            sp.GetService<Cluster.IUpstreamRateLimits>()));
         // Without a host that knows the public address (the server sets it from Reelay:PublicBaseUrl), no callbacks.
-        services.TryAddSingleton(sp => new Callbacks.CallbackUrls(sp.GetRequiredService<ReelayOptions>(), null));
+        services.TryAddSingleton(sp => new Callbacks.CallbackUrls(sp.GetRequiredService<ReelayOptions>(), null, sp.GetService<Cluster.ISharedSecrets>()));
         services.AddSingleton<IJobRouter>(sp =>
         {
             var registry = sp.GetRequiredService<ProviderRegistry>();

@@ -27,7 +27,9 @@ public static partial class CallbackEndpoints
     public static IServiceCollection AddReelayCallbacks(this IServiceCollection services)
     {
         services.AddSingleton<FalWebhookVerifier>();
-        services.Replace(ServiceDescriptor.Singleton(sp => new CallbackUrls(sp.GetRequiredService<ReelayOptions>(), sp.GetRequiredService<ReelayServerOptions>().PublicBaseUrl)));
+        services.Replace(ServiceDescriptor.Singleton(sp => new CallbackUrls(
+            sp.GetRequiredService<ReelayOptions>(), sp.GetRequiredService<ReelayServerOptions>().PublicBaseUrl,
+            sp.GetService<Cluster.ISharedSecrets>(), sp.GetRequiredService<ReelayServerOptions>().CallbackKey)));
         return services;
     }
 

@@ -14,11 +14,12 @@ namespace Reelay.Server.Content;
 /// </summary>
 public static class ContentEndpoints
 {
-    /// <summary>Adds <see cref="ContentUrlSigner"/> (its key kept in the data folder) and <see cref="ContentOffload"/>.</summary>
+    /// <summary>Adds <see cref="ContentUrlSigner"/> (its key configured, or kept in the data folder or the shared database) and <see cref="ContentOffload"/>.</summary>
     public static IServiceCollection AddReelayContent(this IServiceCollection services)
     {
-        services.AddSingleton(sp => ContentUrlSigner.FromDataFolder(
-            sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayServerOptions>().ContentUrlLifetime));
+        services.AddSingleton(sp => ContentUrlSigner.Create(
+            sp.GetRequiredService<ReelayOptions>().DataPath, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ReelayServerOptions>().ContentUrlLifetime,
+            sp.GetService<Cluster.ISharedSecrets>(), sp.GetRequiredService<ReelayServerOptions>().ContentUrlKey));
         services.AddSingleton(sp => new ContentOffload(sp.GetRequiredService<ReelayServerOptions>().Content, sp.GetRequiredService<IResultStore>()));
         services.AddSingleton(sp => new SmallFileCache(sp.GetRequiredService<ReelayServerOptions>().Content));
         return services;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Reelay.Cluster;
 using Reelay.Engine;
 using Reelay.Jobs;
 using Reelay.Server.Dialects;
@@ -10,8 +11,9 @@ namespace Reelay.Server.Events;
 /// <summary>
 /// Synchronous waits on submit, for every dialect: a request with <c>Prefer: wait=N</c> (RFC 7240) is answered when its
 /// job finishes or after N seconds (at most <see cref="ReelayServerOptions.MaxPreferWait"/>), whichever comes first, with
-/// <c>Preference-Applied: wait=N</c>. The wait listens to the job's changes on the <see cref="JobEventHub"/>; it never
-/// polls the store in a loop.
+/// <c>Preference-Applied: wait=N</c>. The wait listens to the job's changes on the <see cref="JobEventHub"/> and, with
+/// several nodes, to the cluster's job-change signals, so it also ends when another node finishes the job; it never polls
+/// the store in a loop.
 /// </summary>
 internal static class PreferWait
 {
@@ -100,16 +102,50 @@ internal static class PreferWait
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(seconds.Value), time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, context.RequestAborted);
 
-        // Subscribed first, then read: a change stored in between is in the channel.
+        // Another node may finish the job: its change arrives as a cluster signal (id and version), and a lost signal
+        // connection may have dropped some (resynchronize). Either makes the wait read the job again.
+        using var remote = new RemoteNudges(job.Id, services.GetService<ClusterJobChanges>(), services.GetService<IClusterSignals>());
+
+        // Subscribed first, then read: a change stored in between is in the channel (or nudges a read).
         var current = await engine.GetAsync(job.Id, caller, context.RequestAborted).ConfigureAwait(false);
         try
         {
+            Task<bool>? heard = null;
             while (!current.Status.IsTerminal())
             {
-                var changed = await subscription.Reader.ReadAsync(linked.Token).ConfigureAwait(false);
-                if (changed.Version > current.Version)
+                if (subscription.Reader.TryRead(out var changed))
                 {
-                    current = changed;
+                    current = changed.Version > current.Version ? changed : current;
+                    continue;
+                }
+
+                var nudged = remote.Arm();
+                if (remote.TakeNudge())
+                {
+                    Job read;
+                    try
+                    {
+                        read = await engine.GetAsync(job.Id, caller, linked.Token).ConfigureAwait(false);
+                    }
+                    catch (ReelayException)
+                    {
+                        break; // Deleted through another node meanwhile: answer with what is known.
+                    }
+
+                    current = read.Version > current.Version ? read : current;
+                    continue;
+                }
+
+                heard ??= subscription.Reader.WaitToReadAsync(linked.Token).AsTask();
+                await Task.WhenAny(heard, nudged).WaitAsync(linked.Token).ConfigureAwait(false);
+                if (heard.IsCompleted)
+                {
+                    if (!await heard.ConfigureAwait(false))
+                    {
+                        break; // The hub closed the subscription.
+                    }
+
+                    heard = null;
                 }
             }
         }
@@ -121,5 +157,76 @@ internal static class PreferWait
         }
 
         return current;
+    }
+
+    /// <summary>
+    /// Hears, for one waiting request, that another node changed its job (<see cref="ClusterJobChanges.RemoteChanged"/>) or
+    /// that signals may have been missed (<see cref="IClusterSignals.Resynchronize"/>). On one process neither happens.
+    /// </summary>
+    private sealed class RemoteNudges : IDisposable
+    {
+        private readonly string _jobId;
+        private readonly ClusterJobChanges? _changes;
+        private readonly IClusterSignals? _signals;
+        private TaskCompletionSource _armed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _pending;
+
+        public RemoteNudges(string jobId, ClusterJobChanges? changes, IClusterSignals? signals)
+        {
+            _jobId = jobId;
+            _changes = changes;
+            _signals = signals;
+            if (_changes is not null)
+            {
+                _changes.RemoteChanged += OnRemoteChanged;
+            }
+
+            if (_signals is not null)
+            {
+                _signals.Resynchronize += Nudge;
+            }
+        }
+
+        /// <summary>A task that completes at the next nudge (a fresh one once the last has completed).</summary>
+        public Task Arm()
+        {
+            var armed = Volatile.Read(ref _armed);
+            if (armed.Task.IsCompleted)
+            {
+                Interlocked.CompareExchange(ref _armed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), armed);
+            }
+
+            return Volatile.Read(ref _armed).Task;
+        }
+
+        /// <summary>Whether a nudge came since the last call (then the job must be read again).</summary>
+        public bool TakeNudge() => Interlocked.Exchange(ref _pending, 0) == 1;
+
+        private void OnRemoteChanged(string jobId, long version)
+        {
+            if (string.Equals(jobId, _jobId, StringComparison.Ordinal))
+            {
+                Nudge();
+            }
+        }
+
+        private void Nudge()
+        {
+            Volatile.Write(ref _pending, 1);
+            Volatile.Read(ref _armed).TrySetResult();
+        }
+
+        public void Dispose()
+        {
+            if (_changes is not null)
+            {
+                _changes.RemoteChanged -= OnRemoteChanged;
+            }
+
+            if (_signals is not null)
+            {
+                _signals.Resynchronize -= Nudge;
+            }
+        }
     }
 }

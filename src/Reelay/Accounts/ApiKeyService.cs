@@ -1,19 +1,27 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Reelay.Cluster;
 using Reelay.Jobs;
 
 namespace Reelay.Accounts;
 
 /// <summary>
 /// API keys as the gateway uses them: authentication by hash (with a short cache), creation (the secret is returned
-/// once and never stored), changes and revocation, and the per-key submit rule (model allowlist and submit rate).
+/// once and never stored), changes and revocation, and the per-key submit rule (model allowlist and submit rate). The
+/// submit rate is counted in process (one node), or, with shared counters (several nodes on PostgreSQL), for all nodes
+/// together; when those cannot be reached, each node counts on its own until they answer again.
 /// </summary>
 public sealed class ApiKeyService : IDisposable
 {
     private readonly IAccountStore _store;
     private readonly TimeProvider _time;
     private readonly TimeSpan _cacheLifetime;
+    private readonly ISubmitRateCounters? _sharedRate;
+    private readonly ILogger _log;
+    private int _sharedRateLost;
     private readonly ConcurrentDictionary<string, (ApiKeyRecord? Key, DateTimeOffset ReadAt)> _byHash = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (ApiKeyRecord? Key, DateTimeOffset ReadAt)> _byId = new(StringComparer.Ordinal);
 
@@ -28,13 +36,18 @@ public sealed class ApiKeyService : IDisposable
             AutoReplenishment = true,
         }));
 
-    /// <summary>Creates the service.</summary>
-    public ApiKeyService(IAccountStore store, TimeProvider time, ReelayOptions options)
+    /// <summary>What a refused submit is told to wait: one segment of the sliding minute (as the in-process limiter, which reports none).</summary>
+    public static readonly TimeSpan SubmitRetryAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>Creates the service; with <paramref name="sharedRate"/> the submit rate holds for every node sharing it.</summary>
+    public ApiKeyService(IAccountStore store, TimeProvider time, ReelayOptions options, ISubmitRateCounters? sharedRate = null, ILogger<ApiKeyService>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _store = store;
         _time = time;
         _cacheLifetime = options.Accounts.KeyCacheLifetime;
+        _sharedRate = sharedRate is { IsShared: true } ? sharedRate : null;
+        _log = logger ?? (ILogger)NullLogger.Instance;
     }
 
     /// <summary>The active key whose secret is <paramref name="presented"/>, or null.</summary>
@@ -167,15 +180,44 @@ public sealed class ApiKeyService : IDisposable
 
         if (key.SubmitsPerMinute is { } perMinute)
         {
-            using var lease = _submitRate.AttemptAcquire($"{key.Id}|{perMinute}");
-            if (!lease.IsAcquired)
+            var retry = await TryCountSubmitAsync(key.Id, perMinute, cancellationToken).ConfigureAwait(false);
+            if (retry is { } after)
             {
-                var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(5);
                 throw new ReelayException(
-                    new JobError(ErrorCodes.RateLimited, $"This API key may submit {perMinute} jobs per minute and has used them; try again in {Math.Ceiling(retry.TotalSeconds)} s."),
-                    retry);
+                    new JobError(ErrorCodes.RateLimited, $"This API key may submit {perMinute} jobs per minute and has used them; try again in {Math.Ceiling(after.TotalSeconds)} s."),
+                    after);
             }
         }
+    }
+
+    /// <summary>Counts one submit against the key's rate: null when allowed, otherwise how long to wait.</summary>
+    private async ValueTask<TimeSpan?> TryCountSubmitAsync(string keyId, int perMinute, CancellationToken cancellationToken)
+    {
+        if (_sharedRate is not null)
+        {
+            try
+            {
+                var counted = await _sharedRate.TryCountAsync(keyId, perMinute, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                if (Interlocked.Exchange(ref _sharedRateLost, 0) == 1)
+                {
+                    ClusterLog.SubmitRateBack(_log);
+                }
+
+                return counted ? null : SubmitRetryAfter;
+            }
+#pragma warning disable CA1031 // Whatever the shared counters throw, the submit is judged by this node's own count instead.
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+                if (Interlocked.Exchange(ref _sharedRateLost, 1) == 0)
+                {
+                    ClusterLog.SubmitRateLost(_log, e.GetType().Name);
+                }
+            }
+        }
+
+        using var lease = _submitRate.AttemptAcquire($"{keyId}|{perMinute}");
+        return lease.IsAcquired ? null : lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : SubmitRetryAfter;
     }
 
     /// <inheritdoc />

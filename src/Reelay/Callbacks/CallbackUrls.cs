@@ -12,8 +12,10 @@ namespace Reelay.Callbacks;
 /// token or one of another job or instance fails the check, and the check needs no database read.
 /// </summary>
 /// <remarks>
-/// Several gateway nodes need the same <c>callback-key</c> file for a callback to be honoured by whichever node receives it;
-/// without it a callback to another node answers 404 and polling finishes the job (callbacks are only a shortcut).
+/// Several gateway nodes need the same key for a callback to be honoured by whichever node receives it: on PostgreSQL the
+/// key is kept in the database (<see cref="Cluster.ISharedSecrets"/>) instead of the file, and an operator may set one
+/// (Reelay:CallbackKey), which wins. With different keys a callback to another node answers 404 and polling finishes the
+/// job (callbacks are only a shortcut).
 /// </remarks>
 public sealed partial class CallbackUrls
 {
@@ -23,17 +25,53 @@ public sealed partial class CallbackUrls
     private readonly string? _publicBase;
     private readonly string _keyPath;
     private readonly Lazy<byte[]> _key;
+    private readonly Cluster.ISharedSecrets? _secrets;
+    private readonly string? _configuredKey;
 
     /// <summary>
     /// Creates the URL maker for the gateway's options and its public address (Reelay:PublicBaseUrl, a server setting; null:
-    /// no callbacks, since an upstream cannot reach a listener's own address).
+    /// no callbacks, since an upstream cannot reach a listener's own address). The key is <paramref name="configuredKey"/>'s
+    /// UTF-8 bytes when set (Reelay:CallbackKey); otherwise the one in <paramref name="secrets"/> when they are shared
+    /// (several nodes on PostgreSQL); otherwise the data folder's.
     /// </summary>
-    public CallbackUrls(ReelayOptions options, string? publicBaseUrl)
+    public CallbackUrls(ReelayOptions options, string? publicBaseUrl, Cluster.ISharedSecrets? secrets = null, string? configuredKey = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _publicBase = string.IsNullOrWhiteSpace(publicBaseUrl) ? null : publicBaseUrl.TrimEnd('/');
         _keyPath = Path.Combine(options.DataPath, "callback-key");
-        _key = new Lazy<byte[]>(LoadOrCreateKey, LazyThreadSafetyMode.ExecutionAndPublication);
+        _secrets = secrets;
+        _configuredKey = string.IsNullOrEmpty(configuredKey) ? null : configuredKey;
+        // PublicationOnly: a failed load (a database that did not answer) is tried again at the next use, not remembered.
+        _key = new Lazy<byte[]>(LoadKey, LazyThreadSafetyMode.PublicationOnly);
+    }
+
+    private byte[] LoadKey()
+    {
+        if (_configuredKey is not null)
+        {
+            return Encoding.UTF8.GetBytes(_configuredKey);
+        }
+
+        if (_secrets is { IsShared: true })
+        {
+            // The first node stores its data folder's key when it has one (callback URLs it sent keep working), or a new one.
+            var candidate = File.Exists(_keyPath) && ReadKeyFile() is { Length: >= 32 } existing ? existing : RandomNumberGenerator.GetBytes(32);
+            return _secrets.GetOrAdd(Cluster.SharedSecretNames.CallbackKey, candidate);
+        }
+
+        return LoadOrCreateKey();
+    }
+
+    private byte[]? ReadKeyFile()
+    {
+        try
+        {
+            return Convert.FromHexString(File.ReadAllText(_keyPath).Trim());
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Whether callbacks can be offered at all: Reelay:PublicBaseUrl is set.</summary>

@@ -6,7 +6,7 @@ using Reelay.Storage.Postgres;
 
 namespace Reelay.Cluster;
 
-/// <summary>Registers the cluster seam: signals between nodes, job changes relayed through them, and provider slots.</summary>
+/// <summary>Registers the cluster seam: signals between nodes, job changes relayed through them, provider slots, request and submit rates, and shared generated keys.</summary>
 public static class ClusterServiceCollectionExtensions
 {
     /// <summary>The claim lease on PostgreSQL when Reelay:Engine:ClaimLease is not set: a killed node's jobs are taken over within it plus a third of it.</summary>
@@ -38,6 +38,22 @@ public static class ClusterServiceCollectionExtensions
         {
             var options = sp.GetRequiredService<ReelayOptions>();
             return IsPostgres(options) ? new PostgresProviderSlots(options.Store.ConnectionString!) : LocalProviderSlots.Instance;
+        });
+        // Request rates, submit rates and generated keys for all nodes together (PostgreSQL); in process otherwise.
+        services.AddSingleton(sp => new PostgresClusterLimits(sp.GetRequiredService<ReelayOptions>().Store.ConnectionString!));
+        services.AddSingleton<IUpstreamRateLimits>(sp =>
+        {
+            var options = sp.GetRequiredService<ReelayOptions>();
+            return IsPostgres(options)
+                ? new LeasedUpstreamRateLimits(sp.GetRequiredService<PostgresClusterLimits>(), options.Engine.NodeId, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LeasedRateLimiter>>())
+                : LocalUpstreamRateLimits.Instance;
+        });
+        services.AddSingleton<ISubmitRateCounters>(sp =>
+            IsPostgres(sp.GetRequiredService<ReelayOptions>()) ? sp.GetRequiredService<PostgresClusterLimits>() : LocalSubmitRateCounters.Instance);
+        services.AddSingleton<ISharedSecrets>(sp =>
+        {
+            var options = sp.GetRequiredService<ReelayOptions>();
+            return IsPostgres(options) ? new PostgresSharedSecrets(options.Store.ConnectionString!) : LocalSecrets.Instance;
         });
         services.AddSingleton<ClusterJobChanges>();
         services.AddSingleton<IJobObserver>(sp => sp.GetRequiredService<ClusterJobChanges>());

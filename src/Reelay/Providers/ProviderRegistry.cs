@@ -17,7 +17,7 @@ public sealed partial class ProviderRegistry : IDisposable
     private readonly List<UpstreamHttpClient> _clients = [];
 
     /// <summary>Builds the registry; throws <see cref="InvalidOperationException"/> listing every configuration problem.</summary>
-    public ProviderRegistry(ReelayOptions options, IEnumerable<IProviderFactory> factories, ModelCatalog catalog, FirstFrames firstFrames, TimeProvider time, ILoggerFactory loggers, IEnumerable<IVideoProvider> builtIn, Callbacks.CallbackUrls? callbacks = null)
+    public ProviderRegistry(ReelayOptions options, IEnumerable<IProviderFactory> factories, ModelCatalog catalog, FirstFrames firstFrames, TimeProvider time, ILoggerFactory loggers, IEnumerable<IVideoProvider> builtIn, Callbacks.CallbackUrls? callbacks = null, Cluster.IUpstreamRateLimits? rateLimits = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(catalog);
@@ -36,7 +36,7 @@ public sealed partial class ProviderRegistry : IDisposable
                 continue;
             }
 
-            var http = new UpstreamHttpClient(name, new Uri(instance.BaseUrl!), instance.Timeout, instance.MaxRequestsPerSecond, time);
+            var http = new UpstreamHttpClient(name, new Uri(instance.BaseUrl!), instance.Timeout, instance.MaxRequestsPerSecond, time, rateLimits: rateLimits);
             _clients.Add(http);
             providers.Add(byType[instance.Type].Create(name, instance, new ProviderServices(http, firstFrames, time, loggers, catalog, callbacks)));
         }

@@ -45,6 +45,9 @@ public sealed class MultiNodeTests(ITestOutputHelper output)
                 ["Reelay__Providers__mv__PollInterval"] = "00:00:00.250",
                 ["Reelay__Providers__mv__MaxPollInterval"] = "00:00:00.500",
                 ["Reelay__Providers__mv__MaxConcurrentJobs"] = "6",
+
+                // For the three nodes together (the rate is cluster-wide on PostgreSQL): what 10/s per node allowed before.
+                ["Reelay__Providers__mv__MaxRequestsPerSecond"] = "30",
                 ["Reelay__Routes__sora-2__0__Provider"] = "mv",
             })));
 

@@ -25,8 +25,12 @@ public sealed class UpstreamHttpClient : IDisposable
     private long _requests;
     private long _consecutiveFailures;
 
-    /// <summary>Creates the client. <paramref name="handler"/> is for tests; by default a pooled SocketsHttpHandler.</summary>
-    public UpstreamHttpClient(string instance, Uri baseUrl, TimeSpan timeout, double maxRequestsPerSecond, TimeProvider time, HttpMessageHandler? handler = null)
+    /// <summary>
+    /// Creates the client. <paramref name="handler"/> is for tests; by default a pooled SocketsHttpHandler.
+    /// <paramref name="rateLimits"/> makes the request-rate limiter (by default a local token bucket; several nodes on
+    /// PostgreSQL share one through the database).
+    /// </summary>
+    public UpstreamHttpClient(string instance, Uri baseUrl, TimeSpan timeout, double maxRequestsPerSecond, TimeProvider time, HttpMessageHandler? handler = null, Cluster.IUpstreamRateLimits? rateLimits = null)
     {
         ArgumentNullException.ThrowIfNull(baseUrl);
         Instance = instance;
@@ -45,7 +49,7 @@ public sealed class UpstreamHttpClient : IDisposable
         };
         _http = new HttpClient(handler, disposeHandler: true) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("Reelay", "1.0"));
-        _limiter = maxRequestsPerSecond > 0 ? CreateLimiter(maxRequestsPerSecond) : null;
+        _limiter = maxRequestsPerSecond > 0 ? (rateLimits ?? Cluster.LocalUpstreamRateLimits.Instance).Create(instance, maxRequestsPerSecond) : null;
     }
 
     /// <summary>The instance name, for logs.</summary>
@@ -214,7 +218,8 @@ public sealed class UpstreamHttpClient : IDisposable
         return lease;
     }
 
-    private static TokenBucketRateLimiter CreateLimiter(double perSecond)
+    /// <summary>The in-process limiter of <paramref name="perSecond"/> requests per second: no calendar second sees more (from 11/s up; below that, at most one more).</summary>
+    public static TokenBucketRateLimiter CreateLocalLimiter(double perSecond)
     {
         // Any one-second window sees the bucket's capacity plus the refills inside it. At 11/s and above: capacity r and
         // r per 100 ms with 11r <= the limit, so no second ever exceeds it (sustained: 10r, at least ~83 % of the limit).

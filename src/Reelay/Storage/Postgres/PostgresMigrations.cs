@@ -62,5 +62,6 @@ internal static class PostgresMigrations
             CREATE TRIGGER tr_jobs_claim_end AFTER UPDATE OF status ON jobs FOR EACH ROW
                 WHEN (NEW.status IN ('succeeded', 'failed', 'cancelled')) EXECUTE FUNCTION reelay_job_claim_end();
             """),
+        new(2, "shared secrets, provider rate buckets, per-key submit counts", PostgresClusterTables.CreateSql),
     ];
 }
