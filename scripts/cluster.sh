@@ -76,10 +76,10 @@ pg_started=1
 "${as_postgres[@]}" "$pg_bin/createdb" -h "$dir/pg" -p "$pg_port" -U reelay reelay
 connection="Host=127.0.0.1;Port=$pg_port;Username=reelay;Password=$password;Database=reelay"
 
-# What every node shares: the database, the results folder, the admin key and the content URL signing key.
+# What every node shares: the database (which also holds the generated content URL and callback keys), the results
+# folder and the admin key.
 export REELAY_ADMIN_KEY="${REELAY_ADMIN_KEY:-rk_cluster_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
 mkdir -p "$dir/results"
-head -c 32 /dev/urandom >"$dir/content-url.key"
 front="http://127.0.0.1:$front_port"
 
 # Each node applies the schema migrations at start, one at a time (they take an advisory lock).
@@ -87,7 +87,6 @@ upstreams=""
 for i in $(seq 1 "$nodes"); do
   port="$(free_port)"
   mkdir -p "$dir/node$i"
-  cp "$dir/content-url.key" "$dir/node$i/content-url.key"
   Reelay__Store__Provider=postgres Reelay__Store__ConnectionString="$connection" \
   Reelay__Engine__NodeId="node$i" Reelay__DataDirectory="$dir/node$i" Reelay__Storage__LocalPath="$dir/results" \
   Reelay__PublicBaseUrl="$front" \
