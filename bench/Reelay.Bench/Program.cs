@@ -89,6 +89,14 @@ internal static class Program
             cancel.Cancel();
         };
 
+        // SIGTERM (kill, a CI timeout) ends the run the same way, so the benchmarks' own servers, nodes and databases are
+        // stopped by their disposal instead of being left running.
+        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            cancel.Cancel();
+        });
+
         var benchmarks = new List<(string Name, Func<BenchOptions, CancellationToken, Task> Run)>();
         if (command is "status" or "all")
         {
