@@ -80,26 +80,8 @@ public sealed class ClusterHarness : IAsyncDisposable
     public IEnumerable<string> AllSubmits => Nodes.SelectMany(n => n.Provider.Submits.Select(s => s.JobId));
 
     /// <summary>Waits (at most 15 s of real time) until <paramref name="condition"/> holds, advancing the clock by <paramref name="step"/> (when given) between checks.</summary>
-    public async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? step = null)
-    {
-        var until = DateTime.UtcNow.AddSeconds(15);
-        while (DateTime.UtcNow < until)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            if (step is { } s)
-            {
-                Clock.Advance(s);
-            }
-
-            await Task.Delay(10);
-        }
-
-        Assert.Fail($"Timed out waiting for: {what}");
-    }
+    public Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? step = null) =>
+        Eventually.TrueAsync(condition, what, Clock, step);
 
     public async Task<Job> GetAsync(string id) => (await Store.GetAsync(id, CancellationToken.None))!;
 

@@ -119,26 +119,8 @@ public sealed class EngineHarness : IAsyncDisposable
         EventuallyAsync(() => Task.FromResult(condition()), what, step);
 
     /// <summary>Waits (at most 15 s of real time) until <paramref name="condition"/> holds, advancing the clock by <paramref name="step"/> (when given) between checks.</summary>
-    public async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? step = null)
-    {
-        var until = DateTime.UtcNow.AddSeconds(15);
-        while (DateTime.UtcNow < until)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            if (step is { } s)
-            {
-                Clock.Advance(s);
-            }
-
-            await Task.Delay(10);
-        }
-
-        Assert.Fail($"Timed out waiting for: {what}");
-    }
+    public Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? step = null) =>
+        Eventually.TrueAsync(condition, what, Clock, step);
 
     public async ValueTask DisposeAsync()
     {

@@ -39,14 +39,14 @@ public sealed class PostgresClusterLimits : ITokenBuckets, ISubmitRateCounters, 
         + "ON CONFLICT (key_id, segment) DO UPDATE SET count = reelay_submit_counts.count + 1";
 
     private readonly NpgsqlDataSource _dataSource;
-    private readonly SemaphoreSlim _created = new(1, 1);
-    private volatile bool _ready;
+    private readonly PostgresTablesOnFirstUse _tables;
 
     /// <summary>Uses the database of <paramref name="connectionString"/>.</summary>
     public PostgresClusterLimits(string connectionString)
     {
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         _dataSource = NpgsqlDataSource.Create(connectionString);
+        _tables = new PostgresTablesOnFirstUse(_dataSource, PostgresClusterTables.CreateSql);
     }
 
     /// <inheritdoc />
@@ -55,7 +55,7 @@ public sealed class PostgresClusterLimits : ITokenBuckets, ISubmitRateCounters, 
     /// <inheritdoc />
     public async Task<BucketTake> TakeAsync(string bucket, LeasedRateShape shape, string nodeId, bool reportPresence, CancellationToken cancellationToken)
     {
-        await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+        await _tables.EnsureAsync(cancellationToken).ConfigureAwait(false);
         await using var command = _dataSource.CreateCommand(TakeSql);
         command.Parameters.Add(new NpgsqlParameter { Value = bucket });
         command.Parameters.Add(new NpgsqlParameter { Value = shape.Capacity });
@@ -75,7 +75,7 @@ public sealed class PostgresClusterLimits : ITokenBuckets, ISubmitRateCounters, 
     /// <inheritdoc />
     public async Task<bool> TryCountAsync(string keyId, int perMinute, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+        await _tables.EnsureAsync(cancellationToken).ConfigureAwait(false);
         var segment = ISubmitRateCounters.SegmentOf(now);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection);
@@ -97,32 +97,10 @@ public sealed class PostgresClusterLimits : ITokenBuckets, ISubmitRateCounters, 
         return command;
     }
 
-    private async Task EnsureTablesAsync(CancellationToken cancellationToken)
-    {
-        if (_ready)
-        {
-            return;
-        }
-
-        await _created.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (!_ready)
-            {
-                await PostgresClusterTables.EnsureAsync(_dataSource, cancellationToken).ConfigureAwait(false);
-                _ready = true;
-            }
-        }
-        finally
-        {
-            _created.Release();
-        }
-    }
-
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         await _dataSource.DisposeAsync().ConfigureAwait(false);
-        _created.Dispose();
+        _tables.Dispose();
     }
 }

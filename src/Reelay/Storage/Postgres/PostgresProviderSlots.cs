@@ -21,14 +21,14 @@ public sealed class PostgresProviderSlots : IProviderSlots, IAsyncDisposable
         + "ON CONFLICT (job_id) DO UPDATE SET provider = excluded.provider, acquired_at = excluded.acquired_at";
 
     private readonly NpgsqlDataSource _dataSource;
-    private readonly SemaphoreSlim _created = new(1, 1);
-    private volatile bool _ready;
+    private readonly PostgresTablesOnFirstUse _tables;
 
     /// <summary>Uses the database of <paramref name="connectionString"/>.</summary>
     public PostgresProviderSlots(string connectionString)
     {
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         _dataSource = NpgsqlDataSource.Create(connectionString);
+        _tables = new PostgresTablesOnFirstUse(_dataSource, CreateSql);
     }
 
     /// <inheritdoc />
@@ -37,7 +37,7 @@ public sealed class PostgresProviderSlots : IProviderSlots, IAsyncDisposable
     /// <inheritdoc />
     public async Task<bool> TryAcquireAsync(string provider, string jobId, int limit, CancellationToken cancellationToken)
     {
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _tables.EnsureAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", connection, transaction))
@@ -62,7 +62,7 @@ public sealed class PostgresProviderSlots : IProviderSlots, IAsyncDisposable
     /// <inheritdoc />
     public async Task HoldAsync(string provider, string jobId, CancellationToken cancellationToken)
     {
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _tables.EnsureAsync(cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(
             "INSERT INTO reelay_provider_slots (job_id, provider, acquired_at) VALUES ($1, $2, now()) "
             + "ON CONFLICT (job_id) DO UPDATE SET provider = excluded.provider, acquired_at = excluded.acquired_at",
@@ -72,14 +72,14 @@ public sealed class PostgresProviderSlots : IProviderSlots, IAsyncDisposable
     /// <inheritdoc />
     public async Task ReleaseAsync(string provider, string jobId, CancellationToken cancellationToken)
     {
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _tables.EnsureAsync(cancellationToken).ConfigureAwait(false);
         await ExecuteAsync("DELETE FROM reelay_provider_slots WHERE job_id = $1 AND provider = $2", cancellationToken, jobId, provider).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<ProviderSlot>> ListAsync(CancellationToken cancellationToken)
     {
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await _tables.EnsureAsync(cancellationToken).ConfigureAwait(false);
         await using var command = _dataSource.CreateCommand("SELECT provider, job_id, acquired_at FROM reelay_provider_slots ORDER BY acquired_at");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var slots = new List<ProviderSlot>();
@@ -102,47 +102,10 @@ public sealed class PostgresProviderSlots : IProviderSlots, IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task EnsureTableAsync(CancellationToken cancellationToken)
-    {
-        if (_ready)
-        {
-            return;
-        }
-
-        await _created.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_ready)
-            {
-                return;
-            }
-
-            // Several nodes may start together: CREATE ... IF NOT EXISTS is not safe against itself, so one at a time.
-            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended('reelay.provider-slots.schema', 0))", connection, transaction))
-            {
-                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await using (var command = new NpgsqlCommand(CreateSql, connection, transaction))
-            {
-                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            _ready = true;
-        }
-        finally
-        {
-            _created.Release();
-        }
-    }
-
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         await _dataSource.DisposeAsync().ConfigureAwait(false);
-        _created.Dispose();
+        _tables.Dispose();
     }
 }
