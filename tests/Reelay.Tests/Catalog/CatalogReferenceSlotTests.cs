@@ -28,7 +28,7 @@ public sealed class CatalogReferenceSlotTests
 
         return new Job
         {
-            Id = Job.NewId(), Owner = "k", Model = model, Mode = mode, DurationSeconds = 5, Width = 1280, Height = 720,
+            Id = Job.NewId(), Owner = "k", Model = model, Mode = mode, Prompt = "the fox", DurationSeconds = 5, Width = 1280, Height = 720,
             Options = options,
             Status = JobStatus.Queued, CreatedAt = DateTimeOffset.UnixEpoch, UpdatedAt = DateTimeOffset.UnixEpoch, Deadline = DateTimeOffset.UnixEpoch,
         };
