@@ -16,7 +16,9 @@ namespace Reelay.Server.Tests.Providers.Conformance;
 /// <summary>
 /// Every mode a provider type offers beyond a first frame, end to end: a real gateway (AI/ML API dialect, which names the
 /// last frame last_image_url and reference images image_urls) routed to the provider's EMULATOR (loopback; never the
-/// real service). The job must complete, and the emulator must have received the inputs in the upstream's own fields.
+/// real service). The job must complete, and the emulator must have received the inputs in the upstream's own fields:
+/// the native types (Seedance, Kling, Veo, fal, DashScope, reference images through the catalog's reference slot where
+/// the upstream sells them as a separate model) and the catalog-rendered bodies of ModelVerse and AI/ML API.
 /// </summary>
 public sealed class FrameInputsGatewayTests
 {
