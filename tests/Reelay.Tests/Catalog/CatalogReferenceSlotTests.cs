@@ -54,6 +54,29 @@ public sealed class CatalogReferenceSlotTests
         Assert.Equal(expected, deployment.ModelFor(NewJob("wan-2.6", mode, last, references)));
     }
 
+    [Theory]
+    [InlineData("wan-2.5", "wan2.6-r2v", "Reelay:Routes:wan-2.5:0:ReferenceModel is set, but model 'wan-2.5' has no reference mode")]
+    [InlineData("wan-2.6", null, null)]
+    [InlineData("wan-2.6", "wan2.6-r2v-flash", null)]
+    public void Check_RouteReferenceModel_RefusedOnAModelWithoutReferenceImages(string model, string? referenceModel, string? error)
+    {
+        var options = new ReelayOptions();
+        options.Providers["wan"] = new Reelay.Providers.ProviderInstanceOptions { Type = "dashscope", BaseUrl = "https://dashscope-intl.aliyuncs.com/api/v1", ApiKey = "sk-test-0123456789" };
+        options.Routes[model] = [new Reelay.Providers.DeploymentOptions { Provider = "wan", ReferenceModel = referenceModel }];
+        var factories = new Dictionary<string, Reelay.Providers.IProviderFactory>(StringComparer.OrdinalIgnoreCase) { ["dashscope"] = new Reelay.Providers.DashScope.DashScopeProviderFactory() };
+
+        var errors = Reelay.Providers.ProviderRegistry.Check(options, factories, Catalog);
+
+        if (error is null)
+        {
+            Assert.Empty(errors);
+        }
+        else
+        {
+            Assert.Contains(errors, e => e.Contains(error, StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public void ModelFor_NoSlotModels_TheModesModel()
     {
