@@ -295,6 +295,11 @@ internal static class FalInputs
             return $"{model} is text-to-video only";
         }
 
+        if (model.Contains("reference-to-video", StringComparison.Ordinal) && (image || job.ReferenceImageKeys.Count == 0))
+        {
+            return $"{model} is reference-to-video only (reference images, no first frame)";
+        }
+
         var tier = Tier(job);
         if (IsVeo(model))
         {
