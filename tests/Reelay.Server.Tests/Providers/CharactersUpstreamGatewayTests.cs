@@ -162,6 +162,23 @@ public sealed class CharactersUpstreamGatewayTests
         Assert.DoesNotContain(upstream.Requests, r => r.Method == "POST");
     }
 
+    [Fact]
+    public async Task Emulator_CreateNamingAnUnknownCharacter_400ParamCharacters()
+    {
+        await using var upstream = new OpenAICompatibleEmulator(Fast("oa-characters-key-8901"));
+        await upstream.StartAsync();
+        using var http = new HttpClient { BaseAddress = upstream.BaseUrl };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", "oa-characters-key-8901");
+
+        using var response = await http.PostAsJsonAsync("/v1/videos", new { model = "sora-2", prompt = "p", seconds = "4", size = "1280x720", characters = new[] { new { id = "char_unknown" } } });
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+
+        Assert.Equal(400, (int)response.StatusCode);
+        Assert.Equal("characters", error.GetProperty("param").GetString());
+        Assert.Contains("char_unknown", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Empty(upstream.Tasks.All);
+    }
+
     private static Dictionary<string, string?> Settings(OpenAICompatibleEmulator upstream) => GatewayWithEmulators.Merge(
         GatewayWithEmulators.Instance("oa", "openai", upstream),
         new() { ["Reelay:Providers:oa:BaseUrl"] = new Uri(upstream.BaseUrl, "v1").AbsoluteUri, ["Reelay:Routes:sora-2:0:Provider"] = "oa" });
