@@ -10,7 +10,9 @@ namespace Reelay.Emulators.OpenAICompatible;
 
 /// <summary>
 /// EMULATOR of OpenAI's Videos API (provider-apis.md §4), as any OpenAI-compatible server offers it under /v1:
-/// POST /v1/videos (multipart/form-data as the SDKs send it, or JSON), GET /v1/videos/{id}, GET /v1/videos (list),
+/// POST /v1/videos (multipart/form-data as the SDKs send it, or JSON; <c>characters</c> naming ids this server gave, an
+/// unknown one refused), GET /v1/videos/{id}, GET /v1/videos (list), POST /v1/videos/characters and GET
+/// /v1/videos/characters/{id} (a task's Extra["characters"] records the characters it shows),
 /// DELETE /v1/videos/{id}, POST /v1/videos/{id}/remix, POST /v1/videos/edits, POST /v1/videos/extensions (a completed
 /// source; an extension's seconds is the stitched total) and GET /v1/videos/{id}/content (the MP4 bytes, key required; "task is not completed yet"
 /// before completion). "Authorization: Bearer &lt;key&gt;"; the video object with queued/in_progress/completed/failed and
@@ -24,7 +26,7 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
     private static readonly string[] Sizes = ["720x1280", "1280x720"];
     private static readonly string[] ProSizes = ["720x1280", "1280x720", "1024x1792", "1792x1024"];
     private static readonly string[] Seconds = ["4", "8", "12"];
-    private static readonly string[] Fields = ["model", "prompt", "seconds", "size", "input_reference"];
+    private static readonly string[] Fields = ["model", "prompt", "seconds", "size", "input_reference", "characters"];
 
     private readonly ConcurrentQueue<string> _contentAccept = new();
 
@@ -49,6 +51,119 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
         app.MapPost("/v1/videos/{id}/remix", (HttpContext context, string id) => DeriveAsync(context, "remix", id));
         app.MapPost("/v1/videos/edits", (HttpContext context) => DeriveAsync(context, "edit", null));
         app.MapPost("/v1/videos/extensions", (HttpContext context) => DeriveAsync(context, "extend", null));
+        app.MapPost("/v1/videos/characters", CreateCharacterAsync);
+        app.MapGet("/v1/videos/characters/{id}", GetCharacterAsync);
+    }
+
+    /// <summary>A character made with POST /v1/videos/characters: its id, name, the uploaded part's type and size.</summary>
+    /// <param name="Id">char_…</param>
+    /// <param name="Name">The display name.</param>
+    /// <param name="MediaType">The file part's content type.</param>
+    /// <param name="Length">The file's size in bytes.</param>
+    /// <param name="CreatedAt">When it was made.</param>
+    public sealed record EmulatedCharacter(string Id, string Name, string MediaType, long Length, DateTimeOffset CreatedAt);
+
+    private readonly ConcurrentDictionary<string, EmulatedCharacter> _characters = new(StringComparer.Ordinal);
+
+    /// <summary>Every character created, oldest first.</summary>
+    public IReadOnlyList<EmulatedCharacter> Characters => [.. _characters.Values.OrderBy(c => c.CreatedAt).ThenBy(c => c.Id, StringComparer.Ordinal)];
+
+    /// <summary>Forgets every character (as an upstream that deleted them would), so later GETs and creates naming them get 404/400.</summary>
+    public void ForgetCharacters() => _characters.Clear();
+
+    // POST /v1/videos/characters: multipart name (1-80 characters) and the file part video, as the document's
+    // CreateVideoCharacterBody says; answers {id, created_at, name}.
+    private async Task CreateCharacterAsync(HttpContext context)
+    {
+        if (!await AdmitAsync(context, FaultScope.Submit).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (!context.Request.HasFormContentType)
+        {
+            await WriteOpenAIErrorAsync(context, 400, "Expected multipart/form-data with 'name' and 'video'.", "invalid_request", null).ConfigureAwait(false);
+            return;
+        }
+
+        var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        var name = form["name"].ToString();
+        if (name.Length is < 1 or > 80)
+        {
+            await WriteOpenAIErrorAsync(context, 400, "Invalid 'name': a string of 1 to 80 characters is required.", "invalid_value", "name").ConfigureAwait(false);
+            return;
+        }
+
+        if (form.Files.GetFile("video") is not { Length: > 0 } video)
+        {
+            await WriteOpenAIErrorAsync(context, 400, "Missing required parameter: 'video'.", "missing_required_parameter", "video").ConfigureAwait(false);
+            return;
+        }
+
+        var character = new EmulatedCharacter(NextId("char_"), name, video.ContentType ?? "", video.Length, Now);
+        _characters[character.Id] = character;
+        await WriteJsonAsync(context, CharacterJson(character)).ConfigureAwait(false);
+    }
+
+    private async Task GetCharacterAsync(HttpContext context, string id)
+    {
+        if (!await AdmitAsync(context, FaultScope.Any).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (!_characters.TryGetValue(id, out var character))
+        {
+            await WriteOpenAIErrorAsync(context, 404, $"Character with id '{id}' not found.", "not_found", "character_id").ConfigureAwait(false);
+            return;
+        }
+
+        await WriteJsonAsync(context, CharacterJson(character)).ConfigureAwait(false);
+    }
+
+    private static JsonObject CharacterJson(EmulatedCharacter character) =>
+        new() { ["id"] = character.Id, ["created_at"] = character.CreatedAt.ToUnixTimeSeconds(), ["name"] = character.Name };
+
+    // The ids of a create request's characters: JSON [{"id": "…"}] or ["…"]; multipart characters, characters[] or
+    // characters[][id] (the npm SDK's spelling of an array of objects). Null when malformed.
+    private static List<string>? CharacterIds(string? json, IEnumerable<string> formValues)
+    {
+        var ids = formValues.ToList();
+        if (json is null)
+        {
+            return ids;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            if (document.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                return null;
+            }
+
+            foreach (var item in document.RootElement.EnumerateArray())
+            {
+                var id = item.ValueKind switch
+                {
+                    JsonValueKind.String => item.GetString(),
+                    JsonValueKind.Object when item.TryGetProperty("id", out var v) && v.ValueKind == JsonValueKind.String => v.GetString(),
+                    _ => null,
+                };
+                if (string.IsNullOrEmpty(id))
+                {
+                    return null;
+                }
+
+                ids.Add(id);
+            }
+
+            return ids;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Every remix, edit and extension request received, as (operation, source id, prompt, seconds), in order.</summary>
@@ -200,6 +315,7 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
         }
 
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        var formCharacters = new List<string>();
         byte[]? image = null;
         string? imageDescription = null;
         if (context.Request.HasFormContentType)
@@ -207,6 +323,12 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
             var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
             foreach (var (key, value) in form)
             {
+                if (key is "characters" or "characters[]" || (key.StartsWith("characters[", StringComparison.Ordinal) && key.EndsWith("[id]", StringComparison.Ordinal)))
+                {
+                    formCharacters.AddRange(value.OfType<string>());
+                    continue;
+                }
+
                 fields[key] = value.ToString();
             }
 
@@ -296,6 +418,26 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
             return;
         }
 
+        // Characters are named by the ids this server gave them; an unknown one is refused, as the upstream would.
+        fields.Remove("characters", out var charactersJson);
+        if (CharacterIds(charactersJson, formCharacters) is not { } characterIds)
+        {
+            await WriteOpenAIErrorAsync(context, 400, "Invalid 'characters': an array of {\"id\": \"char_…\"} objects is expected.", "invalid_value", "characters").ConfigureAwait(false);
+            return;
+        }
+
+        var used = new List<EmulatedCharacter>();
+        foreach (var characterId in characterIds)
+        {
+            if (!_characters.TryGetValue(characterId, out var character))
+            {
+                await WriteOpenAIErrorAsync(context, 400, $"Character '{characterId}' not found.", "invalid_value", "characters").ConfigureAwait(false);
+                return;
+            }
+
+            used.Add(character);
+        }
+
         var parts = sizeText.Split('x');
         var (width, height) = (int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture));
         if (image is not null && Faults.RequireExactFirstFrameSize && ImageSize(image) is { } actual && actual != (width, height))
@@ -308,6 +450,12 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
         if (imageDescription is not null)
         {
             extra["input_reference"] = imageDescription;
+        }
+
+        if (used.Count > 0)
+        {
+            // The emulator's record of what the video shows: the characters by id and by name.
+            extra["characters"] = string.Join(", ", used.Select(c => $"{c.Id} ({c.Name})"));
         }
 
         var task = Tasks.Add(new EmulatedTask

@@ -93,6 +93,131 @@ public sealed class CharacterStore(IResultStore results, TimeProvider time)
         await FindAsync(owner, id, cancellationToken).ConfigureAwait(false)
         ?? throw new ReelayException(ErrorCodes.NotFound, $"No character with id '{Shown(id)}' was found.", param);
 
+    /// <summary>Opens the character's reference media as uploaded (an image, or a short MP4/WebM video).</summary>
+    public async Task<Stream> OpenMediaAsync(Character character, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(character);
+        var content = await results.OpenAsync(character.MediaKey, cancellationToken).ConfigureAwait(false)
+            ?? throw new FileNotFoundException($"The stored media of character {character.Id} is missing.");
+        return await ReadAllAsync(content, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Opens a still image of the character, for upstreams that take reference images: the image itself, or for a video
+    /// character one frame of it (a JPEG taken with ffmpeg through <paramref name="media"/> the first time it is needed, then
+    /// kept next to the character so that later jobs and other nodes reuse it). Throws <see cref="ReelayException"/>
+    /// (image_invalid) when no frame can be taken from the video.
+    /// </summary>
+    public async Task<Stream> OpenStillAsync(Character character, Engine.IMediaInspector media, string tempDirectory, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(character);
+        ArgumentNullException.ThrowIfNull(media);
+        if (character.MediaType.StartsWith("image/", StringComparison.Ordinal))
+        {
+            return await OpenMediaAsync(character, cancellationToken).ConfigureAwait(false);
+        }
+
+        var stillKey = $"{Folder(character.Owner)}/{character.Id}.still.jpg";
+        if (await results.OpenAsync(stillKey, cancellationToken).ConfigureAwait(false) is { } kept)
+        {
+            return await ReadAllAsync(kept, cancellationToken).ConfigureAwait(false);
+        }
+
+        Directory.CreateDirectory(tempDirectory);
+        var stem = Path.Combine(tempDirectory, $"{character.Id}.{Guid.NewGuid():N}");
+        var video = stem + (character.MediaType == "video/webm" ? ".webm" : ".mp4");
+        var still = stem + ".still.jpg";
+        try
+        {
+            var source = await OpenMediaAsync(character, cancellationToken).ConfigureAwait(false);
+            await using (source.ConfigureAwait(false))
+            {
+                var file = File.Create(video);
+                await using (file.ConfigureAwait(false))
+                {
+                    await source.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            if (!await media.CreateThumbnailAsync(video, still, cancellationToken).ConfigureAwait(false) || ImageInfo.Sniff(await File.ReadAllBytesAsync(still, cancellationToken).ConfigureAwait(false)) is null)
+            {
+                throw new ReelayException(ErrorCodes.ImageInvalid, $"No frame could be taken from the video of character '{character.Name}' ({character.Id}) to send as a reference image.", "characters");
+            }
+
+            await results.PutFileAsync(stillKey, still, "image/jpeg", move: false, cancellationToken).ConfigureAwait(false);
+            return new MemoryStream(await File.ReadAllBytesAsync(still, cancellationToken).ConfigureAwait(false), writable: false);
+        }
+        finally
+        {
+            File.Delete(video);
+            File.Delete(still);
+        }
+    }
+
+    /// <summary>
+    /// The id an upstream gave this character earlier (<see cref="RememberUpstreamIdAsync"/>), or null. <paramref name="upstream"/>
+    /// names the upstream account the id belongs to (the provider instance and its base URL): ids of one are unknown to another.
+    /// </summary>
+    public async Task<string?> FindUpstreamIdAsync(Character character, string upstream, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(character);
+        var content = await results.OpenAsync(UpstreamKey(character, upstream), cancellationToken).ConfigureAwait(false);
+        if (content is null)
+        {
+            return null;
+        }
+
+        var stream = await ReadAllAsync(content, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            try
+            {
+                var record = await JsonSerializer.DeserializeAsync(stream, CharacterJsonContext.Default.UpstreamCharacter, cancellationToken).ConfigureAwait(false);
+                return record is { Upstream: var name, UpstreamId: { Length: > 0 } id } && name == upstream ? id : null;
+            }
+            catch (JsonException)
+            {
+                return null; // a damaged record: the character is uploaded again
+            }
+        }
+    }
+
+    /// <summary>
+    /// Remembers, durably and next to the character, the id <paramref name="upstream"/> gave it, so that later jobs, a restart
+    /// and every node sharing the result storage reuse it instead of uploading the character again.
+    /// </summary>
+    public async Task RememberUpstreamIdAsync(Character character, string upstream, string upstreamId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(character);
+        ArgumentException.ThrowIfNullOrEmpty(upstreamId);
+        var record = new UpstreamCharacter(upstream, upstreamId, time.GetUtcNow());
+        using var stream = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(record, CharacterJsonContext.Default.UpstreamCharacter), writable: false);
+        await results.PutAsync(UpstreamKey(character, upstream), stream, "application/json", cancellationToken).ConfigureAwait(false);
+    }
+
+    // One record per (character, upstream account): the upstream's name is hashed into the key, as the owner is.
+    private static string UpstreamKey(Character character, string upstream)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(upstream);
+        return $"{Folder(character.Owner)}/{character.Id}.upstream.{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(upstream)))[..32]}.json";
+    }
+
+    // The result store may hand out a file or a remote stream; either is read whole (characters are small) and closed.
+    private static async Task<Stream> ReadAllAsync(StoredContent content, CancellationToken cancellationToken)
+    {
+        await using (content.ConfigureAwait(false))
+        {
+            var stream = content.OpenRead();
+            await using (stream.ConfigureAwait(false))
+            {
+                var buffer = new MemoryStream();
+                await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+                buffer.Position = 0;
+                return buffer;
+            }
+        }
+    }
+
     private static string Shown(string text) => text.Length > 48 ? text[..48] + "…" : text;
 
     /// <summary>Whether <paramref name="id"/> has the shape of a character id.</summary>
@@ -122,6 +247,13 @@ public sealed class CharacterStore(IResultStore results, TimeProvider time)
     }
 }
 
+/// <summary>The id an upstream account gave a character.</summary>
+/// <param name="Upstream">The upstream account: provider instance name and base URL.</param>
+/// <param name="UpstreamId">The upstream's id of the character.</param>
+/// <param name="CreatedAt">When it was uploaded.</param>
+internal sealed record UpstreamCharacter(string Upstream, string UpstreamId, DateTimeOffset CreatedAt);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(Character))]
+[JsonSerializable(typeof(UpstreamCharacter))]
 internal sealed partial class CharacterJsonContext : JsonSerializerContext;

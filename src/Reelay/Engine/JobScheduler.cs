@@ -57,7 +57,7 @@ public sealed class JobScheduler : IAsyncDisposable
         Transitions = transitions ?? new JobTransitions(store, time);
         _work = new BackgroundWork(logger);
         _finalizer = new ResultFinalizer(results, media, Transitions, time, options, logger);
-        var calls = new ProviderCalls(results, time, _options.UpstreamCallTimeout, _work.Stopping);
+        var calls = new ProviderCalls(results, time, _options.UpstreamCallTimeout, _work.Stopping, media, _tempDirectory);
         _due = new DueWork(time, (item, at) => _work.Spawn(item.JobId, () => OnDueAsync(item, at)));
 
         // The lanes start submits and the submitter moves jobs between lanes: _submitter is set below, before any job can

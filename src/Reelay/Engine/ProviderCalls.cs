@@ -10,8 +10,10 @@ namespace Reelay.Engine;
 /// upstream model, its stored first frame, the stand-in flag) and a token bounded by the upstream call timeout that
 /// also ends when the scheduler stops.
 /// </summary>
-internal sealed class ProviderCalls(IResultStore results, TimeProvider time, TimeSpan timeout, CancellationToken stopping)
+internal sealed class ProviderCalls(IResultStore results, TimeProvider time, TimeSpan timeout, CancellationToken stopping, IMediaInspector? media = null, string? tempDirectory = null)
 {
+    private readonly Characters.CharacterStore _characters = new(results, time);
+
     /// <summary>The provider's view of <paramref name="job"/>; a submit caught in flight keeps the upstream model it recorded.</summary>
     public ProviderJob For(Job job, string? clientReference = null, IReadOnlySet<string>? claimed = null)
     {
@@ -47,6 +49,33 @@ internal sealed class ProviderCalls(IResultStore results, TimeProvider time, Tim
             StandIn = upstreamModel == DeploymentRouter.SandboxModel && job.Model != DeploymentRouter.SandboxModel,
             ClientReference = clientReference,
             ClaimedUpstreamIds = claimed ?? ProviderJob.NoClaims,
+            Characters = job.Characters.Count == 0 ? [] : job.Characters.Select(c => Character(job, c)).ToList(),
+        };
+    }
+
+    // A job's characters are its owner's (checked at submit); each call reads the stored character afresh.
+    private ProviderCharacter Character(Job job, CharacterReference reference)
+    {
+        async Task<Characters.Character> FindAsync(CancellationToken ct) =>
+            await _characters.FindAsync(job.Owner, reference.Id, ct).ConfigureAwait(false)
+            ?? throw new FileNotFoundException($"Character {reference.Id}, which job {job.Id} shows, is missing from the storage.");
+
+        return new ProviderCharacter
+        {
+            Id = reference.Id,
+            Name = reference.Name,
+            OpenMedia = async ct =>
+            {
+                var character = await FindAsync(ct).ConfigureAwait(false);
+                return (await _characters.OpenMediaAsync(character, ct).ConfigureAwait(false), character.MediaType);
+            },
+            OpenStill = async ct => await _characters.OpenStillAsync(
+                await FindAsync(ct).ConfigureAwait(false),
+                media ?? throw new InvalidOperationException("No media inspector: a video character's frame cannot be taken."),
+                tempDirectory ?? Path.GetTempPath(),
+                ct).ConfigureAwait(false),
+            FindUpstreamId = async (upstream, ct) => await _characters.FindUpstreamIdAsync(await FindAsync(ct).ConfigureAwait(false), upstream, ct).ConfigureAwait(false),
+            RememberUpstreamId = async (upstream, id, ct) => await _characters.RememberUpstreamIdAsync(await FindAsync(ct).ConfigureAwait(false), upstream, id, ct).ConfigureAwait(false),
         };
     }
 

@@ -86,8 +86,40 @@ public sealed class ProviderJob
     /// <summary>For remix, edit and extend: opens the stored video of the source job.</summary>
     public Func<CancellationToken, Task<Stream>>? OpenSource { get; init; }
 
+    /// <summary>
+    /// The characters the job shows (<see cref="Job.Characters"/>), in the client's order, with their media and the ids
+    /// upstreams gave them; empty when none.
+    /// </summary>
+    public IReadOnlyList<ProviderCharacter> Characters { get; init; } = [];
+
     /// <summary>The empty set of claimed ids.</summary>
     public static IReadOnlySet<string> NoClaims { get; } = new HashSet<string>();
+}
+
+/// <summary>
+/// A character as an adapter sees it: its name, its media, and the ids upstream accounts gave it. The engine keeps those
+/// ids (next to the character in the result storage), so an adapter uploads a character to an upstream once and reuses
+/// the id afterwards, on every node and after a restart.
+/// </summary>
+public sealed class ProviderCharacter
+{
+    /// <summary>Reelay's id of the character (char_...).</summary>
+    public required string Id { get; init; }
+
+    /// <summary>Its display name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Opens the reference media as uploaded, with its media type (image/png, image/jpeg, image/webp, video/mp4 or video/webm).</summary>
+    public required Func<CancellationToken, Task<(Stream Media, string MediaType)>> OpenMedia { get; init; }
+
+    /// <summary>Opens a still image of it: the image itself, or one frame of a video character (taken with ffmpeg, kept).</summary>
+    public required Func<CancellationToken, Task<Stream>> OpenStill { get; init; }
+
+    /// <summary>The id the upstream account named by the argument gave the character earlier, or null.</summary>
+    public required Func<string, CancellationToken, Task<string?>> FindUpstreamId { get; init; }
+
+    /// <summary>Remembers, durably, the id (second argument) the upstream account named by the first argument gave the character.</summary>
+    public required Func<string, string, CancellationToken, Task> RememberUpstreamId { get; init; }
 }
 
 /// <summary>The adaptive poll schedule: start at <see cref="Initial"/>, grow by <see cref="Growth"/> up to <see cref="Max"/>, with ± <see cref="Jitter"/>.</summary>

@@ -234,7 +234,7 @@ public sealed class OpenAIVideoOperationsTests : IAsyncLifetime
     [Fact]
     public async Task Create_CharactersOnAModelWithoutThem_UnsupportedModelNamingCharacters()
     {
-        using var response = await Http.PostAsJsonAsync("/v1/videos", new { model = "sora-2", prompt = "x", characters = new[] { "char_0123456789abcdef0123456789abcdef" } });
+        using var response = await Http.PostAsJsonAsync("/v1/videos", new { model = "kling-v2-6", prompt = "x", characters = new[] { "char_0123456789abcdef0123456789abcdef" } });
         var (status, body) = await Read(response);
 
         Assert.Equal(HttpStatusCode.BadRequest, status);

@@ -17,13 +17,13 @@ public sealed class ProviderOperationsTests
     /// <summary>The documented table, per provider type (the sandbox, a built-in instance, offers all five).</summary>
     private static readonly Dictionary<string, string[]> Documented = new(StringComparer.Ordinal)
     {
-        ["openai"] = [JobOperations.Generate, JobOperations.Remix, JobOperations.Edit, JobOperations.Extend],
-        ["veo"] = [JobOperations.Generate, JobOperations.Extend],
+        ["openai"] = [JobOperations.Generate, JobOperations.Remix, JobOperations.Edit, JobOperations.Extend, JobOperations.Characters],
+        ["veo"] = [JobOperations.Generate, JobOperations.Extend, JobOperations.Characters],
         ["modelverse"] = [JobOperations.Generate],
         ["aimlapi"] = [JobOperations.Generate],
         ["sora-relay"] = [JobOperations.Generate],
         ["vidu"] = [JobOperations.Generate],
-        ["seedance"] = [JobOperations.Generate],
+        ["seedance"] = [JobOperations.Generate, JobOperations.Characters],
         ["kling"] = [JobOperations.Generate],
         ["fal"] = [JobOperations.Generate],
         ["dashscope"] = [JobOperations.Generate],

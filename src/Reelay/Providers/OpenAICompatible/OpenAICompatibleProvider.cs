@@ -11,7 +11,8 @@ namespace Reelay.Providers.OpenAICompatible;
 /// Any server of OpenAI's Videos API shape (provider-apis.md §4): OpenAI itself, ModelVerse's OpenAI-compatible route,
 /// or another Reelay. The base URL is the API root including its version (https://api.openai.com/v1); the adapter
 /// calls POST {base}/videos (multipart, the first frame as the file part input_reference, fitted to the exact video
-/// size), GET {base}/videos/{id} and GET {base}/videos/{id}/content with "Authorization: Bearer &lt;key&gt;".
+/// size; JSON with a <c>characters</c> array when the job shows characters, each created first with POST
+/// {base}/videos/characters and its upstream id kept with the character), GET {base}/videos/{id} and GET {base}/videos/{id}/content with "Authorization: Bearer &lt;key&gt;".
 /// The API has no cancel and no lookup by a client reference; after a crash mid-submit, <see cref="RecoverSubmitAsync"/>
 /// matches the interrupted call against GET {base}/videos (a heuristic, see there).
 /// </summary>
@@ -35,10 +36,11 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
 
     /// <inheritdoc />
     /// <remarks>Remix, edit and extend go to the upstream's own endpoints with the upstream id of the source video.
-    /// Characters do not: an upstream's character ids are its own, and Reelay's are not forwarded.</remarks>
+    /// Characters are created upstream (POST {base}/videos/characters with the stored media) once per instance and
+    /// character, and a create request names the upstream's ids in <c>characters</c>.</remarks>
     public override IReadOnlyList<string> Operations => DerivedOperations;
 
-    private static readonly string[] DerivedOperations = [JobOperations.Generate, JobOperations.Remix, JobOperations.Edit, JobOperations.Extend];
+    private static readonly string[] DerivedOperations = [JobOperations.Generate, JobOperations.Remix, JobOperations.Edit, JobOperations.Extend, JobOperations.Characters];
 
     /// <inheritdoc />
     public override string? CheckSupport(Job job, string upstreamModel)
@@ -48,6 +50,11 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
         if (job.Operation != JobOperation.Generate && job.SourceUpstreamId is null)
         {
             return "the source video has no upstream id";
+        }
+
+        if (job.Operation != JobOperation.Generate && job.Characters.Count > 0)
+        {
+            return $"characters are sent with a create request only, not with a {job.Operation.ToWire()}";
         }
 
         // An extension's length is the stitched total: only the added seconds are the upstream's to allow.
@@ -87,12 +94,33 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
             }
         }
 
-        using var request = j.Operation == JobOperation.Generate
-            ? new HttpRequestMessage(HttpMethod.Post, Http.Url("videos"))
+        // Characters first: each one's id at this upstream (created there on first use), named in the create request.
+        List<string>? characterIds = null;
+        if (j.Operation == JobOperation.Generate && job.Characters.Count > 0)
+        {
+            characterIds = new List<string>(job.Characters.Count);
+            foreach (var character in job.Characters)
             {
-                Content = OpenAICompatibleWire.CreateBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, Catalog.FindUpstream("openai", job.UpstreamModel) is { Seed: false } ? null : j.Seed),
+                var (failed, upstreamId) = await UpstreamCharacterAsync(j, character, cancellationToken).ConfigureAwait(false);
+                if (failed is not null)
+                {
+                    return failed;
+                }
+
+                characterIds.Add(upstreamId!);
             }
-            : DerivedRequest(j);
+        }
+
+        var seed = Catalog.FindUpstream("openai", job.UpstreamModel) is { Seed: false } ? null : j.Seed;
+        using var request = j.Operation != JobOperation.Generate
+            ? DerivedRequest(j)
+            : new HttpRequestMessage(HttpMethod.Post, Http.Url("videos"))
+            {
+                // The SDKs' multipart body, or, with characters, the document's JSON body (an array has no multipart form there).
+                Content = characterIds is null
+                    ? OpenAICompatibleWire.CreateBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, seed)
+                    : OpenAICompatibleWire.CreateJsonBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, seed, characterIds),
+            };
         UpstreamReply reply;
         try
         {
@@ -106,15 +134,7 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
         using var json = reply.TryJson();
         if (!reply.IsSuccess)
         {
-            var root = json?.RootElement;
-            if ((int)reply.Status == 429 && OpenAICompatibleWire.IsInsufficientQuota(root))
-            {
-                // OpenAI answers an exhausted account with 429 insufficient_quota: waiting will not help.
-                var text = UpstreamErrors.Clean(OpenAICompatibleWire.ErrorMessage(root));
-                return new SubmitOutcome.Rejected(new JobError(ErrorCodes.UpstreamQuota, $"Provider '{Name}' refused: quota or credit exhausted{(text.Length > 0 ? ": " + text : ".")}"));
-            }
-
-            return UpstreamErrors.Submit(Name, reply, OpenAICompatibleWire.ErrorMessage(root), OpenAICompatibleWire.ErrorCode(root));
+            return Refused(reply, json?.RootElement);
         }
 
         if (json is not null && UpstreamJson.Str(json.RootElement, "id") is { Length: > 0 } id)
@@ -126,6 +146,98 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
         Log.UnreadableSubmit(_log, Name, j.Id);
         return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable video id; it may have started the job. It was not resubmitted, to avoid paying twice."));
     }
+
+    /// <summary>How a non-2xx answer to a submit (or a character upload) classifies.</summary>
+    private SubmitOutcome Refused(UpstreamReply reply, JsonElement? root)
+    {
+        if ((int)reply.Status == 429 && OpenAICompatibleWire.IsInsufficientQuota(root))
+        {
+            // OpenAI answers an exhausted account with 429 insufficient_quota: waiting will not help.
+            var text = UpstreamErrors.Clean(OpenAICompatibleWire.ErrorMessage(root));
+            return new SubmitOutcome.Rejected(new JobError(ErrorCodes.UpstreamQuota, $"Provider '{Name}' refused: quota or credit exhausted{(text.Length > 0 ? ": " + text : ".")}"));
+        }
+
+        return UpstreamErrors.Submit(Name, reply, OpenAICompatibleWire.ErrorMessage(root), OpenAICompatibleWire.ErrorCode(root));
+    }
+
+    /// <summary>The upstream account a character id belongs to: this instance at its base URL (another key of the same account keeps it).</summary>
+    private string CharacterAccount => Name + " " + Http.BaseUrl.AbsoluteUri;
+
+    /// <summary>
+    /// The upstream's id of <paramref name="character"/>: the remembered one while the upstream still knows it (GET
+    /// {base}/videos/characters/{id}), else a new upload (POST {base}/videos/characters, multipart name and video, as
+    /// OpenAI's document shapes it), which is then remembered. A failure classifies like a submit's: a refusal of the
+    /// character fails the job with its code (param characters), a 429 or 5xx waits or fails over.
+    /// </summary>
+    private async Task<(SubmitOutcome? Failed, string? Id)> UpstreamCharacterAsync(Job job, ProviderCharacter character, CancellationToken cancellationToken)
+    {
+        UpstreamReply reply;
+        if (await character.FindUpstreamId(CharacterAccount, cancellationToken).ConfigureAwait(false) is { } known)
+        {
+            using var check = new HttpRequestMessage(HttpMethod.Get, Http.Url("videos/characters/" + Uri.EscapeDataString(known)));
+            try
+            {
+                reply = await SendAsync(check, cancellationToken).ConfigureAwait(false);
+            }
+            catch (UpstreamTransportException ex)
+            {
+                return (UpstreamErrors.SubmitTransport(Name, ex), null);
+            }
+
+            if (reply.IsSuccess)
+            {
+                return (null, known);
+            }
+
+            if ((int)reply.Status is not (404 or 410))
+            {
+                using var error = reply.TryJson();
+                return (CharacterRefused(character, Refused(reply, error?.RootElement)), null);
+            }
+
+            Log.CharacterForgotten(_log, Name, character.Id, job.Id);
+        }
+
+        var (media, mediaType) = await character.OpenMedia(cancellationToken).ConfigureAwait(false);
+        byte[] bytes;
+        await using (media.ConfigureAwait(false))
+        {
+            using var buffer = new MemoryStream();
+            await media.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            bytes = buffer.ToArray();
+        }
+
+        using var upload = new HttpRequestMessage(HttpMethod.Post, Http.Url("videos/characters")) { Content = OpenAICompatibleWire.CharacterBody(character.Name, bytes, mediaType) };
+        try
+        {
+            reply = await SendAsync(upload, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return (UpstreamErrors.SubmitTransport(Name, ex), null);
+        }
+
+        using var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            return (CharacterRefused(character, Refused(reply, json?.RootElement)), null);
+        }
+
+        if (json is null || UpstreamJson.Str(json.RootElement, "id") is not { Length: > 0 } id)
+        {
+            // Nothing was generated or billed for a video yet: a later attempt (or another deployment) may do better.
+            return (new SubmitOutcome.RetryLater(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' answered the upload of character '{character.Name}' without a readable character id.")), null);
+        }
+
+        await character.RememberUpstreamId(CharacterAccount, id, cancellationToken).ConfigureAwait(false);
+        Log.CharacterUploaded(_log, Name, character.Id, job.Id);
+        return (null, id);
+    }
+
+    // A definite refusal of a character names it (and the request field characters); waits and failovers stay as they are.
+    private static SubmitOutcome CharacterRefused(ProviderCharacter character, SubmitOutcome outcome) => outcome is SubmitOutcome.Rejected rejected && !rejected.DeploymentSpecific
+        ? rejected with { Error = rejected.Error with { Message = $"Character '{character.Name}' ({character.Id}): {rejected.Error.Message}", Param = rejected.Error.Param ?? "characters" } }
+        : outcome;
 
     private HttpRequestMessage DerivedRequest(Job job)
     {
@@ -324,5 +436,11 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
 
         [LoggerMessage(LogEventIds.OpenAICompatible + 3, LogLevel.Warning, "Provider {Provider}: the video of job {JobId} completed, but its content had already expired upstream")]
         public static partial void ResultExpired(ILogger logger, string provider, string jobId);
+
+        [LoggerMessage(LogEventIds.OpenAICompatible + 4, LogLevel.Information, "Provider {Provider}: character {CharacterId} was created upstream for job {JobId}; its upstream id is kept for later jobs")]
+        public static partial void CharacterUploaded(ILogger logger, string provider, string characterId, string jobId);
+
+        [LoggerMessage(LogEventIds.OpenAICompatible + 5, LogLevel.Warning, "Provider {Provider} no longer knows character {CharacterId} (job {JobId}); it is uploaded again")]
+        public static partial void CharacterForgotten(ILogger logger, string provider, string characterId, string jobId);
     }
 }

@@ -60,6 +60,57 @@ internal static class OpenAICompatibleWire
     }
 
     /// <summary>
+    /// POST /videos as JSON (the document's CreateVideoJsonBody): model, prompt, seconds (a string), size, the first frame as
+    /// <c>input_reference: {"image_url": "data:…"}</c>, and the characters as OpenAI's guide names them in a create request:
+    /// <c>characters: [{"id": "…"}]</c>, the upstream's own ids. Used when the job shows characters.
+    /// </summary>
+    public static StringContent CreateJsonBody(string model, string? prompt, int seconds, string size, FirstFrame? frame, long? seed, IReadOnlyList<string> characterIds)
+    {
+        ArgumentNullException.ThrowIfNull(characterIds);
+        var body = new System.Text.Json.Nodes.JsonObject
+        {
+            ["model"] = model,
+            ["prompt"] = prompt,
+            ["seconds"] = seconds.ToString(CultureInfo.InvariantCulture),
+            ["size"] = size,
+        };
+        if (prompt is null)
+        {
+            body.Remove("prompt");
+        }
+
+        if (seed is { } s)
+        {
+            body["seed"] = s;
+        }
+
+        if (frame is not null)
+        {
+            body["input_reference"] = new System.Text.Json.Nodes.JsonObject { ["image_url"] = frame.DataUri };
+        }
+
+        body["characters"] = new System.Text.Json.Nodes.JsonArray([.. characterIds.Select(id => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["id"] = id })]);
+        return new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+    }
+
+    /// <summary>
+    /// POST /videos/characters as the document's CreateVideoCharacterBody (multipart): name, and the media as the file part
+    /// video (an image character is sent as it is: the part's type says what it is).
+    /// </summary>
+    public static MultipartFormDataContent CharacterBody(string name, byte[] media, string mediaType)
+    {
+        var form = new MultipartFormDataContent();
+        var boundary = form.Headers.ContentType!.Parameters.Single(p => p.Name == "boundary");
+        boundary.Value = boundary.Value!.Trim('"');
+        Field(form, "name", name);
+        var file = new ByteArrayContent(media);
+        file.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
+        file.Headers.ContentDisposition = Disposition("video", "character." + mediaType[(mediaType.IndexOf('/', StringComparison.Ordinal) + 1)..].Replace("jpeg", "jpg", StringComparison.Ordinal));
+        form.Add(file);
+        return form;
+    }
+
+    /// <summary>
     /// A remix, edit or extension of the upstream's own video <paramref name="sourceId"/>, as the SDKs send them
     /// (multipart): POST videos/{id}/remix with prompt; POST videos/edits with prompt and video[id]; POST
     /// videos/extensions with prompt, seconds and video[id]. Returns the relative path and the body.

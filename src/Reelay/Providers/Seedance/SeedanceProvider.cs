@@ -39,6 +39,9 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
         _log = services.LoggerFactory.CreateLogger<SeedanceProvider>();
     }
 
+    /// <summary>Generate; characters go as reference images (<see cref="CharacterReferences"/>) on the models that take them.</summary>
+    public override IReadOnlyList<string> Operations { get; } = [JobOperations.Generate, JobOperations.Characters];
+
     /// <summary>An authenticated list of one task: starts nothing (LIST allows 1 request per second per account).</summary>
     protected override string ProbePath => "contents/generations/tasks?page_num=1&page_size=1";
 
@@ -47,14 +50,14 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
-        if (InputsNotOffered("seedance", job, upstreamModel) is { } inputs)
+        if ((InputsNotOffered("seedance", job, upstreamModel) ?? CharacterReferences.NotOffered(Catalog, "seedance", job, upstreamModel)) is { } inputs)
         {
             return inputs;
         }
 
         var family = Family(upstreamModel);
-        // Reference images without a first frame go to an image model too (lite-i2v takes them).
-        var image = job.Mode == VideoMode.ImageToVideo || job.ReferenceImageKeys.Count > 0;
+        // Reference images without a first frame go to an image model too (lite-i2v takes them); characters are reference images.
+        var image = job.Mode == VideoMode.ImageToVideo || job.ReferenceImageKeys.Count > 0 || job.Characters.Count > 0;
         if (upstreamModel.Contains("-t2v-", StringComparison.Ordinal) && image)
         {
             return $"{upstreamModel} is text-to-video only";
@@ -126,7 +129,14 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
             content.Add(new SeedanceContent { Type = "image_url", ImageUrl = new SeedanceImageUrl { Url = last.DataUri }, Role = "last_frame" });
         }
 
-        foreach (var reference in await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false))
+        // Characters (Seedance has no character API) are reference images too, after the client's own.
+        var characters = await CharacterReferences.TryReadAsync(job, cancellationToken).ConfigureAwait(false);
+        if (characters.Refused is { } refused)
+        {
+            return refused;
+        }
+
+        foreach (var reference in (await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false)).Concat(characters.Stills))
         {
             content.Add(new SeedanceContent { Type = "image_url", ImageUrl = new SeedanceImageUrl { Url = reference.DataUri }, Role = "reference_image" });
         }

@@ -37,8 +37,11 @@ public sealed partial class VeoProvider : HttpVideoProvider
     /// <summary>The only continuation length Veo makes: "must be 8 with extension".</summary>
     private const int ExtensionSeconds = 8;
 
-    /// <summary>Generate, and extend a previous Veo output (see <see cref="CheckSupport"/> for the limits).</summary>
-    public override IReadOnlyList<string> Operations { get; } = [JobOperations.Generate, JobOperations.Extend];
+    /// <summary>
+    /// Generate, and extend a previous Veo output (see <see cref="CheckSupport"/> for the limits); characters go as
+    /// reference images (<see cref="CharacterReferences"/>) on the models that take them.
+    /// </summary>
+    public override IReadOnlyList<string> Operations { get; } = [JobOperations.Generate, JobOperations.Extend, JobOperations.Characters];
 
     /// <summary>The model list (one entry): an authenticated read that starts nothing.</summary>
     protected override string ProbePath => "models?pageSize=1";
@@ -48,6 +51,11 @@ public sealed partial class VeoProvider : HttpVideoProvider
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
+        if (CharacterReferences.NotOffered(Catalog, "veo", job, upstreamModel) is { } characters)
+        {
+            return characters;
+        }
+
         if (job.Operation == JobOperation.Extend)
         {
             return CheckExtension(job, upstreamModel);
@@ -73,7 +81,7 @@ public sealed partial class VeoProvider : HttpVideoProvider
             return $"duration {job.DurationSeconds} s is not offered at 1080p (8 only)";
         }
 
-        if (job.ReferenceImageKeys.Count > 0 && job.DurationSeconds != 8)
+        if ((job.ReferenceImageKeys.Count > 0 || job.Characters.Count > 0) && job.DurationSeconds != 8)
         {
             return $"duration {job.DurationSeconds} s is not offered with reference images (8 only)";
         }
@@ -146,10 +154,18 @@ public sealed partial class VeoProvider : HttpVideoProvider
             lastFrame = new VeoImage { InlineData = new VeoInlineData { MimeType = last.MediaType, Data = last.Base64 } };
         }
 
+        // Characters (Veo has no character API) are reference images too, after the client's own.
+        var characters = await CharacterReferences.TryReadAsync(job, cancellationToken).ConfigureAwait(false);
+        if (characters.Refused is { } refused)
+        {
+            return refused;
+        }
+
         List<VeoReferenceImage>? references = null;
-        if (job.OpenReferenceImages.Count > 0)
+        if (job.OpenReferenceImages.Count > 0 || characters.Stills.Count > 0)
         {
             references = (await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false))
+                .Concat(characters.Stills)
                 .Select(r => new VeoReferenceImage { Image = new VeoImage { InlineData = new VeoInlineData { MimeType = r.MediaType, Data = r.Base64 } } })
                 .ToList();
         }
