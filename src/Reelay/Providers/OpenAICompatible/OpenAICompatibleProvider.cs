@@ -20,14 +20,12 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
     private static readonly int[] SoraExtensionSeconds = [4, 8, 12, 16, 20];
 
     private readonly TimeProvider _time;
-    private readonly ILogger _log;
 
     /// <summary>Creates the adapter.</summary>
     public OpenAICompatibleProvider(string name, ProviderInstanceOptions options, ProviderServices services)
         : base(name, options, services)
     {
         _time = services.Time;
-        _log = services.LoggerFactory.CreateLogger<OpenAICompatibleProvider>();
     }
 
     /// <inheritdoc />
@@ -83,7 +81,7 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
             frame = await Frames.ReadAsync(job, j.Width, j.Height, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
             if (frame.Fitted)
             {
-                Log.FirstFrameFitted(_log, Name, j.Id, j.Size);
+                Log.FirstFrameFitted(Logger, Name, j.Id, j.Size);
             }
         }
 
@@ -93,38 +91,24 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
                 Content = OpenAICompatibleWire.CreateBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, Catalog.FindUpstream("openai", job.UpstreamModel) is { Seed: false } ? null : j.Seed),
             }
             : DerivedRequest(j);
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.SubmitTransport(Name, ex);
-        }
+        return await SubmitJsonAsync(
+            request,
+            SubmitError,
+            (_, root) => AcceptedIf(UpstreamJson.Str(root, "id")),
+            () => Log.UnreadableSubmit(Logger, Name, j.Id), "video id", cancellationToken).ConfigureAwait(false);
+    }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
+    /// <summary>What a non-2xx submit answer means.</summary>
+    private SubmitOutcome SubmitError(UpstreamReply reply, JsonElement? root)
+    {
+        if ((int)reply.Status == 429 && OpenAICompatibleWire.IsInsufficientQuota(root))
         {
-            var root = json?.RootElement;
-            if ((int)reply.Status == 429 && OpenAICompatibleWire.IsInsufficientQuota(root))
-            {
-                // OpenAI answers an exhausted account with 429 insufficient_quota: waiting will not help.
-                var text = UpstreamErrors.Clean(OpenAICompatibleWire.ErrorMessage(root));
-                return new SubmitOutcome.Rejected(new JobError(ErrorCodes.UpstreamQuota, $"Provider '{Name}' refused: quota or credit exhausted{(text.Length > 0 ? ": " + text : ".")}"));
-            }
-
-            return UpstreamErrors.Submit(Name, reply, OpenAICompatibleWire.ErrorMessage(root), OpenAICompatibleWire.ErrorCode(root));
+            // OpenAI answers an exhausted account with 429 insufficient_quota: waiting will not help.
+            var text = UpstreamErrors.Clean(OpenAICompatibleWire.ErrorMessage(root));
+            return new SubmitOutcome.Rejected(new JobError(ErrorCodes.UpstreamQuota, $"Provider '{Name}' refused: quota or credit exhausted{(text.Length > 0 ? ": " + text : ".")}"));
         }
 
-        if (json is not null && UpstreamJson.Str(json.RootElement, "id") is { Length: > 0 } id)
-        {
-            return new SubmitOutcome.Accepted(id);
-        }
-
-        // A 2xx whose body names no video: the upstream may have started (and will bill) a job Reelay cannot track.
-        Log.UnreadableSubmit(_log, Name, j.Id);
-        return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable video id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+        return UpstreamErrors.Submit(Name, reply, OpenAICompatibleWire.ErrorMessage(root), OpenAICompatibleWire.ErrorCode(root));
     }
 
     private HttpRequestMessage DerivedRequest(Job job)
@@ -163,7 +147,7 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
                 if (OpenAICompatibleWire.ExpiresAt(video) is { } expires && expires <= _time.GetUtcNow())
                 {
                     // Polling again cannot bring the assets back: fail now instead of re-polling until the deadline.
-                    Log.ResultExpired(_log, Name, job.Job.Id);
+                    Log.ResultExpired(Logger, Name, job.Job.Id);
                     return new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' finished the video, but its content expired upstream before Reelay could fetch it."));
                 }
 
@@ -176,7 +160,7 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
             case OpenAICompatibleWire.Phase.Expired:
                 return new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' expired the video before it finished."));
             default:
-                Log.UnknownStatus(_log, Name, job.Job.Id, status);
+                Log.UnknownStatus(Logger, Name, job.Job.Id, status);
                 return new PollOutcome.Running(null);
         }
     }
