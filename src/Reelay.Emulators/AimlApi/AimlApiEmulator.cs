@@ -34,7 +34,7 @@ public sealed class AimlApiEmulator(EmulatorOptions? options = null) : UpstreamE
     {
         ["bytedance/seedance-2-0"] = new(
             new("model", WireKind.String, true), new("provider", WireKind.String), new("prompt", WireKind.String, true),
-            new("image_url", WireKind.ImageUrlOrDataUri), new("last_image_url", WireKind.ImageUrlOrDataUri),
+            new("image_url", WireKind.ImageUrlOrDataUri), new("last_image_url", WireKind.ImageUrlOrDataUri), new("image_urls", WireKind.ImageUrlOrDataUriArray),
             new("aspect_ratio", WireKind.String, false, "21:9", "16:9", "4:3", "1:1", "3:4", "9:16"),
             new("resolution", WireKind.String, false, "480p", "720p", "1080p"), new("duration", WireKind.Integer, false, WireField.Range(4, 15)),
             new("generate_audio", WireKind.Boolean), new("seed", WireKind.Integer), new("watermark", WireKind.Boolean)),
@@ -184,6 +184,41 @@ public sealed class AimlApiEmulator(EmulatorOptions? options = null) : UpstreamE
         await context.Response.WriteAsJsonAsync(Render(task), context.RequestAborted).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Seedance 2.0's image inputs (the AI/ML schema; the modes exclusive as on Ark, provider-apis-live.md 1.4): image_urls
+    /// holds 1 to 9 readable reference images and goes with neither image_url nor last_image_url; last_image_url needs
+    /// image_url; a data URI must decode to an image.
+    /// </summary>
+    private static string? SeedanceFramesProblem(JsonElement root)
+    {
+        var first = JsonFields.Str(root, "image_url");
+        var last = JsonFields.Str(root, "last_image_url");
+        var references = root.TryGetProperty("image_urls", out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray().Select(r => r.GetString()!).ToList() : [];
+        if (last is not null && first is null)
+        {
+            return "last_image_url: a last frame needs image_url (the first frame)";
+        }
+
+        if (references.Count > 0 && (first is not null || last is not null))
+        {
+            return "image_urls: reference images cannot be combined with image_url or last_image_url";
+        }
+
+        if (references.Count > 9)
+        {
+            return $"image_urls: Array must contain at most 9 element(s) (got {references.Count})";
+        }
+
+        static bool Unreadable(string? image) => image is not null && image.StartsWith("data:", StringComparison.Ordinal) && (DecodeImage(image) is not { } bytes || ImageSize(bytes) is null);
+        if (Unreadable(last))
+        {
+            return "last_image_url: the image could not be read";
+        }
+
+        var bad = references.FindIndex(Unreadable);
+        return bad >= 0 ? $"image_urls[{bad}]: the image could not be read" : null;
+    }
+
     private async Task CreateOtherAsync(HttpContext context, JsonElement root, string model, WireSchema schema)
     {
         var problem = schema.Check(root);
@@ -191,6 +226,8 @@ public sealed class AimlApiEmulator(EmulatorOptions? options = null) : UpstreamE
         {
             problem = "resolution: 10 s videos are 768P only";
         }
+
+        problem ??= model == "bytedance/seedance-2-0" ? SeedanceFramesProblem(root) : null;
 
         if (problem is not null)
         {

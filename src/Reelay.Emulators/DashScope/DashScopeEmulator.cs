@@ -15,8 +15,11 @@ namespace Reelay.Emulators.DashScope;
 /// parameters.resolution for image; media wan2.7/wan3.0: input.media[{type,url}], parameters.resolution and ratio; the
 /// other shape is a 400 InvalidParameter); GET /tasks/{id} (PENDING, RUNNING, SUCCEEDED with output.video_url, FAILED with
 /// output.code/message flat in output and HTTP 200, CANCELED, UNKNOWN for ids it does not know), POST /tasks/{id}/cancel
-/// (PENDING only), "Authorization: Bearer &lt;key&gt;", errors {"request_id","code","message"}. A simulation of the
-/// documented wire format, not Alibaba's service.
+/// (PENDING only), "Authorization: Bearer &lt;key&gt;", errors {"request_id","code","message"}. Reference-to-video
+/// (wan2.6-r2v, wan2.6-r2v-flash; Model Studio's "Wan - reference-to-video (2.6)" page): input.reference_urls holds 1 to 5
+/// references (image data URIs that must decode, or http(s) URLs; at most 3 of them videos), with a prompt,
+/// parameters.size at 720P or 1080P and 2-10 s; no img_url or media; reference_urls on any other model is a 400. A
+/// simulation of the documented wire format, not Alibaba's service.
 /// </summary>
 public sealed class DashScopeEmulator(EmulatorOptions? options = null) : UpstreamEmulator(options)
 {
@@ -95,7 +98,13 @@ public sealed class DashScopeEmulator(EmulatorOptions? options = null) : Upstrea
         }
 
         var image = model.Contains("-i2v", StringComparison.Ordinal);
+        var reference = model.Contains("-r2v", StringComparison.Ordinal);
         var prompt = Str(input, "prompt");
+        if (await ReferenceProblemAsync(context, model, reference, input).ConfigureAwait(false))
+        {
+            return;
+        }
+
         string? imageValue;
         if (media)
         {
@@ -146,8 +155,11 @@ public sealed class DashScopeEmulator(EmulatorOptions? options = null) : Upstrea
         }
 
         var seconds = Int(parameters, "duration") ?? 5;
-        var (min, max) = media ? (2, 15) : (5, 10);
-        if (seconds < min || seconds > max || (!media && seconds is not (5 or 10)))
+        // provider-apis-live.md 5.10: wan2.5 5 or 10 s; wan2.6 "up to 15" (the exact set is not verified: 2-15 taken);
+        // wan2.6-r2v 2-10 s (Model Studio's reference-to-video page); the media generation 2-15 s.
+        var wan26 = model.StartsWith("wan2.6", StringComparison.Ordinal);
+        var (min, max) = media || (wan26 && !reference) ? (2, 15) : reference ? (2, 10) : (5, 10);
+        if (seconds < min || seconds > max || (!media && !wan26 && seconds is not (5 or 10)))
         {
             await InvalidAsync(context, $"parameters.duration {seconds} is not supported by {model}").ConfigureAwait(false);
             return;
@@ -165,6 +177,11 @@ public sealed class DashScopeEmulator(EmulatorOptions? options = null) : Upstrea
             }
 
             size = match[0];
+            if (reference && Tiers["480P"].ContainsValue(size))
+            {
+                await InvalidAsync(context, $"parameters.size {text} is not supported by {model} (720P or 1080P sizes only)").ConfigureAwait(false);
+                return;
+            }
         }
         else
         {
@@ -199,8 +216,72 @@ public sealed class DashScopeEmulator(EmulatorOptions? options = null) : Upstrea
             }
         }
 
-        var task = AddTask(Guid.NewGuid().ToString(), model, prompt, size.W, size.H, seconds, image, new Dictionary<string, string> { ["shape"] = media ? "media" : "legacy" });
+        var task = AddTask(Guid.NewGuid().ToString(), model, prompt, size.W, size.H, seconds, image, new Dictionary<string, string> { ["shape"] = media ? "media" : reference ? "reference" : "legacy" });
         await context.Response.WriteAsJsonAsync(new JsonObject { ["output"] = new JsonObject { ["task_status"] = "PENDING", ["task_id"] = task.Id }, ["request_id"] = Guid.NewGuid().ToString() }, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Checks input.reference_urls against the model: required (1 to 5 strings, at most 3 videos) on a reference-to-video
+    /// model, which takes no img_url or media, and refused elsewhere. True when a 400 was written.
+    /// </summary>
+    private static async Task<bool> ReferenceProblemAsync(HttpContext context, string model, bool reference, JsonElement input)
+    {
+        var has = input.ValueKind == JsonValueKind.Object && input.TryGetProperty("reference_urls", out var urls) && urls.ValueKind != JsonValueKind.Null;
+        if (!reference)
+        {
+            if (has)
+            {
+                await InvalidAsync(context, $"input.reference_urls is not supported by {model}; use a reference-to-video model (wan2.6-r2v)").ConfigureAwait(false);
+            }
+
+            return has;
+        }
+
+        if (Str(input, "img_url") is not null || (input.ValueKind == JsonValueKind.Object && input.TryGetProperty("media", out _)))
+        {
+            await InvalidAsync(context, $"{model} takes input.reference_urls, not img_url or media").ConfigureAwait(false);
+            return true;
+        }
+
+        if (string.IsNullOrWhiteSpace(Str(input, "prompt")))
+        {
+            await InvalidAsync(context, "input.prompt is required; name the references character1, character2, … in their order").ConfigureAwait(false);
+            return true;
+        }
+
+        if (!has || input.GetProperty("reference_urls") is not { ValueKind: JsonValueKind.Array } list || list.GetArrayLength() is 0 or > 5)
+        {
+            await InvalidAsync(context, "input.reference_urls must be an array of 1 to 5 image or video URLs").ConfigureAwait(false);
+            return true;
+        }
+
+        var index = 0;
+        var videos = 0;
+        foreach (var item in list.EnumerateArray())
+        {
+            var url = item.ValueKind == JsonValueKind.String ? item.GetString()! : null;
+            var remote = url is not null && (url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("http://", StringComparison.OrdinalIgnoreCase));
+            if (remote && (url!.EndsWith(".mp4", StringComparison.OrdinalIgnoreCase) || url.EndsWith(".mov", StringComparison.OrdinalIgnoreCase)))
+            {
+                videos++;
+            }
+
+            if (url is null || (!remote && (DecodeImage(url) is not { } bytes || ImageSize(bytes) is null)))
+            {
+                await InvalidAsync(context, $"input.reference_urls[{index}] is not a readable image or an http(s) URL").ConfigureAwait(false);
+                return true;
+            }
+
+            index++;
+        }
+
+        if (videos > 3)
+        {
+            await InvalidAsync(context, "input.reference_urls may hold at most 3 videos").ConfigureAwait(false);
+            return true;
+        }
+
+        return false;
     }
 
     private async Task TaskAsync(HttpContext context, string id)

@@ -18,8 +18,9 @@ namespace Reelay.Emulators.Fal;
 /// "seed"} or, for a failed request, a non-2xx {"detail","error_type"} (422 content_policy_violation for output moderation
 /// at 90 %, 504 request_timeout for "[fail]"); PUT …/cancel answers CANCELLATION_REQUESTED, ALREADY_COMPLETED or
 /// NOT_FOUND. Inputs: prompt, image_url (URL or data URI), duration as a string ("5", or "8s" for Veo ids), aspect_ratio,
-/// resolution; a wrong type is a 422 with detail[]. "Authorization: Key &lt;key&gt;". A simulation of the documented wire
-/// format, not fal's service.
+/// resolution; end_image_url on Seedance 1.0 pro and Hailuo 02 image-to-video; image_urls (1 to 3 reference images, 8 s)
+/// on reference-to-video ids only; a wrong type is a 422 with detail[]. "Authorization: Key &lt;key&gt;". A simulation of
+/// the documented wire format, not fal's service.
 /// </summary>
 /// <remarks>
 /// Webhooks: a submit with <c>?fal_webhook=URL</c> gets one POST when its request ends ({request_id, gateway_request_id,
@@ -175,6 +176,50 @@ public sealed class FalEmulator(EmulatorOptions? options = null) : UpstreamEmula
             if ((DecodeImage(end) is not { } endBytes || ImageSize(endBytes) is null) && !end.StartsWith("http", StringComparison.OrdinalIgnoreCase))
             {
                 await ValidationAsync(context, "end_image_url", "Could not read the image", "image_load_error").ConfigureAwait(false);
+                return;
+            }
+        }
+
+        // fal's Veo 3.1 reference-to-video (its model page): image_urls, the reference images, required there and nowhere
+        // else; Veo takes at most 3 and makes 8 s with them.
+        var referenceModel = model.Contains("reference-to-video", StringComparison.Ordinal);
+        var hasReferences = root.TryGetProperty("image_urls", out var references) && references.ValueKind != JsonValueKind.Null;
+        if (hasReferences && !referenceModel)
+        {
+            await ValidationAsync(context, "image_urls", $"extra inputs are not permitted by {model}", "extra_forbidden").ConfigureAwait(false);
+            return;
+        }
+
+        if (referenceModel)
+        {
+            if (!hasReferences)
+            {
+                await ValidationAsync(context, "image_urls", "field required", "missing").ConfigureAwait(false);
+                return;
+            }
+
+            if (references.ValueKind != JsonValueKind.Array || references.GetArrayLength() is 0 or > 3)
+            {
+                await ValidationAsync(context, "image_urls", "List should have at least 1 item and at most 3 items", "too_long").ConfigureAwait(false);
+                return;
+            }
+
+            var index = 0;
+            foreach (var reference in references.EnumerateArray())
+            {
+                var url = reference.ValueKind == JsonValueKind.String ? reference.GetString()! : null;
+                if (url is null || ((DecodeImage(url) is not { } referenceBytes || ImageSize(referenceBytes) is null) && !url.StartsWith("http", StringComparison.OrdinalIgnoreCase)))
+                {
+                    await ValidationAsync(context, $"image_urls.{index}", "Could not read the image", "image_load_error").ConfigureAwait(false);
+                    return;
+                }
+
+                index++;
+            }
+
+            if (Str(root, "duration") is { } referenceDuration && referenceDuration != "8s")
+            {
+                await ValidationAsync(context, "duration", "Input should be '8s'", "literal_error").ConfigureAwait(false);
                 return;
             }
         }

@@ -16,10 +16,13 @@ public sealed class EmulatorVideos
     /// <summary>The ffmpeg executable.</summary>
     public string FfmpegPath { get; init; } = "ffmpeg";
 
+    /// <summary>A flat grey picture (a few KiB) instead of ffmpeg's moving test pattern (see <see cref="EmulatorOptions.FlatVideos"/>).</summary>
+    public bool Flat { get; init; }
+
     /// <summary>The path of an MP4 of exactly <paramref name="width"/> x <paramref name="height"/> and <paramref name="seconds"/> s.</summary>
     public Task<string> GetAsync(int width, int height, int seconds)
     {
-        var key = $"{width}x{height}x{seconds}";
+        var key = $"{width}x{height}x{seconds}{(Flat ? "-flat" : "")}";
         var entry = Cache.GetOrAdd(key, k => new Lazy<Task<string>>(() => RenderAsync(k, width, height, seconds)));
         var task = entry.Value;
         if (task.IsFaulted)
@@ -44,7 +47,7 @@ public sealed class EmulatorVideos
         foreach (var arg in new[]
         {
             "-hide_banner", "-loglevel", "error", "-nostdin",
-            "-f", "lavfi", "-i", $"testsrc2=size={width}x{height}:rate=24",
+            "-f", "lavfi", "-i", Flat ? $"color=c=gray:size={width}x{height}:rate=24" : $"testsrc2=size={width}x{height}:rate=24",
             "-t", seconds.ToString(CultureInfo.InvariantCulture),
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
             "-y", partial,

@@ -45,6 +45,12 @@ public sealed class EmulatorOptions
 
     /// <summary>The ffmpeg executable for result videos.</summary>
     public string FfmpegPath { get; set; } = "ffmpeg";
+
+    /// <summary>
+    /// Result videos as a flat colour (a few KiB each) instead of the moving test pattern (about a megabyte): for
+    /// benchmarks that store a hundred thousand results, where the pattern's bytes would fill the disk.
+    /// </summary>
+    public bool FlatVideos { get; set; }
 }
 
 /// <summary>One request as the emulator received it. The credential is never recorded, only how it was sent.</summary>
@@ -78,7 +84,7 @@ public abstract class UpstreamEmulator : IAsyncDisposable
     protected UpstreamEmulator(EmulatorOptions? options)
     {
         Options = options ?? new EmulatorOptions();
-        Videos = new EmulatorVideos { FfmpegPath = Options.FfmpegPath };
+        Videos = new EmulatorVideos { FfmpegPath = Options.FfmpegPath, Flat = Options.FlatVideos };
     }
 
     /// <summary>The provider type this emulates (as in Reelay:Providers:&lt;name&gt;:Type).</summary>

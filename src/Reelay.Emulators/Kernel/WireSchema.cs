@@ -90,6 +90,9 @@ public enum WireKind
 
     /// <summary>RAW Base64 bytes (a "data:" prefix is refused).</summary>
     RawBase64,
+
+    /// <summary>A non-empty array of images, each an http(s) URL or a data URI.</summary>
+    ImageUrlOrDataUriArray,
 }
 
 /// <summary>One field of a <see cref="WireSchema"/>.</summary>
@@ -118,6 +121,13 @@ public sealed record WireField(string Path, WireKind Kind, bool Required = false
                 }
 
                 break;
+            case WireKind.ImageUrlOrDataUriArray:
+                if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0)
+                {
+                    return $"{Path} must be a non-empty array of image URLs or data URIs";
+                }
+
+                return value.EnumerateArray().Select((item, i) => new WireField($"{Path}[{i}]", WireKind.ImageUrlOrDataUri).CheckValue(item)).FirstOrDefault(p => p is not null);
             default:
                 if (value.ValueKind != JsonValueKind.String)
                 {

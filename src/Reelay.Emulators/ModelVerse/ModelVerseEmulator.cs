@@ -266,6 +266,39 @@ public sealed class ModelVerseEmulator(EmulatorOptions? options = null) : Upstre
             return "parameters.mode std is not available for this model; use pro";
         }
 
+        // The end frame goes with a first frame: Kling's parameters.image_tail with parameters.image, Veo's input.last_frame
+        // with input.image (provider-apis.md 1.2); and it must be a readable image.
+        if (model == "kling-v2-6" && Str(parameters, "image_tail") is { } tail)
+        {
+            if (Str(parameters, "image") is null)
+            {
+                return "parameters.image_tail needs parameters.image (the first frame)";
+            }
+
+            if (!tail.StartsWith("http", StringComparison.OrdinalIgnoreCase) && (DecodeImage(tail) is not { } tailBytes || ImageSize(tailBytes) is null))
+            {
+                return "parameters.image_tail is not a readable image";
+            }
+        }
+
+        if (model.StartsWith("veo-", StringComparison.Ordinal) && input.ValueKind == JsonValueKind.Object && input.TryGetProperty("last_frame", out var last))
+        {
+            if (!input.TryGetProperty("image", out _))
+            {
+                return "input.last_frame needs input.image (the first frame)";
+            }
+
+            if (DecodeImage(Str(last, "bytesBase64Encoded")) is not { } lastBytes || ImageSize(lastBytes) is null)
+            {
+                return "input.last_frame.bytesBase64Encoded is not a readable image";
+            }
+        }
+
+        if (model.StartsWith("doubao-seedance-", StringComparison.Ordinal) && SeedanceRolesProblem(input) is { } roles)
+        {
+            return roles;
+        }
+
         if (model.StartsWith("MiniMax-Hailuo-", StringComparison.Ordinal) && Int(parameters, "duration") == 10 && Str(parameters, "resolution") == "1080P")
         {
             return "10 s videos are 768P only";
@@ -279,10 +312,49 @@ public sealed class ModelVerseEmulator(EmulatorOptions? options = null) : Upstre
         return null;
     }
 
+    /// <summary>The first frame of a Seedance content list: an image_url item with role first_frame or none.</summary>
     private static string? SeedanceImage(JsonElement input) =>
+        SeedanceImages(input).Where(i => i.Role is null or "first_frame").Select(i => i.Url).FirstOrDefault();
+
+    private static List<(string? Role, string? Url)> SeedanceImages(JsonElement input) =>
         input.ValueKind == JsonValueKind.Object && input.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array
-            ? content.EnumerateArray().Where(c => Str(c, "type") == "image_url" && c.TryGetProperty("image_url", out _)).Select(c => Str(c.GetProperty("image_url"), "url")).FirstOrDefault()
+            ? content.EnumerateArray().Where(c => Str(c, "type") == "image_url" && c.TryGetProperty("image_url", out _)).Select(c => (Str(c, "role"), Str(c.GetProperty("image_url"), "url"))).ToList()
+            : [];
+
+    /// <summary>
+    /// Seedance's image roles as on Ark (provider-apis-live.md 1.4): first frame, first + last frame, or 1-9 reference
+    /// images, the three exclusive; one first and one last frame at most; a data URI must decode to an image.
+    /// </summary>
+    private static string? SeedanceRolesProblem(JsonElement input)
+    {
+        var images = SeedanceImages(input);
+        var firsts = images.Count(i => i.Role is null or "first_frame");
+        var lasts = images.Count(i => i.Role == "last_frame");
+        var references = images.Count(i => i.Role == "reference_image");
+        if (firsts > 1 || lasts > 1)
+        {
+            return "input.content: at most one first_frame and one last_frame image";
+        }
+
+        if (lasts == 1 && firsts == 0)
+        {
+            return "input.content: a last_frame image needs a first_frame image";
+        }
+
+        if (references > 0 && firsts + lasts > 0)
+        {
+            return "input.content: reference_image images cannot be combined with first_frame or last_frame images";
+        }
+
+        if (references > 9)
+        {
+            return $"input.content: at most 9 reference_image images (got {references})";
+        }
+
+        return images.FirstOrDefault(i => i.Url is { } url && url.StartsWith("data:", StringComparison.Ordinal) && (DecodeImage(url) is not { } bytes || ImageSize(bytes) is null)) is { Url: not null } bad
+            ? $"input.content: the {bad.Role ?? "first_frame"} image could not be read"
             : null;
+    }
 
     /// <summary>The output size: an explicit size, else the short side of the tier (or Kling's mode) at the aspect ratio or the image's shape.</summary>
     private static (int Width, int Height) OtherModelSize(JsonElement parameters, string? firstFrame)

@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 using Reelay.Emulators.Kernel;
 using static Reelay.Emulators.Kernel.JsonFields;
 
@@ -23,8 +25,29 @@ namespace Reelay.Emulators.Veo;
 /// durationSeconds 8, makes a video of the source's size that is 8 s longer (the stitched whole); any other uri is a 400
 /// INVALID_ARGUMENT naming instances[0].video.uri. A simulation of the documented wire format, not Google's service.
 /// </summary>
+/// <remarks>
+/// Per-request webhooks (provider-apis-live.md §2.4/§2.10): a submit with <c>webhookConfig.uris</c> (a sibling of
+/// instances) gets one POST to the first uri when its operation is done, with the thin payload
+/// <c>{"type":"video.generated","version":"v1","timestamp","data":{"id": operation name}}</c> and an RS256 JWT in
+/// <c>Webhook-Signature</c> whose <c>aud</c> is that uri, signed with this emulator's own RSA key, published as a JWKS at
+/// <see cref="JwksUrl"/>. <see cref="WebhookSigning"/> makes it sign wrongly on demand. The issuer and the token's
+/// lifetime are not in the reference: the emulator uses Google's API host and five minutes.
+/// </remarks>
 public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmulator(options)
 {
+    /// <summary>The key id of the webhook signing key in the JWKS.</summary>
+    public const string WebhookKeyId = "veo-emulator-1";
+
+    private static readonly JsonWebTokenHandler Tokens = new() { SetDefaultTimesOnTokenCreation = false };
+    private readonly RSAParameters _webhookKey = NewRsaKey(includePrivate: true);
+    private readonly RSAParameters _otherKey = NewRsaKey(includePrivate: true);
+
+    /// <summary>Where this emulator publishes its webhook signing key (what Reelay:Providers:&lt;name&gt;:Callbacks:JwksUrl should be).</summary>
+    public Uri JwksUrl => new(BaseUrl, ".well-known/jwks.json");
+
+    /// <summary>How webhooks are signed: rightly, or wrongly on purpose (for tests of the receiver).</summary>
+    public VeoWebhookSigning WebhookSigning { get; set; } = VeoWebhookSigning.Valid;
+
     private static readonly HashSet<string> ModelIds = new(StringComparer.Ordinal)
     {
         "veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview",
@@ -44,6 +67,18 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
     protected override void Map(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.MapGet("/.well-known/jwks.json", () => Results.Json(new JsonObject
+        {
+            ["keys"] = new JsonArray(new JsonObject
+            {
+                ["kty"] = "RSA",
+                ["kid"] = WebhookKeyId,
+                ["use"] = "sig",
+                ["alg"] = "RS256",
+                ["n"] = Base64UrlEncoder.Encode(_webhookKey.Modulus!),
+                ["e"] = Base64UrlEncoder.Encode(_webhookKey.Exponent!),
+            }),
+        }));
         app.MapPost("/v1beta/models/{**rest}", PredictAsync);
         app.MapGet("/v1beta/models/{model}/operations/{id}", OperationAsync);
         app.MapGet("/v1beta/models", ModelsAsync);
@@ -153,9 +188,15 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
         var parameters = root.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
         var prompt = Str(instance, "prompt");
         var hasImage = instance.TryGetProperty("image", out var image) && image.ValueKind == JsonValueKind.Object;
+        if (WebhookProblem(root) is { } webhookProblem)
+        {
+            await InvalidAsync(context, webhookProblem).ConfigureAwait(false);
+            return;
+        }
+
         if (instance.TryGetProperty("video", out var video))
         {
-            await ExtendAsync(context, model, instance, video, parameters, hasImage).ConfigureAwait(false);
+            await ExtendAsync(context, model, instance, video, parameters, hasImage, WebhookUri(root)).ConfigureAwait(false);
             return;
         }
 
@@ -262,11 +303,73 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
         var shortSide = resolution == "1080p" ? 1080 : 720;
         var longSide = resolution == "1080p" ? 1920 : 1280;
         var task = AddTask(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), model, prompt, aspect == "16:9" ? longSide : shortSide, aspect == "16:9" ? shortSide : longSide, seconds, hasImage);
+        CallBack(task, WebhookUri(root));
         await context.Response.WriteAsJsonAsync(new JsonObject { ["name"] = $"models/{model}/operations/{task.Id}" }, context.RequestAborted).ConfigureAwait(false);
     }
 
+    private void CallBack(EmulatedTask task, string? webhook)
+    {
+        if (Uri.TryCreate(webhook, UriKind.Absolute, out var uri))
+        {
+            CallBackWhenDone(task, webhook, t => SignedWebhook(t, uri));
+        }
+    }
+
+    /// <summary>webhookConfig, when present, must be an object whose uris is a non-empty array of http(s) URLs.</summary>
+    private static string? WebhookProblem(JsonElement root)
+    {
+        if (!root.TryGetProperty("webhookConfig", out var config) || config.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return config.ValueKind != JsonValueKind.Object || !config.TryGetProperty("uris", out var uris) || uris.ValueKind != JsonValueKind.Array || uris.GetArrayLength() == 0
+            || uris.EnumerateArray().Any(u => u.ValueKind != JsonValueKind.String || !Uri.TryCreate(u.GetString(), UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            ? "webhookConfig.uris must be a non-empty list of http(s) URLs."
+            : null;
+    }
+
+    private static string? WebhookUri(JsonElement root) =>
+        root.TryGetProperty("webhookConfig", out var config) && config.ValueKind == JsonValueKind.Object && config.TryGetProperty("uris", out var uris) && uris.ValueKind == JsonValueKind.Array && uris.GetArrayLength() > 0
+            ? uris[0].GetString()
+            : null;
+
+    /// <summary>The thin webhook of a done operation, with the RS256 JWT (aud = the uri) in Webhook-Signature.</summary>
+    private HttpRequestMessage SignedWebhook(EmulatedTask task, Uri uri)
+    {
+        var now = Now;
+        var body = new JsonObject
+        {
+            ["type"] = "video.generated",
+            ["version"] = "v1",
+            ["timestamp"] = now.ToString("O", CultureInfo.InvariantCulture),
+            ["data"] = new JsonObject { ["id"] = $"models/{task.Model}/operations/{task.Id}" },
+        };
+        var signing = WebhookSigning;
+        var key = new RsaSecurityKey(signing == VeoWebhookSigning.WrongKey ? _otherKey : _webhookKey) { KeyId = WebhookKeyId };
+        var issuedAt = signing == VeoWebhookSigning.Expired ? now.AddMinutes(-20) : now;
+        var token = Tokens.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = "https://generativelanguage.googleapis.com",
+            Audience = signing == VeoWebhookSigning.WrongAudience ? "https://elsewhere.example/webhook" : uri.AbsoluteUri,
+            IssuedAt = issuedAt.UtcDateTime,
+            NotBefore = issuedAt.UtcDateTime,
+            Expires = issuedAt.AddMinutes(5).UtcDateTime,
+            SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.RsaSha256),
+        });
+        var request = JsonPost(body);
+        request.Headers.TryAddWithoutValidation("Webhook-Signature", token);
+        return request;
+    }
+
+    private static RSAParameters NewRsaKey(bool includePrivate)
+    {
+        using var rsa = RSA.Create(2048);
+        return rsa.ExportParameters(includePrivate);
+    }
+
     /// <summary>An extension of one of this emulator's own outputs: 720p, 8 s more, the source's size.</summary>
-    private async Task ExtendAsync(HttpContext context, string model, JsonElement instance, JsonElement video, JsonElement parameters, bool hasImage)
+    private async Task ExtendAsync(HttpContext context, string model, JsonElement instance, JsonElement video, JsonElement parameters, bool hasImage, string? webhook)
     {
         if (hasImage || instance.TryGetProperty("lastFrame", out _) || instance.TryGetProperty("referenceImages", out _))
         {
@@ -315,6 +418,7 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
         var prompt = Str(instance, "prompt");
         var task = AddTask(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), model, prompt, source.Width, source.Height, source.Seconds + seconds, hasImage: false,
             new Dictionary<string, string>(StringComparer.Ordinal) { ["operation"] = "extend", ["source"] = source.Id });
+        CallBack(task, webhook);
         await context.Response.WriteAsJsonAsync(new JsonObject { ["name"] = $"models/{model}/operations/{task.Id}" }, context.RequestAborted).ConfigureAwait(false);
     }
 
@@ -400,4 +504,20 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
 
         context.Response.Redirect(ResultUrl(task));
     }
+}
+
+/// <summary>How the Veo EMULATOR signs its webhooks.</summary>
+public enum VeoWebhookSigning
+{
+    /// <summary>With the key in its JWKS, aud = the webhook uri, valid now.</summary>
+    Valid,
+
+    /// <summary>With another key (same key id): the signature does not verify.</summary>
+    WrongKey,
+
+    /// <summary>With aud set to another URL.</summary>
+    WrongAudience,
+
+    /// <summary>With a token that expired 15 minutes ago.</summary>
+    Expired,
 }

@@ -15,7 +15,8 @@ namespace Reelay.Server.Callbacks;
 /// <c>POST /callbacks/{instance}/{token}</c>: an upstream's callback for one job (the URL <see cref="CallbackUrls"/> put in
 /// its submit). It is a hint and nothing more: a valid one makes the engine poll that job at once, and the poll's answer
 /// is the truth; the body is never read as the job's state. An unknown instance or a token that does not check out
-/// answers 404 (nothing learned); a fal callback whose ED25519 signature does not verify answers 401; a body over
+/// answers 404 (nothing learned); a fal callback whose ED25519 signature does not verify, or a Veo webhook whose RS256 JWT
+/// (aud = the callback URL) does not verify, answers 401 and polls nothing; a body over
 /// <see cref="MaxBodyBytes"/> answers 413. The answer is immediate: the poll runs off the request.
 /// </summary>
 public static partial class CallbackEndpoints
@@ -27,6 +28,7 @@ public static partial class CallbackEndpoints
     public static IServiceCollection AddReelayCallbacks(this IServiceCollection services)
     {
         services.AddSingleton<FalWebhookVerifier>();
+        services.AddSingleton<VeoWebhookVerifier>();
         services.Replace(ServiceDescriptor.Singleton(sp => new CallbackUrls(
             sp.GetRequiredService<ReelayOptions>(), sp.GetRequiredService<ReelayServerOptions>().PublicBaseUrl,
             sp.GetService<Cluster.ISharedSecrets>(), sp.GetRequiredService<ReelayServerOptions>().CallbackKey)));
@@ -40,7 +42,7 @@ public static partial class CallbackEndpoints
         return app;
     }
 
-    private static async Task<IResult> ReceiveAsync(string instance, string token, HttpContext context, ProviderRegistry registry, CallbackUrls urls, ReelayOptions options, JobScheduler scheduler, FalWebhookVerifier fal, ILoggerFactory loggers)
+    private static async Task<IResult> ReceiveAsync(string instance, string token, HttpContext context, ProviderRegistry registry, CallbackUrls urls, ReelayOptions options, JobScheduler scheduler, FalWebhookVerifier fal, VeoWebhookVerifier veo, ILoggerFactory loggers)
     {
         var log = loggers.CreateLogger("Reelay.Server.Callbacks");
         var configured = options.Providers.GetValueOrDefault(instance);
@@ -85,6 +87,18 @@ public static partial class CallbackEndpoints
             {
                 Rejected(log, instance, 401);
                 return Error(401, "invalid_signature", "The X-Fal-Webhook-* signature does not verify.");
+            }
+        }
+
+        if (string.Equals(configured.Type, "veo", StringComparison.OrdinalIgnoreCase))
+        {
+            // The JWT's aud must be the URL Reelay gave Google for this job (the one in webhookConfig.uris).
+            var jwks = configured.Callbacks?.JwksUrl ?? VeoWebhookVerifier.DefaultJwksUrl;
+            var audience = urls.UrlFor(instance, jobId)?.AbsoluteUri;
+            if (audience is null || !await veo.VerifyAsync(new Uri(jwks), context.Request.Headers[VeoWebhookVerifier.SignatureHeader].ToString(), audience, context.RequestAborted).ConfigureAwait(false))
+            {
+                Rejected(log, instance, 401);
+                return Error(401, "invalid_signature", "The Webhook-Signature JWT does not verify.");
             }
         }
 

@@ -162,14 +162,16 @@ public sealed partial class CallbackUrls
 public sealed class CallbackOptions
 {
     /// <summary>
-    /// Send a per-job callback URL in the submit body (Seedance, Kling and Vidu callback_url; fal's fal_webhook). Unset
+    /// Send a per-job callback URL in the submit body (Seedance, Kling and Vidu callback_url; fal's fal_webhook; Veo's
+    /// webhookConfig.uris). Unset
     /// means on when Reelay:PublicBaseUrl is set (the upstream must be able to reach that address).
     /// </summary>
     public bool? Enabled { get; set; }
 
     /// <summary>
-    /// fal only: where the public keys of fal's webhook signatures are (a JWKS). Default
-    /// https://rest.alpha.fal.ai/.well-known/jwks.json, as fal documents; an emulator serves its own.
+    /// fal and Veo: where the public keys of the webhook signatures are (a JWKS). Default for fal
+    /// https://rest.alpha.fal.ai/.well-known/jwks.json, as fal documents; for Veo
+    /// https://generativelanguage.googleapis.com/.well-known/jwks.json; an emulator serves its own.
     /// </summary>
     public string? JwksUrl { get; set; }
 

@@ -70,6 +70,16 @@ public sealed class ModelCatalog
         return Find(publicModel)?.UpstreamModels.FirstOrDefault(u => string.Equals(u.Key, type, StringComparison.OrdinalIgnoreCase)).Value?.For(mode);
     }
 
+    /// <summary>
+    /// The catalog's default upstream model id for a public model, provider type and slot ("t2v", "i2v", "first_last" or
+    /// "reference"), or null when the model names none for that slot.
+    /// </summary>
+    public string? DefaultUpstreamModel(string publicModel, string type, string slot)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        return Find(publicModel)?.UpstreamModels.FirstOrDefault(u => string.Equals(u.Key, type, StringComparison.OrdinalIgnoreCase)).Value?.ForSlot(slot);
+    }
+
     /// <summary>The resolution tier of a validated job: the one it asked for, the tier whose sizes hold its size, or "&lt;short side&gt;p".</summary>
     public string TierOf(Job job)
     {
@@ -117,7 +127,7 @@ public sealed class ModelCatalog
         {
             var type = upstream.Type.ToLowerInvariant();
             var optionNames = _models.Values
-                .Where(m => m.UpstreamModels.Any(u => string.Equals(u.Key, type, StringComparison.OrdinalIgnoreCase) && (u.Value.TextToVideo == upstream.Id || u.Value.ImageToVideo == upstream.Id)))
+                .Where(m => m.UpstreamModels.Any(u => string.Equals(u.Key, type, StringComparison.OrdinalIgnoreCase) && u.Value.Slots().Any(s => s.Id == upstream.Id)))
                 .SelectMany(m => m.Options.Keys)
                 .ToHashSet(StringComparer.Ordinal);
             errors.AddRange(upstream.Problems(optionNames).Select(p => $"catalog upstreams.{type}.'{upstream.Id}': {p}."));
@@ -127,14 +137,10 @@ public sealed class ModelCatalog
         {
             foreach (var (type, ids) in model.UpstreamModels)
             {
-                foreach (var (mode, id) in new[] { ("t2v", ids.TextToVideo), ("i2v", ids.ImageToVideo) })
+                foreach (var (mode, id) in ids.Slots())
                 {
-                    if (id is null)
-                    {
-                        continue;
-                    }
-
-                    // A reference-only model's requests have no first frame: its upstream model sits in the t2v slot.
+                    // A reference-only model's requests have no first frame: its upstream model may sit in the t2v slot.
+                    // The first_last and reference slots name models for those jobs only, so they must take them.
                     bool Serves(List<string> modes) => modes.Contains(mode) || (mode == "t2v" && modes.Contains(VideoModes.Reference));
                     if (!Serves(model.Modes))
                     {

@@ -84,7 +84,10 @@ public sealed class UpstreamModelDefinition
     /// replaced by the job's value, typed: <c>{model}</c>, <c>{prompt}</c>, <c>{duration}</c> (a number),
     /// <c>{duration:string}</c>, <c>{size}</c>, <c>{width}</c>, <c>{height}</c>, <c>{resolution}</c>, <c>{aspect_ratio}</c>,
     /// <c>{seed}</c>, <c>{image}</c> (a data URI), <c>{image:base64}</c> (raw Base64), <c>{image:mime}</c> and
-    /// <c>{option:NAME}</c> (a bool option as a JSON boolean, an int as a number). A placeholder without a value removes
+    /// <c>{option:NAME}</c> (a bool option as a JSON boolean, an int as a number), the last frame as <c>{last_frame}</c> (a
+    /// data URI), <c>{last_frame:base64}</c> and <c>{last_frame:mime}</c>, the reference images as
+    /// <c>{reference_images}</c> (an array of data URIs), and <c>{reference_image}</c>: an array item that holds it is
+    /// repeated once per reference image (none: the item is left out). A placeholder without a value removes
     /// its property, an object or array all of whose placeholders are empty is removed too, and a required placeholder
     /// (<c>{image!}</c>) without a value removes the objects that hold it up to the nearest array item. Null: the
     /// adapter's own code builds the body.
@@ -93,7 +96,8 @@ public sealed class UpstreamModelDefinition
 
     /// <summary>Placeholders a body may use (besides <c>{option:NAME}</c>).</summary>
     public static IReadOnlyList<string> Placeholders { get; } =
-        ["model", "prompt", "duration", "duration:string", "size", "width", "height", "resolution", "aspect_ratio", "seed", "image", "image:base64", "image:mime"];
+        ["model", "prompt", "duration", "duration:string", "size", "width", "height", "resolution", "aspect_ratio", "seed", "image", "image:base64", "image:mime",
+         "last_frame", "last_frame:base64", "last_frame:mime", "reference_images", "reference_image"];
 
     /// <summary>
     /// Null when this upstream model can serve <paramref name="job"/> exactly; otherwise why not, in words.
@@ -231,6 +235,18 @@ public sealed class UpstreamModelDefinition
 
         if (Body is not null)
         {
+            // A body that does not say where a last frame or reference images go would drop them silently.
+            var used = PlaceholdersIn(Body).Select(p => p.TrimEnd('!')).ToHashSet(StringComparer.Ordinal);
+            if (Modes.Contains(VideoModes.FirstLast) && !used.Any(p => p.StartsWith("last_frame", StringComparison.Ordinal)))
+            {
+                yield return "modes include first_last, but the body has no {last_frame} placeholder";
+            }
+
+            if (Modes.Contains(VideoModes.Reference) && !used.Contains("reference_images") && !used.Contains("reference_image"))
+            {
+                yield return "modes include reference, but the body has no {reference_images} or {reference_image} placeholder";
+            }
+
             foreach (var placeholder in PlaceholdersIn(Body))
             {
                 if (!Placeholders.Contains(placeholder.TrimEnd('!')) && !placeholder.StartsWith("option:", StringComparison.Ordinal))
@@ -299,6 +315,23 @@ public sealed class UpstreamModelDefinition
                 var allEmpty = true;
                 foreach (var child in array)
                 {
+                    // An item holding {reference_image} stands for one item per reference image.
+                    if (values.Current is null && PlaceholdersIn(child).Any(p => p.TrimEnd('!') == "reference_image"))
+                    {
+                        any = true;
+                        foreach (var reference in values.ReferenceImageDataUris ?? [])
+                        {
+                            var item = Render(child, values with { Current = reference }, out _, out var itemMissing);
+                            if (!itemMissing)
+                            {
+                                allEmpty = false;
+                                result.Add(item);
+                            }
+                        }
+
+                        continue;
+                    }
+
                     var rendered = Render(child, values, out var childEmpty, out var childMissing);
                     var hadPlaceholders = PlaceholdersIn(child).Any();
                     any |= hadPlaceholders;
@@ -324,6 +357,11 @@ public sealed class UpstreamModelDefinition
                 return node?.DeepClone();
         }
     }
+
+    private static JsonValue? Mime(string? dataUri) =>
+        dataUri is { } uri && uri.StartsWith("data:", StringComparison.Ordinal) && uri.IndexOf(';', StringComparison.Ordinal) is > 5 and var semi
+            ? JsonValue.Create(uri[5..semi])
+            : null;
 
     private JsonNode? Resolve(string name, UpstreamRequestValues v)
     {
@@ -360,9 +398,17 @@ public sealed class UpstreamModelDefinition
             case "image:base64":
                 return v.ImageDataUri is null ? null : JsonValue.Create(v.ImageDataUri[(v.ImageDataUri.IndexOf(',', StringComparison.Ordinal) + 1)..]);
             case "image:mime":
-                return v.ImageDataUri is { } uri && uri.StartsWith("data:", StringComparison.Ordinal) && uri.IndexOf(';', StringComparison.Ordinal) is > 5 and var semi
-                    ? JsonValue.Create(uri[5..semi])
-                    : null;
+                return Mime(v.ImageDataUri);
+            case "last_frame":
+                return v.LastFrameDataUri is null ? null : JsonValue.Create(v.LastFrameDataUri);
+            case "last_frame:base64":
+                return v.LastFrameDataUri is null ? null : JsonValue.Create(v.LastFrameDataUri[(v.LastFrameDataUri.IndexOf(',', StringComparison.Ordinal) + 1)..]);
+            case "last_frame:mime":
+                return Mime(v.LastFrameDataUri);
+            case "reference_images":
+                return v.ReferenceImageDataUris is { Count: > 0 } references ? new JsonArray([.. references.Select(r => (JsonNode?)JsonValue.Create(r))]) : null;
+            case "reference_image":
+                return v.Current is null ? null : JsonValue.Create(v.Current);
             default:
                 var option = name["option:".Length..];
                 if (!job.Options.TryGetValue(option, out var text))
@@ -392,8 +438,54 @@ public sealed class UpstreamModelIds
     [JsonPropertyName("i2v")]
     public string? ImageToVideo { get; set; }
 
+    /// <summary>
+    /// The upstream id for first+last frame jobs, where the upstream names a different model for them (unset: the i2v
+    /// one serves them).
+    /// </summary>
+    [JsonPropertyName("first_last")]
+    public string? FirstLast { get; set; }
+
+    /// <summary>
+    /// The upstream id for reference-image jobs, where the upstream names a different model for them (DashScope's
+    /// wan2.6-r2v; unset: the t2v one, or the i2v one for a job with a first frame too, serves them).
+    /// </summary>
+    [JsonPropertyName("reference")]
+    public string? Reference { get; set; }
+
     /// <summary>The id for a mode.</summary>
     public string? For(VideoMode mode) => mode == VideoMode.ImageToVideo ? ImageToVideo : TextToVideo;
+
+    /// <summary>The id of a slot ("t2v", "i2v", "first_last" or "reference"), or null.</summary>
+    public string? ForSlot(string slot) => slot switch
+    {
+        VideoModes.TextToVideo => TextToVideo,
+        VideoModes.ImageToVideo => ImageToVideo,
+        VideoModes.FirstLast => FirstLast,
+        VideoModes.Reference => Reference,
+        _ => null,
+    };
+
+    /// <summary>Every slot that is set, as (slot, id).</summary>
+    public IEnumerable<(string Slot, string Id)> Slots()
+    {
+        foreach (var slot in VideoModes.All)
+        {
+            if (ForSlot(slot) is { } id)
+            {
+                yield return (slot, id);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The slot a job's upstream model comes from beyond its mode: "reference" for a job with reference images,
+    /// "first_last" for one with a last frame; null for a plain t2v or i2v job.
+    /// </summary>
+    public static string? ExtraSlot(Job job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return job.ReferenceImageKeys.Count > 0 ? VideoModes.Reference : job.LastFrameKey is not null ? VideoModes.FirstLast : null;
+    }
 }
 
 /// <summary>The values a request body is rendered from.</summary>
@@ -402,4 +494,14 @@ public sealed class UpstreamModelIds
 /// <param name="Aspect">Its aspect ratio, when it has one.</param>
 /// <param name="ImageDataUri">The first frame as a data URI (image-to-video).</param>
 /// <param name="OptionTypes">Option name → its catalog type (bool, int, enum, string).</param>
-public sealed record UpstreamRequestValues(Job Job, string? Tier, string? Aspect, string? ImageDataUri, IReadOnlyDictionary<string, string> OptionTypes);
+public sealed record UpstreamRequestValues(Job Job, string? Tier, string? Aspect, string? ImageDataUri, IReadOnlyDictionary<string, string> OptionTypes)
+{
+    /// <summary>The last frame as a data URI (first+last frame jobs).</summary>
+    public string? LastFrameDataUri { get; init; }
+
+    /// <summary>The reference images as data URIs, in the job's order.</summary>
+    public IReadOnlyList<string>? ReferenceImageDataUris { get; init; }
+
+    /// <summary>While an item holding {reference_image} is repeated: the reference image of this repetition.</summary>
+    internal string? Current { get; init; }
+}

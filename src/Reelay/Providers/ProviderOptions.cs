@@ -57,6 +57,19 @@ public sealed class DeploymentOptions
     /// <summary>The upstream's model id for image-to-video, when the upstream names it differently from <see cref="Model"/>.</summary>
     public string? ImageModel { get; set; }
 
+    /// <summary>
+    /// The upstream's model id for reference-image jobs, when the upstream has a separate model for them (DashScope's
+    /// wan2.6-r2v). Unset: the catalog's upstreamModels.&lt;type&gt;.reference when neither Model nor ImageModel is set,
+    /// otherwise the mode's model.
+    /// </summary>
+    public string? ReferenceModel { get; set; }
+
+    /// <summary>
+    /// The upstream's model id for first+last frame jobs, when the upstream has a separate model for them. Unset: the
+    /// catalog's upstreamModels.&lt;type&gt;.first_last when neither Model nor ImageModel is set, otherwise the image model.
+    /// </summary>
+    public string? FirstLastModel { get; set; }
+
     /// <summary>Relative share of first attempts among the deployments that have a weight; 0 means order only.</summary>
     public int Weight { get; set; }
 

@@ -48,7 +48,12 @@ public sealed partial class ProviderRegistry : IDisposable
             routes[model] = deployments.Select(d =>
             {
                 var factory = byType[options.Providers[d.Provider].Type];
-                return new Deployment(d.Provider, UpstreamModel(d, factory, catalog, model, VideoMode.TextToVideo), UpstreamModel(d, factory, catalog, model, VideoMode.ImageToVideo), d.Weight) { Operations = d.Operations };
+                return new Deployment(d.Provider, UpstreamModel(d, factory, catalog, model, VideoMode.TextToVideo), UpstreamModel(d, factory, catalog, model, VideoMode.ImageToVideo), d.Weight)
+                {
+                    Operations = d.Operations,
+                    ReferenceModel = SlotModel(d, factory, catalog, model, VideoModes.Reference),
+                    FirstLastModel = SlotModel(d, factory, catalog, model, VideoModes.FirstLast),
+                };
             }).ToList();
         }
 
@@ -170,6 +175,19 @@ public sealed partial class ProviderRegistry : IDisposable
                         errors.Add($"{at}:{field} '{upstream}' is not an upstream model the catalog describes for provider type '{factory.Type}'; describe it under upstreams.{factory.Type} in the file of Reelay:Catalog:Path (described: {string.Join(", ", described)}).");
                     }
                 }
+
+                foreach (var (slot, field) in new[] { (VideoModes.Reference, "ReferenceModel"), (VideoModes.FirstLast, "FirstLastModel") })
+                {
+                    var explicitId = slot == VideoModes.Reference ? d.ReferenceModel : d.FirstLastModel;
+                    if (explicitId is not null && !definition.Modes.Contains(slot))
+                    {
+                        errors.Add($"{at}:{field} is set, but model '{model}' has no {slot} mode.");
+                    }
+                    else if (SlotModel(d, factory, catalog, model, slot) is { } slotId && factory.UpstreamModelsFromCatalog && catalog.FindUpstream(factory.Type, slotId) is null)
+                    {
+                        errors.Add($"{at}:{field} '{slotId}' is not an upstream model the catalog describes for provider type '{factory.Type}'; describe it under upstreams.{factory.Type} in the file of Reelay:Catalog:Path.");
+                    }
+                }
             }
         }
 
@@ -190,6 +208,14 @@ public sealed partial class ProviderRegistry : IDisposable
         mode == VideoMode.ImageToVideo
             ? d.ImageModel ?? d.Model ?? catalog.DefaultUpstreamModel(model, factory.Type, mode) ?? factory.DefaultUpstreamModel(model, mode)
             : d.Model ?? catalog.DefaultUpstreamModel(model, factory.Type, mode) ?? factory.DefaultUpstreamModel(model, mode);
+
+    /// <summary>
+    /// The upstream id for reference or first+last jobs when it differs from the mode's: the deployment's own setting, or,
+    /// when the deployment names no model at all, the catalog's slot; null: the mode's model serves them.
+    /// </summary>
+    private static string? SlotModel(DeploymentOptions d, IProviderFactory factory, ModelCatalog catalog, string model, string slot) =>
+        (slot == VideoModes.Reference ? d.ReferenceModel : d.FirstLastModel)
+        ?? (d.Model is null && d.ImageModel is null ? catalog.DefaultUpstreamModel(model, factory.Type, slot) : null);
 
     private static string Redact(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) ? $"{u.Scheme}://{u.Host}{(u.IsDefaultPort ? "" : ":" + u.Port)}{u.AbsolutePath}" : "(not a URL)";
 

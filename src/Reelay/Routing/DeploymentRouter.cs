@@ -13,6 +13,24 @@ public sealed record Deployment(string Provider, string? TextModel, string? Imag
     /// <summary>The upstream id for a mode.</summary>
     public string? ModelFor(VideoMode mode) => mode == VideoMode.ImageToVideo ? ImageModel : TextModel;
 
+    /// <summary>The upstream id for reference-image jobs where it differs from the mode's (DashScope's wan2.6-r2v); null: the mode's.</summary>
+    public string? ReferenceModel { get; init; }
+
+    /// <summary>The upstream id for first+last frame jobs where it differs from image-to-video's; null: image-to-video's.</summary>
+    public string? FirstLastModel { get; init; }
+
+    /// <summary>The upstream id for a job: the reference or first+last one when the job needs it and one is set, else its mode's.</summary>
+    public string? ModelFor(Job job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return Catalog.UpstreamModelIds.ExtraSlot(job) switch
+        {
+            VideoModes.Reference when ReferenceModel is not null => ReferenceModel,
+            VideoModes.FirstLast when FirstLastModel is not null => FirstLastModel,
+            _ => ModelFor(job.Mode),
+        };
+    }
+
     /// <summary>What the operator allows this deployment to do; null: whatever its provider offers.</summary>
     public IReadOnlyList<string>? Operations { get; init; }
 }
@@ -90,7 +108,7 @@ public sealed class DeploymentRouter : IJobRouter
         {
             foreach (var deployment in Order(deployments, job.Id))
             {
-                var upstream = deployment.ModelFor(job.Mode);
+                var upstream = deployment.ModelFor(job);
                 if (!_byName.TryGetValue(deployment.Provider, out var provider))
                 {
                     skipped.Add($"{deployment.Provider}: the provider instance is turned off");

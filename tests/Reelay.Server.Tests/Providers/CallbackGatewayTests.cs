@@ -6,6 +6,7 @@ using Reelay.Emulators.Fal;
 using Reelay.Emulators.Kernel;
 using Reelay.Emulators.Kling;
 using Reelay.Emulators.Seedance;
+using Reelay.Emulators.Veo;
 using Reelay.Emulators.Vidu;
 using Reelay.Server.Tests.Support;
 
@@ -165,6 +166,64 @@ public sealed class CallbackGatewayTests
         Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
         await Task.Delay(500);
         Assert.DoesNotContain(fal.Requests, r => r.PathAndQuery.Contains("/status", StringComparison.Ordinal)); // no poll was made early
+        var video = JsonDocument.Parse(await server.Http.GetStringAsync($"/v1/videos/{id}")).RootElement;
+        Assert.NotEqual("completed", video.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Veo_SignedWebhook_VerifiedAgainstTheEmulatorsJwksAndTheGatewayPollsAtOnce()
+    {
+        await using var veo = new VeoEmulator(Fast("veo-key-0123456789"));
+        await veo.StartAsync();
+        await using var server = await GatewayAsync("veo", veo, "veo-3.1", new() { ["Reelay:Providers:up:Callbacks:JwksUrl"] = veo.JwksUrl.AbsoluteUri });
+
+        var id = await RunAsync(server, new { model = "veo-3.1", prompt = "a paper boat", seconds = "4", size = "1280x720" });
+
+        AssertPolledOnTheCallback(veo, r => r.Method == "GET" && r.PathAndQuery.Contains("/operations/", StringComparison.Ordinal));
+        var submit = veo.Requests.First(r => r.Method == "POST" && r.Body.Contains("webhookConfig", StringComparison.Ordinal)).Json;
+        var uri = Assert.Single(submit.GetProperty("webhookConfig").GetProperty("uris").EnumerateArray()).GetString()!;
+        Assert.StartsWith(server.BaseAddress.GetLeftPart(UriPartial.Authority) + "/callbacks/up/" + id + ".", uri, StringComparison.Ordinal);
+        Assert.Contains(veo.Requests, r => r.PathAndQuery == "/.well-known/jwks.json");
+    }
+
+    [Theory]
+    [InlineData(VeoWebhookSigning.WrongKey)]
+    [InlineData(VeoWebhookSigning.WrongAudience)]
+    [InlineData(VeoWebhookSigning.Expired)]
+    public async Task Veo_WebhookWithAWrongKeyAudienceOrExpiry_401AndPollingStillFinishesTheJob(VeoWebhookSigning signing)
+    {
+        await using var veo = new VeoEmulator(Fast("veo-key-0123456789")) { WebhookSigning = signing };
+        await veo.StartAsync();
+        await using var server = await GatewayAsync("veo", veo, "veo-3.1", new()
+        {
+            ["Reelay:Providers:up:Callbacks:JwksUrl"] = veo.JwksUrl.AbsoluteUri,
+            ["Reelay:Providers:up:PollInterval"] = "00:00:01",
+            ["Reelay:Providers:up:MaxPollInterval"] = "00:00:01",
+        });
+
+        await RunAsync(server, new { model = "veo-3.1", prompt = "a paper boat", seconds = "4", size = "1280x720" });
+
+        var sent = Assert.Single(veo.Callbacks.Sent);
+        Assert.Equal(401, sent.Status);
+    }
+
+    [Fact]
+    public async Task Veo_WebhookWithoutASignature_401AndNoEarlyPoll()
+    {
+        await using var veo = new VeoEmulator(new EmulatorOptions { ApiKey = "veo-key-0123456789", QueueTime = TimeSpan.FromMilliseconds(100), RunTime = TimeSpan.FromSeconds(30) });
+        await veo.StartAsync();
+        await using var server = await GatewayAsync("veo", veo, "veo-3.1", new() { ["Reelay:Providers:up:Callbacks:JwksUrl"] = veo.JwksUrl.AbsoluteUri });
+        var id = await GatewayWithEmulators.CreateAsync(server, new { model = "veo-3.1", prompt = "a paper boat", seconds = "4", size = "1280x720" });
+        var submit = await WaitForSubmitAsync(veo, r => r.Body.Contains("webhookConfig", StringComparison.Ordinal));
+        var url = submit.Json.GetProperty("webhookConfig").GetProperty("uris")[0].GetString()!;
+
+        using var unsigned = await PostAsync(url, """{"type":"video.generated","version":"v1","data":{"id":"x"}}""");
+        using var garbage = await PostAsync(url, "{}", new() { ["Webhook-Signature"] = "not.a.jwt" });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, unsigned.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, garbage.StatusCode);
+        await Task.Delay(500);
+        Assert.DoesNotContain(veo.Requests, r => r.PathAndQuery.Contains("/operations/", StringComparison.Ordinal)); // no poll was made early
         var video = JsonDocument.Parse(await server.Http.GetStringAsync($"/v1/videos/{id}")).RootElement;
         Assert.NotEqual("completed", video.GetProperty("status").GetString());
     }

@@ -38,9 +38,17 @@ public sealed partial class AimlApiProvider(string name, ProviderInstanceOptions
             image = frame.DataUri;
         }
 
-        // A model described with a request body in the catalog (Seedance, Hailuo) is rendered from it; Sora keeps its typed body.
+        // A model described with a request body in the catalog (Seedance, Hailuo) is rendered from it, with the last frame
+        // and reference images where it says (Seedance: last_image_url, image_urls); Sora keeps its typed body.
+        string? lastFrame = null;
+        IReadOnlyList<string> references = [];
+        if (upstream?.Body is not null)
+        {
+            (lastFrame, references) = await ReadExtraFramesAsync(job, cancellationToken).ConfigureAwait(false);
+        }
+
         HttpContent content = upstream?.Body is not null
-            ? new StringContent(RenderCatalogBody(upstream, j, image).ToJsonString(), System.Text.Encoding.UTF8, "application/json")
+            ? new StringContent(RenderCatalogBody(upstream, j, image, lastFrame, references).ToJsonString(), System.Text.Encoding.UTF8, "application/json")
             : JsonContent.Create(
                 new AimlApiCreate
                 {

@@ -18,6 +18,8 @@ namespace Reelay.Providers.DashScope;
 /// input.media[{type:first_frame,url}], parameters.resolution and, for text, parameters.ratio). GET {base}/tasks/{id}
 /// (PENDING, RUNNING, SUCCEEDED, FAILED with output.code/message, CANCELED, UNKNOWN), POST {base}/tasks/{id}/cancel
 /// (pending only). The region is the BaseUrl's host, and key, host and model must share it. No crash lookup.
+/// Reference-to-video (wan2.6-r2v and its flash variant, legacy body): input.reference_urls lists the reference images
+/// (the prompt names them character1, character2, … in that order) with parameters.size "W*H", 720P or 1080P, 2-10 s.
 /// </summary>
 public sealed partial class DashScopeProvider(string name, ProviderInstanceOptions options, ProviderServices services)
     : HttpVideoProvider(name, options, services)
@@ -38,13 +40,19 @@ public sealed partial class DashScopeProvider(string name, ProviderInstanceOptio
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(upstreamModel);
-        // No DashScope upstream model is described with a last frame or reference images yet: such jobs go elsewhere.
+        // The catalog says which DashScope models take a last frame (wan2.7-i2v) or reference images (wan2.6-r2v) and how many.
         if (InputsNotOffered("dashscope", job, upstreamModel) is { } inputs)
         {
             return inputs;
         }
 
-        if (ModeNotOffered(upstreamModel, job.Mode == VideoMode.ImageToVideo, ["-t2v"], ["-i2v", "-kf2v"]) is { } mode)
+        var image = job.Mode == VideoMode.ImageToVideo;
+        if (IsReferenceModel(upstreamModel) && (image || job.ReferenceImageKeys.Count == 0))
+        {
+            return $"{upstreamModel} is reference-to-video only (reference images, no first frame)";
+        }
+
+        if (ModeNotOffered(upstreamModel, image, ["-t2v"], ["-i2v", "-kf2v"]) is { } mode)
         {
             return mode;
         }
@@ -55,15 +63,16 @@ public sealed partial class DashScopeProvider(string name, ProviderInstanceOptio
         }
 
         var media = IsMediaGeneration(upstreamModel);
-        if (media && shape.Tier == "480P")
+        if ((media || IsReferenceModel(upstreamModel)) && shape.Tier == "480P")
         {
             return $"resolution 480P is not offered by {upstreamModel} (720P, 1080P)";
         }
 
-        var durations = media ? "2 to 15" : upstreamModel.StartsWith("wan2.5", StringComparison.Ordinal) ? "5 or 10" : upstreamModel.StartsWith("wan2.6", StringComparison.Ordinal) ? "2 to 15" : "5";
+        var durations = IsReferenceModel(upstreamModel) ? "2 to 10" : media ? "2 to 15" : upstreamModel.StartsWith("wan2.5", StringComparison.Ordinal) ? "5 or 10" : upstreamModel.StartsWith("wan2.6", StringComparison.Ordinal) ? "2 to 15" : "5";
         var offered = durations switch
         {
             "2 to 15" => job.DurationSeconds is >= 2 and <= 15,
+            "2 to 10" => job.DurationSeconds is >= 2 and <= 10,
             "5 or 10" => job.DurationSeconds is 5 or 10,
             _ => job.DurationSeconds == 5,
         };
@@ -72,7 +81,9 @@ public sealed partial class DashScopeProvider(string name, ProviderInstanceOptio
             return $"duration {job.DurationSeconds} s is not offered by {upstreamModel} ({durations})";
         }
 
-        return OptionNotOffered(job, (key, _) => key is "negative_prompt" or "watermark" or "prompt_extend", $" by {upstreamModel}");
+        // shot_type (single or multi-shot) is a wan2.6 parameter (provider-apis-live.md 5.3).
+        var shots = upstreamModel.StartsWith("wan2.6", StringComparison.Ordinal);
+        return OptionNotOffered(job, (key, _) => key is "negative_prompt" or "watermark" or "prompt_extend" || (shots && key == "shot_type"), $" by {upstreamModel}");
     }
 
     /// <inheritdoc />
@@ -93,7 +104,14 @@ public sealed partial class DashScopeProvider(string name, ProviderInstanceOptio
             lastFrame = (await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
         }
 
-        var body = Body(j, job.UpstreamModel, image, lastFrame);
+        // Reference images (wan2.6-r2v): data URIs, as img_url takes them, in the order the prompt names them (character1, …).
+        List<string>? references = null;
+        if (job.OpenReferenceImages.Count > 0)
+        {
+            references = (await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false)).Select(r => r.DataUri).ToList();
+        }
+
+        var body = Body(j, job.UpstreamModel, image, lastFrame, references);
         using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("services/aigc/video-generation/video-synthesis"))
         {
             Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
@@ -201,7 +219,7 @@ public sealed partial class DashScopeProvider(string name, ProviderInstanceOptio
     }
 
     /// <summary>The request body in the model generation's shape.</summary>
-    private static JsonObject Body(Job job, string model, string? imageDataUri, string? lastFrameDataUri = null)
+    private static JsonObject Body(Job job, string model, string? imageDataUri, string? lastFrameDataUri = null, List<string>? references = null)
     {
         (string Tier, string Ratio) shape = Sizes.GetValueOrDefault($"{job.Width}x{job.Height}", ("720P", "16:9"));
         var input = new JsonObject();
@@ -243,6 +261,10 @@ public sealed partial class DashScopeProvider(string name, ProviderInstanceOptio
         else
         {
             parameters["size"] = $"{job.Width}*{job.Height}";
+            if (references is { Count: > 0 })
+            {
+                input["reference_urls"] = new JsonArray([.. references.Select(r => (JsonNode?)JsonValue.Create(r))]);
+            }
         }
 
         if (job.Seed is { } seed)
@@ -258,8 +280,16 @@ public sealed partial class DashScopeProvider(string name, ProviderInstanceOptio
             }
         }
 
+        if (job.Options.GetValueOrDefault("shot_type") is { Length: > 0 } shotType)
+        {
+            parameters["shot_type"] = shotType;
+        }
+
         return new JsonObject { ["model"] = model, ["input"] = input, ["parameters"] = parameters };
     }
+
+    /// <summary>Reference-to-video models (wan2.6-r2v, wan2.6-r2v-flash): input.reference_urls, no first frame.</summary>
+    private static bool IsReferenceModel(string model) => model.Contains("-r2v", StringComparison.Ordinal);
 
     /// <summary>wan2.7, wan3.0 and later take input.media[] and resolution (+ ratio); earlier ones the legacy fields.</summary>
     private static bool IsMediaGeneration(string model) =>

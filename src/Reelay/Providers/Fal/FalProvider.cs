@@ -261,9 +261,15 @@ internal static class FalInputs
 
     public static string? CheckSupport(Job job, string model)
     {
-        if (HttpVideoProvider.ModeNotOffered(model, job.Mode == VideoMode.ImageToVideo, ["text-to-video"], ["image-to-video"]) is { } mode)
+        var image = job.Mode == VideoMode.ImageToVideo;
+        if (HttpVideoProvider.ModeNotOffered(model, image, ["text-to-video"], ["image-to-video"]) is { } mode)
         {
             return mode;
+        }
+
+        if (model.Contains("reference-to-video", StringComparison.Ordinal) && (image || job.ReferenceImageKeys.Count == 0))
+        {
+            return $"{model} is reference-to-video only (reference images, no first frame)";
         }
 
         var tier = Tier(job);

@@ -86,12 +86,31 @@ public abstract class HttpVideoProvider : IVideoProvider
             : $"upstream model '{upstreamModel}' is not described in the catalog (upstreams.{type}), which says whether it takes a last frame or reference images";
     }
 
-    /// <summary>The request body of a catalog-described upstream model for a job, with the first frame as a data URI when it has one.</summary>
-    protected System.Text.Json.Nodes.JsonObject RenderCatalogBody(Reelay.Catalog.UpstreamModelDefinition upstream, Job job, string? firstFrameDataUri)
+    /// <summary>
+    /// The request body of a catalog-described upstream model for a job, with the first frame, the last frame and the
+    /// reference images as data URIs when it has them.
+    /// </summary>
+    protected System.Text.Json.Nodes.JsonObject RenderCatalogBody(Reelay.Catalog.UpstreamModelDefinition upstream, Job job, string? firstFrameDataUri, string? lastFrameDataUri = null, IReadOnlyList<string>? referenceImageDataUris = null)
     {
         ArgumentNullException.ThrowIfNull(upstream);
         ArgumentNullException.ThrowIfNull(job);
-        return upstream.RenderBody(new Reelay.Catalog.UpstreamRequestValues(job, Catalog.TierOf(job), Catalog.AspectOf(job), firstFrameDataUri, Catalog.OptionTypes(job.Model)));
+        return upstream.RenderBody(new Reelay.Catalog.UpstreamRequestValues(job, Catalog.TierOf(job), Catalog.AspectOf(job), firstFrameDataUri, Catalog.OptionTypes(job.Model))
+        {
+            LastFrameDataUri = lastFrameDataUri,
+            ReferenceImageDataUris = referenceImageDataUris,
+        });
+    }
+
+    /// <summary>
+    /// The job's last frame and reference images as data URIs (null and empty when it has none), for catalog-rendered
+    /// bodies: read as they are, like the first frame of a catalog body.
+    /// </summary>
+    protected async Task<(string? LastFrame, IReadOnlyList<string> References)> ReadExtraFramesAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var last = job.OpenLastFrame is null ? null : (await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
+        IReadOnlyList<string> references = job.OpenReferenceImages.Count == 0 ? [] : (await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false)).Select(r => r.DataUri).ToList();
+        return (last, references);
     }
 
     /// <summary>The path (relative to the base URL) of an authenticated read that starts nothing, for <see cref="ProbeAsync"/>.</summary>

@@ -39,7 +39,10 @@ public sealed partial class ModelVerseProvider(string name, ProviderInstanceOpti
                 image = (await Frames.ReadAsync(job, upstream.FitFirstFrame ? j.Width : null, upstream.FitFirstFrame ? j.Height : null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
             }
 
-            content = new StringContent(RenderCatalogBody(upstream, j, image).ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+            // The last frame and reference images go where the catalog body says (Kling image_tail, Veo input.last_frame,
+            // Seedance content[] roles last_frame and reference_image).
+            var (last, references) = await ReadExtraFramesAsync(job, cancellationToken).ConfigureAwait(false);
+            content = new StringContent(RenderCatalogBody(upstream, j, image, last, references).ToJsonString(), System.Text.Encoding.UTF8, "application/json");
         }
         else
         {

@@ -17,7 +17,8 @@ namespace Reelay.Providers.Veo;
 /// key goes in "x-goog-api-key", also for the result file (files/{id}:download, a redirect to storage). No cancel and no
 /// lookup (the API has neither). Extension (OpenAI's POST /videos/extensions of a Veo video): instances[0].video = {uri}
 /// of the source's own output (kept on the source job when it finished), 720p, an 8 s continuation, Veo 3.1 preview
-/// models only (not lite); the upstream answers with the stitched whole.
+/// models only (not lite); the upstream answers with the stitched whole. With callbacks on, the submit carries
+/// webhookConfig {uris: [the job's callback URL]}.
 /// </summary>
 public sealed partial class VeoProvider(string name, ProviderInstanceOptions options, ProviderServices services)
     : HttpVideoProvider(name, options, services)
@@ -164,6 +165,13 @@ public sealed partial class VeoProvider(string name, ProviderInstanceOptions opt
     private async Task<SubmitOutcome> PredictAsync(ProviderJob job, VeoPredict body, CancellationToken cancellationToken)
     {
         var j = job.Job;
+        // A per-request webhook when callbacks are on: Google calls it when the operation is done, signed (RS256 JWT,
+        // aud = this URL); the gateway verifies it and takes it only as a hint to poll now.
+        if (CallbackUrl(job) is { } webhook)
+        {
+            body.WebhookConfig = new VeoWebhookConfig { Uris = [webhook] };
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("models/" + Uri.EscapeDataString(job.UpstreamModel) + ":predictLongRunning"))
         {
             Content = JsonContent.Create(body, VeoJsonContext.Default.VeoPredict),

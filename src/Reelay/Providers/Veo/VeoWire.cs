@@ -10,6 +10,17 @@ internal sealed class VeoPredict
 
     [JsonPropertyName("parameters")]
     public required VeoParameters Parameters { get; init; }
+
+    /// <summary>The per-request webhook (provider-apis-live.md §2.4: top-level, a sibling of instances), when callbacks are on.</summary>
+    [JsonPropertyName("webhookConfig")]
+    public VeoWebhookConfig? WebhookConfig { get; set; }
+}
+
+/// <summary>{"uris": [the job's callback URL]}; Google signs each delivery with an RS256 JWT whose aud is the uri.</summary>
+internal sealed class VeoWebhookConfig
+{
+    [JsonPropertyName("uris")]
+    public required List<string> Uris { get; init; }
 }
 
 /// <summary>One instance: the prompt and, for image-to-video, the first frame inline.</summary>

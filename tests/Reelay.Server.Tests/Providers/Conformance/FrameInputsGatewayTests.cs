@@ -1,9 +1,11 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Reelay.Emulators.AimlApi;
 using Reelay.Emulators.DashScope;
 using Reelay.Emulators.Fal;
 using Reelay.Emulators.Kernel;
 using Reelay.Emulators.Kling;
+using Reelay.Emulators.ModelVerse;
 using Reelay.Emulators.Seedance;
 using Reelay.Emulators.Veo;
 using Reelay.Server.Tests.Providers.Kling;
@@ -14,7 +16,9 @@ namespace Reelay.Server.Tests.Providers.Conformance;
 /// <summary>
 /// Every mode a provider type offers beyond a first frame, end to end: a real gateway (AI/ML API dialect, which names the
 /// last frame last_image_url and reference images image_urls) routed to the provider's EMULATOR (loopback; never the
-/// real service). The job must complete, and the emulator must have received the inputs in the upstream's own fields.
+/// real service). The job must complete, and the emulator must have received the inputs in the upstream's own fields:
+/// the native types (Seedance, Kling, Veo, fal, DashScope, reference images through the catalog's reference slot where
+/// the upstream sells them as a separate model) and the catalog-rendered bodies of ModelVerse and AI/ML API.
 /// </summary>
 public sealed class FrameInputsGatewayTests
 {
@@ -26,7 +30,15 @@ public sealed class FrameInputsGatewayTests
         { "veo", "first_last" },
         { "veo", "reference" },
         { "fal", "first_last" },
+        { "fal", "reference" },
         { "dashscope", "first_last" },
+        { "dashscope", "reference" },
+        { "modelverse", "first_last" },
+        { "modelverse", "reference" },
+        { "modelverse-veo", "first_last" },
+        { "modelverse-kling", "first_last" },
+        { "aimlapi", "first_last" },
+        { "aimlapi", "reference" },
     };
 
     [Theory]
@@ -42,28 +54,35 @@ public sealed class FrameInputsGatewayTests
             "kling" => new KlingEmulator(options),
             "veo" => new VeoEmulator(options),
             "dashscope" => new DashScopeEmulator(options),
+            "modelverse" or "modelverse-veo" or "modelverse-kling" => new ModelVerseEmulator(options),
+            "aimlapi" => new AimlApiEmulator(options),
             _ => new FalEmulator(options),
         };
         await emulator.StartAsync();
-        var (model, seconds) = type switch
+        var (model, seconds) = (type, mode) switch
         {
-            "seedance" => ("seedance-2-0", 5),
-            "kling" => ("kling-v2-6", 5),
-            "veo" => ("veo-3.1", 8),
-            "dashscope" => ("wan-2.7", 5),
+            ("seedance", _) => ("seedance-2-0", 5),
+            ("kling" or "modelverse-kling", _) => ("kling-v2-6", 5),
+            ("veo" or "modelverse-veo", _) or ("fal", "reference") => ("veo-3.1", 8),
+            ("dashscope", "reference") => ("wan-2.6", 5),
+            ("dashscope", _) => ("wan-2.7", 5),
             _ => ("seedance-2-0", 5),
         };
+        var providerType = type.StartsWith("modelverse", StringComparison.Ordinal) ? "modelverse" : type;
         var route = new Dictionary<string, string?> { [$"Reelay:Routes:{model}:0:Provider"] = "up" };
-        if (type == "fal")
+        if (type == "fal" && mode == "first_last")
         {
             // fal's Seedance 2.0 endpoint names no last-frame input; Seedance 1.0 pro's takes end_image_url.
             route[$"Reelay:Routes:{model}:0:ImageModel"] = "fal-ai/bytedance/seedance/v1/pro/image-to-video";
         }
 
-        await using var gateway = await ReelayTestServer.StartAsync(GatewayWithEmulators.Merge(GatewayWithEmulators.Instance("up", type, emulator), route));
+        await using var gateway = await ReelayTestServer.StartAsync(GatewayWithEmulators.Merge(GatewayWithEmulators.Instance("up", providerType, emulator), route));
         var uri = (byte[] bytes) => "data:image/png;base64," + Convert.ToBase64String(bytes);
+        // ModelVerse routes Kling 2.6 at 1080p (pro) only.
         object body = mode == "first_last"
-            ? new { model, prompt = "the door opens", duration = seconds, image_url = uri(image), last_image_url = uri(last) }
+            ? type == "modelverse-kling"
+                ? new { model, prompt = "the door opens", duration = seconds, image_url = uri(image), last_image_url = uri(last), resolution = "1080p" }
+                : new { model, prompt = "the door opens", duration = seconds, image_url = uri(image), last_image_url = uri(last) }
             : new { model, prompt = "the fox and the hat", duration = seconds, image_urls = new[] { uri(image), uri(last), uri(image) } };
         using var response = await gateway.Http.PostAsJsonAsync("/v2/video/generations", body);
         var text = await response.Content.ReadAsStringAsync();
@@ -99,10 +118,47 @@ public sealed class FrameInputsGatewayTests
                 Assert.False(submit.GetProperty("instances")[0].TryGetProperty("image", out _));
                 Assert.Equal(8, submit.GetProperty("parameters").GetProperty("durationSeconds").GetInt32());
                 break;
-            case ("dashscope", _):
+            case ("dashscope", "first_last"):
                 var media = submit.GetProperty("input").GetProperty("media");
                 Assert.Equal(["first_frame", "last_frame"], media.EnumerateArray().Select(m => m.GetProperty("type").GetString()!).ToArray());
                 Assert.Equal(uri(last), media[1].GetProperty("url").GetString());
+                break;
+            case ("dashscope", _):
+                // The catalog's reference slot: wan2.6-r2v, with the images in order (character1, character2, …) and a size.
+                Assert.Equal("wan2.6-r2v", submit.GetProperty("model").GetString());
+                Assert.Equal([uri(image), uri(last), uri(image)], submit.GetProperty("input").GetProperty("reference_urls").EnumerateArray().Select(r => r.GetString()!).ToArray());
+                Assert.False(submit.GetProperty("input").TryGetProperty("img_url", out _));
+                Assert.Equal("1280*720", submit.GetProperty("parameters").GetProperty("size").GetString());
+                break;
+            case ("fal", "reference"):
+                Assert.Contains(emulator.Requests, r => r.Method == "POST" && r.PathAndQuery.StartsWith("/fal-ai/veo3.1/reference-to-video", StringComparison.Ordinal));
+                Assert.Equal([uri(image), uri(last), uri(image)], submit.GetProperty("image_urls").EnumerateArray().Select(r => r.GetString()!).ToArray());
+                Assert.Equal("8s", submit.GetProperty("duration").GetString());
+                Assert.False(submit.TryGetProperty("image_url", out _));
+                break;
+            case ("modelverse", "first_last"):
+                Assert.Equal(["first_frame", "last_frame"], Roles(submit.GetProperty("input")));
+                Assert.Equal(uri(last), submit.GetProperty("input").GetProperty("content")[2].GetProperty("image_url").GetProperty("url").GetString());
+                break;
+            case ("modelverse", _):
+                Assert.Equal(["reference_image", "reference_image", "reference_image"], Roles(submit.GetProperty("input")));
+                break;
+            case ("modelverse-veo", _):
+                var lastFrame = submit.GetProperty("input").GetProperty("last_frame");
+                Assert.Equal(Convert.ToBase64String(last), lastFrame.GetProperty("bytesBase64Encoded").GetString());
+                Assert.Equal("image/png", lastFrame.GetProperty("mimeType").GetString());
+                break;
+            case ("modelverse-kling", _):
+                Assert.Equal(Convert.ToBase64String(last), submit.GetProperty("parameters").GetProperty("image_tail").GetString());
+                Assert.Equal(Convert.ToBase64String(image), submit.GetProperty("parameters").GetProperty("image").GetString());
+                break;
+            case ("aimlapi", "first_last"):
+                Assert.Equal(uri(last), submit.GetProperty("last_image_url").GetString());
+                Assert.Equal(uri(image), submit.GetProperty("image_url").GetString());
+                break;
+            case ("aimlapi", _):
+                Assert.Equal([uri(image), uri(last), uri(image)], submit.GetProperty("image_urls").EnumerateArray().Select(r => r.GetString()!).ToArray());
+                Assert.False(submit.TryGetProperty("image_url", out _));
                 break;
             default:
                 Assert.Equal(uri(last), submit.GetProperty("end_image_url").GetString());
