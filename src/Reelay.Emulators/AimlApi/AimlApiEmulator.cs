@@ -51,9 +51,6 @@ public sealed class AimlApiEmulator(EmulatorOptions? options = null) : UpstreamE
     public override string Kind => "aimlapi";
 
     /// <inheritdoc />
-    protected override KeyScheme Scheme => KeyScheme.Bearer;
-
-    /// <inheritdoc />
     protected override void Map(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -88,9 +85,7 @@ public sealed class AimlApiEmulator(EmulatorOptions? options = null) : UpstreamE
             ["statusCode"] = status,
             ["timestamp"] = Now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
         };
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
+        return WriteJsonAsync(context, status, body);
     }
 
     private async Task CreateAsync(HttpContext context)
@@ -100,12 +95,7 @@ public sealed class AimlApiEmulator(EmulatorOptions? options = null) : UpstreamE
             return;
         }
 
-        JsonElement root;
-        try
-        {
-            root = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false)).RootElement;
-        }
-        catch (JsonException)
+        if (await ReadJsonAsync(context).ConfigureAwait(false) is not { } root)
         {
             await InvalidAsync(context, "Unexpected token in JSON body").ConfigureAwait(false);
             return;
@@ -190,20 +180,7 @@ public sealed class AimlApiEmulator(EmulatorOptions? options = null) : UpstreamE
             return;
         }
 
-        var task = Tasks.Add(new EmulatedTask
-        {
-            Id = NextId("video_") + ":" + model,
-            Model = model,
-            Prompt = prompt,
-            Width = width,
-            Height = height,
-            Seconds = seconds,
-            HasImage = image is not null,
-            CreatedAt = Now,
-            QueueTime = Options.QueueTime,
-            RunTime = Options.RunTime,
-            Ending = EndingFor(prompt),
-        });
+        var task = AddTask(NextId("video_") + ":" + model, model, prompt, width, height, seconds, image is not null);
         await context.Response.WriteAsJsonAsync(Render(task), context.RequestAborted).ConfigureAwait(false);
     }
 
@@ -273,20 +250,7 @@ public sealed class AimlApiEmulator(EmulatorOptions? options = null) : UpstreamE
         };
         var (width, height) = ratio >= 1 ? (Even(shortSide * ratio), shortSide) : (shortSide, Even(shortSide / ratio));
         var prompt = JsonFields.Str(root, "prompt");
-        var task = Tasks.Add(new EmulatedTask
-        {
-            Id = NextId("video_") + ":" + model,
-            Model = model,
-            Prompt = prompt,
-            Width = width,
-            Height = height,
-            Seconds = JsonFields.Int(root, "duration") ?? (model.StartsWith("minimax/", StringComparison.Ordinal) ? 6 : 5),
-            HasImage = image is not null,
-            CreatedAt = Now,
-            QueueTime = Options.QueueTime,
-            RunTime = Options.RunTime,
-            Ending = EndingFor(prompt),
-        });
+        var task = AddTask(NextId("video_") + ":" + model, model, prompt, width, height, JsonFields.Int(root, "duration") ?? (model.StartsWith("minimax/", StringComparison.Ordinal) ? 6 : 5), image is not null);
         await context.Response.WriteAsJsonAsync(Render(task), context.RequestAborted).ConfigureAwait(false);
     }
 

@@ -37,9 +37,6 @@ public sealed class DashScopeEmulator(EmulatorOptions? options = null) : Upstrea
     public override string ApiBasePath => "api/v1/";
 
     /// <inheritdoc />
-    protected override KeyScheme Scheme => KeyScheme.Bearer;
-
-    /// <inheritdoc />
     protected override void Map(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -65,9 +62,7 @@ public sealed class DashScopeEmulator(EmulatorOptions? options = null) : Upstrea
 
     private static Task ErrorAsync(HttpContext context, int status, string code, string message)
     {
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(new JsonObject { ["request_id"] = Guid.NewGuid().ToString(), ["code"] = code, ["message"] = message }.ToJsonString(), context.RequestAborted);
+        return WriteJsonAsync(context, status, new JsonObject { ["request_id"] = Guid.NewGuid().ToString(), ["code"] = code, ["message"] = message });
     }
 
     private static Task InvalidAsync(HttpContext context, string message) => ErrorAsync(context, 400, "InvalidParameter", message);
@@ -85,12 +80,7 @@ public sealed class DashScopeEmulator(EmulatorOptions? options = null) : Upstrea
             return;
         }
 
-        JsonElement root;
-        try
-        {
-            root = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false)).RootElement;
-        }
-        catch (JsonException)
+        if (await ReadJsonAsync(context).ConfigureAwait(false) is not { } root)
         {
             await InvalidAsync(context, "The request body is not valid JSON.").ConfigureAwait(false);
             return;
@@ -226,21 +216,7 @@ public sealed class DashScopeEmulator(EmulatorOptions? options = null) : Upstrea
             }
         }
 
-        var task = Tasks.Add(new EmulatedTask
-        {
-            Id = Guid.NewGuid().ToString(),
-            Model = model,
-            Prompt = prompt,
-            Width = size.W,
-            Height = size.H,
-            Seconds = seconds,
-            HasImage = image,
-            CreatedAt = Now,
-            QueueTime = Options.QueueTime,
-            RunTime = Options.RunTime,
-            Ending = EndingFor(prompt),
-            Extra = new Dictionary<string, string> { ["shape"] = media ? "media" : reference ? "reference" : "legacy" },
-        });
+        var task = AddTask(Guid.NewGuid().ToString(), model, prompt, size.W, size.H, seconds, image, new Dictionary<string, string> { ["shape"] = media ? "media" : reference ? "reference" : "legacy" });
         await context.Response.WriteAsJsonAsync(new JsonObject { ["output"] = new JsonObject { ["task_status"] = "PENDING", ["task_id"] = task.Id }, ["request_id"] = Guid.NewGuid().ToString() }, context.RequestAborted).ConfigureAwait(false);
     }
 

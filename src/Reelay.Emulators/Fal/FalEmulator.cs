@@ -41,9 +41,6 @@ public sealed class FalEmulator(EmulatorOptions? options = null) : UpstreamEmula
     public override string Kind => "fal";
 
     /// <inheritdoc />
-    protected override KeyScheme Scheme => KeyScheme.Bearer;
-
-    /// <inheritdoc />
     protected override void Map(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -105,9 +102,7 @@ public sealed class FalEmulator(EmulatorOptions? options = null) : UpstreamEmula
             context.Response.Headers["X-Fal-Error-Type"] = type;
         }
 
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
+        return WriteJsonAsync(context, status, body);
     }
 
     private static Task ValidationAsync(HttpContext context, string field, string message, string type = "value_error") =>
@@ -115,13 +110,6 @@ public sealed class FalEmulator(EmulatorOptions? options = null) : UpstreamEmula
         {
             ["detail"] = new JsonArray(new JsonObject { ["loc"] = new JsonArray("body", field), ["msg"] = message, ["type"] = type }),
         });
-
-    private static Task WriteJsonAsync(HttpContext context, int status, JsonObject body)
-    {
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
-    }
 
     private async Task SubmitAsync(HttpContext context, string model)
     {
@@ -143,12 +131,7 @@ public sealed class FalEmulator(EmulatorOptions? options = null) : UpstreamEmula
             return;
         }
 
-        JsonElement root;
-        try
-        {
-            root = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false)).RootElement;
-        }
-        catch (JsonException)
+        if (await ReadJsonAsync(context).ConfigureAwait(false) is not { } root)
         {
             await ValidationAsync(context, "", "Input should be a valid JSON object", "json_invalid").ConfigureAwait(false);
             return;
@@ -262,21 +245,7 @@ public sealed class FalEmulator(EmulatorOptions? options = null) : UpstreamEmula
             : frame is { } f ? (double)f.Width / f.Height : 16 / 9.0;
         var (width, height) = ratio >= 1 ? (Even(shortSide * ratio), shortSide) : (shortSide, Even(shortSide / ratio));
         var app = string.Join('/', parts.Take(parts[0] is "workflows" or "comfy" ? 3 : 2));
-        var task = Tasks.Add(new EmulatedTask
-        {
-            Id = Guid.NewGuid().ToString(),
-            Model = model,
-            Prompt = prompt,
-            Width = width,
-            Height = height,
-            Seconds = seconds,
-            HasImage = image,
-            CreatedAt = Now,
-            QueueTime = Options.QueueTime,
-            RunTime = Options.RunTime,
-            Ending = EndingFor(prompt),
-            Extra = new Dictionary<string, string> { ["app"] = app },
-        });
+        var task = AddTask(Guid.NewGuid().ToString(), model, prompt, width, height, seconds, image, new Dictionary<string, string> { ["app"] = app });
         CallBackWhenDone(task, context.Request.Query["fal_webhook"].ToString() is { Length: > 0 } hook ? hook : null, SignedWebhook);
         var reply = Urls(task);
         reply["status"] = "IN_QUEUE";

@@ -90,8 +90,8 @@ public abstract class UpstreamEmulator : IAsyncDisposable
     /// <summary>The provider type this emulates (as in Reelay:Providers:&lt;name&gt;:Type).</summary>
     public abstract string Kind { get; }
 
-    /// <summary>How the emulated API expects its key.</summary>
-    protected abstract KeyScheme Scheme { get; }
+    /// <summary>How the emulated API expects its key: "Authorization: Bearer &lt;key&gt;" unless overridden.</summary>
+    protected virtual KeyScheme Scheme => KeyScheme.Bearer;
 
     /// <summary>Settings.</summary>
     public EmulatorOptions Options { get; }
@@ -281,6 +281,27 @@ public abstract class UpstreamEmulator : IAsyncDisposable
         : (prompt?.Contains("[fail]", StringComparison.OrdinalIgnoreCase) ?? false) ? TaskEnding.GenerationError
         : TaskEnding.Success;
 
+    /// <summary>
+    /// Adds a task created now, to the task table: it waits <see cref="EmulatorOptions.QueueTime"/>, runs
+    /// <see cref="EmulatorOptions.RunTime"/> and ends as the switches and its prompt say (<see cref="EndingFor"/>).
+    /// </summary>
+    protected EmulatedTask AddTask(string id, string model, string? prompt, int width, int height, int seconds, bool hasImage, IReadOnlyDictionary<string, string>? extra = null) =>
+        Tasks.Add(new EmulatedTask
+        {
+            Id = id,
+            Model = model,
+            Prompt = prompt,
+            Width = width,
+            Height = height,
+            Seconds = seconds,
+            HasImage = hasImage,
+            CreatedAt = Now,
+            QueueTime = Options.QueueTime,
+            RunTime = Options.RunTime,
+            Ending = EndingFor(prompt),
+            Extra = extra ?? new Dictionary<string, string>(),
+        });
+
     /// <summary>An absolute, expiring URL of the task's MP4 on this emulator (no key needed, like a CDN).</summary>
     protected string ResultUrl(EmulatedTask task)
     {
@@ -288,6 +309,37 @@ public abstract class UpstreamEmulator : IAsyncDisposable
         var expires = (Faults.ExpiredResultUrls ? Now.AddMinutes(-1) : Now + Options.ResultUrlLifetime).ToUnixTimeSeconds();
         // Escaped: some APIs' ids carry ':' and '/' (AI/ML's "video_…:openai/sora-2-t2v").
         return new Uri(BaseUrl, $"_emulator/videos/{Uri.EscapeDataString(task.Id)}.mp4?expires={expires}&sig={Sign(task.Id, expires)}").AbsoluteUri;
+    }
+
+    /// <summary>The request body parsed as JSON, or null when it is not JSON (the handler then answers in its API's own envelope).</summary>
+    protected static async Task<JsonElement?> ReadJsonAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            return (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false)).RootElement;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="body"/> as the answer with <paramref name="status"/> and <paramref name="contentType"/> (none
+    /// when null: ModelVerse's errors carry none).
+    /// </summary>
+    protected static Task WriteJsonAsync(HttpContext context, int status, System.Text.Json.Nodes.JsonNode body, string? contentType = "application/json")
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(body);
+        context.Response.StatusCode = status;
+        if (contentType is not null)
+        {
+            context.Response.ContentType = contentType;
+        }
+
+        return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
     }
 
     /// <summary>Decodes a first frame given as a data URI or raw Base64, or null when it is neither (e.g. a URL).</summary>

@@ -39,9 +39,6 @@ public sealed class KlingEmulator(EmulatorOptions? options = null) : UpstreamEmu
     public override string Kind => "kling";
 
     /// <inheritdoc />
-    protected override KeyScheme Scheme => KeyScheme.Bearer;
-
-    /// <inheritdoc />
     protected override void Map(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -129,15 +126,13 @@ public sealed class KlingEmulator(EmulatorOptions? options = null) : UpstreamEmu
 
     private static Task WriteKlingAsync(HttpContext context, int status, int code, string message, JsonNode? data)
     {
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
         var body = new JsonObject { ["code"] = code, ["message"] = message, ["request_id"] = Guid.NewGuid().ToString("N") };
         if (data is not null)
         {
             body["data"] = data;
         }
 
-        return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
+        return WriteJsonAsync(context, status, body);
     }
 
     private async Task CreateAsync(HttpContext context, bool image)
@@ -147,12 +142,7 @@ public sealed class KlingEmulator(EmulatorOptions? options = null) : UpstreamEmu
             return;
         }
 
-        JsonElement root;
-        try
-        {
-            root = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false)).RootElement;
-        }
-        catch (JsonException)
+        if (await ReadJsonAsync(context).ConfigureAwait(false) is not { } root)
         {
             await WriteKlingAsync(context, 400, 1200, "Invalid request body", null).ConfigureAwait(false);
             return;
@@ -260,21 +250,8 @@ public sealed class KlingEmulator(EmulatorOptions? options = null) : UpstreamEmu
             return;
         }
 
-        var task = Tasks.Add(new EmulatedTask
-        {
-            Id = id,
-            Model = model,
-            Prompt = prompt,
-            Width = width,
-            Height = height,
-            Seconds = int.Parse(d.GetString()!, CultureInfo.InvariantCulture),
-            HasImage = image,
-            CreatedAt = Now,
-            QueueTime = Options.QueueTime,
-            RunTime = Options.RunTime,
-            Ending = EndingFor(prompt),
-            Extra = new Dictionary<string, string> { ["kind"] = image ? "image2video" : "text2video", ["external_task_id"] = external ?? "", ["mode"] = mode, ["sound"] = Str(root, "sound") ?? "" },
-        });
+        var task = AddTask(id, model, prompt, width, height, int.Parse(d.GetString()!, CultureInfo.InvariantCulture), image,
+            new Dictionary<string, string> { ["kind"] = image ? "image2video" : "text2video", ["external_task_id"] = external ?? "", ["mode"] = mode, ["sound"] = Str(root, "sound") ?? "" });
 
         // §4.8: Kling POSTs the task object to callback_url; this EMULATOR calls once, when the task ends.
         CallBackWhenDone(task, Str(root, "callback_url"), t => JsonPost(Render(t)));

@@ -103,8 +103,7 @@ public sealed class ModelVerseEmulator(EmulatorOptions? options = null) : Upstre
         {
             ["error"] = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = Guid.NewGuid().ToString(), ["code"] = code },
         };
-        context.Response.StatusCode = status;
-        return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
+        return WriteJsonAsync(context, status, body, contentType: null);
     }
 
     private async Task SubmitAsync(HttpContext context)
@@ -114,12 +113,7 @@ public sealed class ModelVerseEmulator(EmulatorOptions? options = null) : Upstre
             return;
         }
 
-        JsonElement root;
-        try
-        {
-            root = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false)).RootElement;
-        }
-        catch (JsonException)
+        if (await ReadJsonAsync(context).ConfigureAwait(false) is not { } root)
         {
             await WriteErrorAsync(context, 400, "Invalid param: body is not valid JSON", "param_error").ConfigureAwait(false);
             return;
@@ -204,20 +198,7 @@ public sealed class ModelVerseEmulator(EmulatorOptions? options = null) : Upstre
             return;
         }
 
-        var task = Tasks.Add(new EmulatedTask
-        {
-            Id = NextId("mv-"),
-            Model = model,
-            Prompt = prompt,
-            Width = width,
-            Height = height,
-            Seconds = seconds,
-            HasImage = firstFrame is not null,
-            CreatedAt = Now,
-            QueueTime = Options.QueueTime,
-            RunTime = Options.RunTime,
-            Ending = EndingFor(prompt),
-        });
+        var task = AddTask(NextId("mv-"), model, prompt, width, height, seconds, firstFrame is not null);
         var reply = new JsonObject { ["output"] = new JsonObject { ["task_id"] = task.Id }, ["request_id"] = Guid.NewGuid().ToString() };
         await context.Response.WriteAsJsonAsync(reply, context.RequestAborted).ConfigureAwait(false);
     }

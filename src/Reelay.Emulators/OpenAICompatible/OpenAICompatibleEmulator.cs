@@ -37,9 +37,6 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
     public IReadOnlyList<string> ContentAcceptHeaders => [.. _contentAccept];
 
     /// <inheritdoc />
-    protected override KeyScheme Scheme => KeyScheme.Bearer;
-
-    /// <inheritdoc />
     protected override void Map(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -262,21 +259,7 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
             extra["remixed_from_video_id"] = sourceId;
         }
 
-        var task = Tasks.Add(new EmulatedTask
-        {
-            Id = NextId("video_"),
-            Model = source.Model,
-            Prompt = prompt,
-            Width = source.Width,
-            Height = source.Height,
-            Seconds = seconds,
-            HasImage = false,
-            CreatedAt = Now,
-            QueueTime = Options.QueueTime,
-            RunTime = Options.RunTime,
-            Ending = EndingFor(prompt),
-            Extra = extra,
-        });
+        var task = AddTask(NextId("video_"), source.Model, prompt, source.Width, source.Height, seconds, hasImage: false, extra);
         await WriteJsonAsync(context, Video(task)).ConfigureAwait(false);
     }
 
@@ -302,9 +285,7 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
         {
             ["error"] = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = param, ["code"] = code },
         };
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
+        return WriteJsonAsync(context, status, body);
     }
 
     private async Task CreateAsync(HttpContext context)
@@ -349,12 +330,7 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
         }
         else
         {
-            JsonElement root;
-            try
-            {
-                root = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false)).RootElement;
-            }
-            catch (JsonException)
+            if (await ReadJsonAsync(context).ConfigureAwait(false) is not { } root)
             {
                 await WriteOpenAIErrorAsync(context, 400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)", null, null).ConfigureAwait(false);
                 return;
@@ -458,21 +434,7 @@ public sealed class OpenAICompatibleEmulator(EmulatorOptions? options = null) : 
             extra["characters"] = string.Join(", ", used.Select(c => $"{c.Id} ({c.Name})"));
         }
 
-        var task = Tasks.Add(new EmulatedTask
-        {
-            Id = NextId("video_"),
-            Model = model,
-            Prompt = prompt,
-            Width = width,
-            Height = height,
-            Seconds = int.Parse(secondsText, CultureInfo.InvariantCulture),
-            HasImage = image is not null,
-            CreatedAt = Now,
-            QueueTime = Options.QueueTime,
-            RunTime = Options.RunTime,
-            Ending = EndingFor(prompt),
-            Extra = extra,
-        });
+        var task = AddTask(NextId("video_"), model, prompt, width, height, int.Parse(secondsText, CultureInfo.InvariantCulture), image is not null, extra);
         await WriteJsonAsync(context, Video(task)).ConfigureAwait(false);
     }
 

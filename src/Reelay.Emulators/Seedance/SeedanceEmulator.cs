@@ -45,9 +45,6 @@ public sealed class SeedanceEmulator(EmulatorOptions? options = null) : Upstream
     public override string ApiBasePath => "api/v3/";
 
     /// <inheritdoc />
-    protected override KeyScheme Scheme => KeyScheme.Bearer;
-
-    /// <inheritdoc />
     protected override void Map(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -84,9 +81,7 @@ public sealed class SeedanceEmulator(EmulatorOptions? options = null) : Upstream
             error["param"] = param;
         }
 
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(new JsonObject { ["error"] = error }.ToJsonString(), context.RequestAborted);
+        return WriteJsonAsync(context, status, new JsonObject { ["error"] = error });
     }
 
     private static Task InvalidAsync(HttpContext context, string param, string message) =>
@@ -99,12 +94,7 @@ public sealed class SeedanceEmulator(EmulatorOptions? options = null) : Upstream
             return;
         }
 
-        JsonElement root;
-        try
-        {
-            root = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false)).RootElement;
-        }
-        catch (JsonException)
+        if (await ReadJsonAsync(context).ConfigureAwait(false) is not { } root)
         {
             await WriteArkErrorAsync(context, 400, "InvalidParameter", "The request body is not valid JSON.", null).ConfigureAwait(false);
             return;
@@ -260,21 +250,7 @@ public sealed class SeedanceEmulator(EmulatorOptions? options = null) : Upstream
             extra["seed"] = seed.GetRawText();
         }
 
-        var task = Tasks.Add(new EmulatedTask
-        {
-            Id = NextId($"cgt-{Now:yyyyMMddHHmmss}-"),
-            Model = model,
-            Prompt = prompt,
-            Width = width,
-            Height = height,
-            Seconds = duration,
-            HasImage = roles.Count > 0,
-            CreatedAt = Now,
-            QueueTime = Options.QueueTime,
-            RunTime = Options.RunTime,
-            Ending = EndingFor(prompt),
-            Extra = extra,
-        });
+        var task = AddTask(NextId($"cgt-{Now:yyyyMMddHHmmss}-"), model, prompt, width, height, duration, roles.Count > 0, extra);
 
         // §1.11: Ark POSTs the task (the GET body) to callback_url; this EMULATOR calls once, when the task ends.
         CallBackWhenDone(task, root.TryGetProperty("callback_url", out var callback) && callback.ValueKind == JsonValueKind.String ? callback.GetString() : null, t => JsonPost(Render(t)));

@@ -41,9 +41,6 @@ public sealed class SoraRelayEmulator(EmulatorOptions? options = null) : Upstrea
     public override string Kind => "sora-relay";
 
     /// <inheritdoc />
-    protected override KeyScheme Scheme => KeyScheme.Bearer;
-
-    /// <inheritdoc />
     protected override void Map(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -62,9 +59,7 @@ public sealed class SoraRelayEmulator(EmulatorOptions? options = null) : Upstrea
             "forbidden" => new JsonObject { ["error"] = new JsonObject { ["message"] = "user quota is not enough", ["type"] = "new_api_error", ["code"] = "insufficient_user_quota" } },
             _ => new JsonObject { ["code"] = code, ["message"] = message, ["data"] = null },
         };
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
+        return WriteJsonAsync(context, status, body);
     }
 
     private async Task CreateAsync(HttpContext context)
@@ -74,12 +69,7 @@ public sealed class SoraRelayEmulator(EmulatorOptions? options = null) : Upstrea
             return;
         }
 
-        JsonElement root;
-        try
-        {
-            root = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false)).RootElement;
-        }
-        catch (JsonException)
+        if (await ReadJsonAsync(context).ConfigureAwait(false) is not { } root)
         {
             await InvalidAsync(context, "invalid character in request body: not valid JSON").ConfigureAwait(false);
             return;
@@ -170,20 +160,7 @@ public sealed class SoraRelayEmulator(EmulatorOptions? options = null) : Upstrea
             return;
         }
 
-        var task = Tasks.Add(new EmulatedTask
-        {
-            Id = Guid.NewGuid().ToString(),
-            Model = model,
-            Prompt = prompt,
-            Width = width,
-            Height = height,
-            Seconds = int.Parse(duration, System.Globalization.CultureInfo.InvariantCulture),
-            HasImage = image is not null,
-            CreatedAt = Now,
-            QueueTime = Options.QueueTime,
-            RunTime = Options.RunTime,
-            Ending = EndingFor(prompt),
-        });
+        var task = AddTask(Guid.NewGuid().ToString(), model, prompt, width, height, int.Parse(duration, System.Globalization.CultureInfo.InvariantCulture), image is not null);
         await context.Response.WriteAsJsonAsync(new JsonObject { ["task_id"] = task.Id }, context.RequestAborted).ConfigureAwait(false);
     }
 

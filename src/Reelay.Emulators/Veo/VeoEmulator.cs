@@ -64,9 +64,6 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
     public override string ApiBasePath => "v1beta/";
 
     /// <inheritdoc />
-    protected override KeyScheme Scheme => KeyScheme.Bearer;
-
-    /// <inheritdoc />
     protected override void Map(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -138,9 +135,7 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
             error["details"] = new JsonArray(detail);
         }
 
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json; charset=UTF-8";
-        return context.Response.WriteAsync(new JsonObject { ["error"] = error }.ToJsonString(), context.RequestAborted);
+        return WriteJsonAsync(context, status, new JsonObject { ["error"] = error }, "application/json; charset=UTF-8");
     }
 
     private static bool DecodesImage(JsonElement image)
@@ -177,12 +172,7 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
             return;
         }
 
-        JsonElement root;
-        try
-        {
-            root = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false)).RootElement;
-        }
-        catch (JsonException)
+        if (await ReadJsonAsync(context).ConfigureAwait(false) is not { } root)
         {
             await InvalidAsync(context, "Invalid JSON payload received.").ConfigureAwait(false);
             return;
@@ -312,20 +302,7 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
 
         var shortSide = resolution == "1080p" ? 1080 : 720;
         var longSide = resolution == "1080p" ? 1920 : 1280;
-        var task = Tasks.Add(new EmulatedTask
-        {
-            Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)),
-            Model = model,
-            Prompt = prompt,
-            Width = aspect == "16:9" ? longSide : shortSide,
-            Height = aspect == "16:9" ? shortSide : longSide,
-            Seconds = seconds,
-            HasImage = hasImage,
-            CreatedAt = Now,
-            QueueTime = Options.QueueTime,
-            RunTime = Options.RunTime,
-            Ending = EndingFor(prompt),
-        });
+        var task = AddTask(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), model, prompt, aspect == "16:9" ? longSide : shortSide, aspect == "16:9" ? shortSide : longSide, seconds, hasImage);
         CallBack(task, WebhookUri(root));
         await context.Response.WriteAsJsonAsync(new JsonObject { ["name"] = $"models/{model}/operations/{task.Id}" }, context.RequestAborted).ConfigureAwait(false);
     }
@@ -439,21 +416,8 @@ public sealed class VeoEmulator(EmulatorOptions? options = null) : UpstreamEmula
         }
 
         var prompt = Str(instance, "prompt");
-        var task = Tasks.Add(new EmulatedTask
-        {
-            Id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)),
-            Model = model,
-            Prompt = prompt,
-            Width = source.Width,
-            Height = source.Height,
-            Seconds = source.Seconds + seconds,
-            HasImage = false,
-            CreatedAt = Now,
-            QueueTime = Options.QueueTime,
-            RunTime = Options.RunTime,
-            Ending = EndingFor(prompt),
-            Extra = new Dictionary<string, string>(StringComparer.Ordinal) { ["operation"] = "extend", ["source"] = source.Id },
-        });
+        var task = AddTask(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), model, prompt, source.Width, source.Height, source.Seconds + seconds, hasImage: false,
+            new Dictionary<string, string>(StringComparer.Ordinal) { ["operation"] = "extend", ["source"] = source.Id });
         CallBack(task, webhook);
         await context.Response.WriteAsJsonAsync(new JsonObject { ["name"] = $"models/{model}/operations/{task.Id}" }, context.RequestAborted).ConfigureAwait(false);
     }

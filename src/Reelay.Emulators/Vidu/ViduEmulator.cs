@@ -78,9 +78,7 @@ public sealed class ViduEmulator(EmulatorOptions? options = null) : UpstreamEmul
             ["message"] = text,
             ["metadata"] = new JsonObject { ["trace_id"] = Guid.NewGuid().ToString("N") },
         };
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
+        return WriteJsonAsync(context, status, body);
     }
 
     private async Task CreateAsync(HttpContext context, bool image)
@@ -90,12 +88,7 @@ public sealed class ViduEmulator(EmulatorOptions? options = null) : UpstreamEmul
             return;
         }
 
-        JsonElement root;
-        try
-        {
-            root = (await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false)).RootElement;
-        }
-        catch (JsonException)
+        if (await ReadJsonAsync(context).ConfigureAwait(false) is not { } root)
         {
             await WriteErrorAsync(context, 400, "request body is not valid json", "BadRequest").ConfigureAwait(false);
             return;
@@ -211,21 +204,8 @@ public sealed class ViduEmulator(EmulatorOptions? options = null) : UpstreamEmul
         var seed = root.TryGetProperty("seed", out var sd) && sd.ValueKind == JsonValueKind.Number && sd.TryGetInt64(out var sv) && sv != 0 ? sv : Random.Shared.NextInt64(1, int.MaxValue);
         var payload = Str(root, "payload") ?? "";
         var bgm = root.TryGetProperty("bgm", out var bg) && bg.ValueKind == JsonValueKind.True;
-        var task = Tasks.Add(new EmulatedTask
-        {
-            Id = Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture),
-            Model = model,
-            Prompt = prompt,
-            Width = width,
-            Height = height,
-            Seconds = seconds,
-            HasImage = image,
-            CreatedAt = Now,
-            QueueTime = Options.QueueTime,
-            RunTime = Options.RunTime,
-            Ending = EndingFor(prompt),
-            Extra = new Dictionary<string, string>(StringComparer.Ordinal) { ["payload"] = payload, ["bgm"] = bgm ? "true" : "false", ["resolution"] = resolution },
-        });
+        var task = AddTask(Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture), model, prompt, width, height, seconds, image,
+            new Dictionary<string, string>(StringComparer.Ordinal) { ["payload"] = payload, ["bgm"] = bgm ? "true" : "false", ["resolution"] = resolution });
 
         // §5.3: Vidu POSTs the task (shaped like GET, with "status" beside "state") to callback_url; this EMULATOR
         // calls once, when the task ends, unsigned (Vidu's signature algorithm is not documented).

@@ -58,17 +58,13 @@ public static class ReelayTelemetry
     private static readonly Counter<long> Polls = Meter.CreateCounter<long>(
         "reelay.polls", unit: "{poll}", description: "Upstream status polls by provider instance and outcome (running, succeeded, failed, retry_later: a timeout, a transport error, a 429 or 5xx).");
 
-    private static readonly Histogram<double> PollLateness = Meter.CreateHistogram<double>(
+    private static readonly Histogram<double> PollLateness = SecondsHistogram(
         PollLatenessName,
-        unit: "s",
-        description: "Time from a poll's scheduled due time until the provider answered it (timer delay, concurrency and rate-limit waits, and the upstream round trip).",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+        "Time from a poll's scheduled due time until the provider answered it (timer delay, concurrency and rate-limit waits, and the upstream round trip).");
 
-    private static readonly Histogram<double> UpstreamDuration = Meter.CreateHistogram<double>(
+    private static readonly Histogram<double> UpstreamDuration = SecondsHistogram(
         "reelay.upstream.duration",
-        unit: "s",
-        description: "Duration of upstream provider calls (submit, poll) by provider instance, operation and outcome.",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+        "Duration of upstream provider calls (submit, poll) by provider instance, operation and outcome.");
 
     private static readonly Counter<long> WebhookDeliveries = Meter.CreateCounter<long>(
         "reelay.webhook.deliveries", unit: "{attempt}", description: "Webhook delivery attempts by outcome (delivered, retrying, dead, error).");
@@ -278,6 +274,13 @@ public static class ReelayTelemetry
             }
         }
     }
+
+    // A duration in seconds, with buckets from 5 ms (a local answer) to a minute (a slow upstream).
+    private static Histogram<double> SecondsHistogram(string name, string description) => Meter.CreateHistogram<double>(
+        name,
+        unit: "s",
+        description: description,
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
 
     private static string ProviderOf(Job job) => job.Provider ?? "none";
 

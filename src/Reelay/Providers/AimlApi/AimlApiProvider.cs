@@ -13,17 +13,9 @@ namespace Reelay.Providers.AimlApi;
 /// GET /v2/video/generations?generation_id=, "Authorization: Bearer &lt;key&gt;", statuses queued/generating/completed/error
 /// (waiting and active tolerated), the {message, statusCode, …} error body, and no cancel or lookup by reference.
 /// </summary>
-public sealed partial class AimlApiProvider : HttpVideoProvider
+public sealed partial class AimlApiProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+    : HttpVideoProvider(name, options, services)
 {
-    private readonly ILogger _log;
-
-    /// <summary>Creates the adapter.</summary>
-    public AimlApiProvider(string name, ProviderInstanceOptions options, ProviderServices services)
-        : base(name, options, services)
-    {
-        _log = services.LoggerFactory.CreateLogger<AimlApiProvider>();
-    }
-
     /// <inheritdoc />
     protected override string ProbePath => "v2/video/generations?generation_id=reelay-probe";
 
@@ -69,36 +61,14 @@ public sealed partial class AimlApiProvider : HttpVideoProvider
                 },
                 AimlApiJsonContext.Default.AimlApiCreate);
         using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("v2/video/generations")) { Content = content };
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.SubmitTransport(Name, ex);
-        }
-
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            return UpstreamErrors.Submit(Name, reply, Message(json?.RootElement), Code(json?.RootElement));
-        }
-
-        if (json is not null && UpstreamJson.Str(json.RootElement, "status") is { } status && status.Equals("error", StringComparison.OrdinalIgnoreCase))
-        {
+        return await SubmitJsonAsync(
+            request,
+            (failed, root) => UpstreamErrors.Submit(Name, failed, Message(root), Code(root)),
             // Refused at creation with the task's own error (e.g. prompt moderation): a definite failure.
-            return new SubmitOutcome.Rejected(UpstreamErrors.TaskFailed(Name, UpstreamJson.Str(json.RootElement, "error", "message"), UpstreamJson.Str(json.RootElement, "error", "name")));
-        }
-
-        if (json is not null && UpstreamJson.Str(json.RootElement, "id") is { Length: > 0 } id)
-        {
-            return new SubmitOutcome.Accepted(id);
-        }
-
-        // A 2xx whose body names no generation: the upstream may have started (and will bill) a job Reelay cannot track.
-        Log.UnreadableSubmit(_log, Name, j.Id);
-        return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable generation id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+            (_, root) => UpstreamJson.Str(root, "status") is { } status && status.Equals("error", StringComparison.OrdinalIgnoreCase)
+                ? new SubmitOutcome.Rejected(UpstreamErrors.TaskFailed(Name, UpstreamJson.Str(root, "error", "message"), UpstreamJson.Str(root, "error", "name")))
+                : AcceptedIf(UpstreamJson.Str(root, "id")),
+            () => Log.UnreadableSubmit(Logger, Name, j.Id), "generation id", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -132,7 +102,7 @@ public sealed partial class AimlApiProvider : HttpVideoProvider
             case "ERROR" or "FAILED" or "FAILURE":
                 return new PollOutcome.Failed(UpstreamErrors.TaskFailed(Name, UpstreamJson.Str(root, "error", "message") ?? UpstreamJson.Str(root, "error"), UpstreamJson.Str(root, "error", "name")));
             default:
-                Log.UnknownStatus(_log, Name, job.Job.Id, status);
+                Log.UnknownStatus(Logger, Name, job.Job.Id, status);
                 return new PollOutcome.Running(null);
         }
     }

@@ -21,7 +21,8 @@ namespace Reelay.Providers.DashScope;
 /// Reference-to-video (wan2.6-r2v and its flash variant, legacy body): input.reference_urls lists the reference images
 /// (the prompt names them character1, character2, … in that order) with parameters.size "W*H", 720P or 1080P, 2-10 s.
 /// </summary>
-public sealed partial class DashScopeProvider : HttpVideoProvider
+public sealed partial class DashScopeProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+    : HttpVideoProvider(name, options, services)
 {
     // wan2.5's documented sizes per tier (§5.10); the media generation is assumed to take the same shapes at 720P/1080P.
     private static readonly Dictionary<string, (string Tier, string Ratio)> Sizes = new(StringComparer.Ordinal)
@@ -30,15 +31,6 @@ public sealed partial class DashScopeProvider : HttpVideoProvider
         ["1280x720"] = ("720P", "16:9"), ["720x1280"] = ("720P", "9:16"), ["960x960"] = ("720P", "1:1"), ["1088x832"] = ("720P", "4:3"), ["832x1088"] = ("720P", "3:4"),
         ["1920x1080"] = ("1080P", "16:9"), ["1080x1920"] = ("1080P", "9:16"), ["1440x1440"] = ("1080P", "1:1"), ["1632x1248"] = ("1080P", "4:3"), ["1248x1632"] = ("1080P", "3:4"),
     };
-
-    private readonly ILogger _log;
-
-    /// <summary>Creates the adapter.</summary>
-    public DashScopeProvider(string name, ProviderInstanceOptions options, ProviderServices services)
-        : base(name, options, services)
-    {
-        _log = services.LoggerFactory.CreateLogger<DashScopeProvider>();
-    }
 
     /// <summary>The status of an unknown task: DashScope answers 200 with UNKNOWN to a good key, 401 to a bad one.</summary>
     protected override string ProbePath => "tasks/00000000-0000-0000-0000-000000000000";
@@ -60,14 +52,9 @@ public sealed partial class DashScopeProvider : HttpVideoProvider
             return $"{upstreamModel} is reference-to-video only (reference images, no first frame)";
         }
 
-        if (upstreamModel.Contains("-t2v", StringComparison.Ordinal) && image)
+        if (ModeNotOffered(upstreamModel, image, ["-t2v"], ["-i2v", "-kf2v"]) is { } mode)
         {
-            return $"{upstreamModel} is text-to-video only";
-        }
-
-        if ((upstreamModel.Contains("-i2v", StringComparison.Ordinal) || upstreamModel.Contains("-kf2v", StringComparison.Ordinal)) && !image)
-        {
-            return $"{upstreamModel} is image-to-video only";
+            return mode;
         }
 
         if (!Sizes.TryGetValue($"{job.Width}x{job.Height}", out var shape))
@@ -130,41 +117,28 @@ public sealed partial class DashScopeProvider : HttpVideoProvider
             Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
         };
         request.Headers.TryAddWithoutValidation("X-DashScope-Async", "enable");
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.SubmitTransport(Name, ex);
-        }
+        return await SubmitJsonAsync(
+            request,
+            (failed, root) => SubmitError(failed, root, j),
+            (_, root) => AcceptedIf(UpstreamJson.Str(root, "output", "task_id")),
+            () => Log.UnreadableSubmit(Logger, Name, j.Id), "task id", cancellationToken).ConfigureAwait(false);
+    }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
+    /// <summary>What a non-2xx submit answer means, by DashScope's error code.</summary>
+    private SubmitOutcome SubmitError(UpstreamReply reply, JsonElement? root, Job j)
+    {
+        var code = root is { } c ? UpstreamJson.Str(c, "code") : null;
+        var message = root is { } m ? UpstreamJson.Str(m, "message") : null;
+        var text = UpstreamErrors.Clean(message);
+        var said = text.Length > 0 ? $" ({code}: {text})" : $" ({code})";
+        return code switch
         {
-            var root = json?.RootElement;
-            var code = root is { } c ? UpstreamJson.Str(c, "code") : null;
-            var message = root is { } m ? UpstreamJson.Str(m, "message") : null;
-            var text = UpstreamErrors.Clean(message);
-            var said = text.Length > 0 ? $" ({code}: {text})" : $" ({code})";
-            return code switch
-            {
-                "DataInspectionFailed" or "IPInfringementSuspect" => new SubmitOutcome.Rejected(new JobError(ErrorCodes.ModerationBlocked, $"Blocked by the provider's moderation ({Stage(j)}){said}.", Stage: Stage(j))),
-                "Arrearage" => new SubmitOutcome.Rejected(new JobError(ErrorCodes.UpstreamQuota, $"Provider '{Name}' refused: the account is in arrears{said}.")),
-                "InvalidApiKey" => new SubmitOutcome.Rejected(new JobError(ErrorCodes.UpstreamAuth, $"Provider '{Name}' refused the gateway's credential (InvalidApiKey; the key, the BaseUrl's region and the model must match). The operator must check its API key.")),
-                { } throttle when throttle.StartsWith("Throttling", StringComparison.Ordinal) => new SubmitOutcome.RetryLater(new JobError(ErrorCodes.UpstreamRateLimited, $"Provider '{Name}' is rate limiting requests{said}."), reply.RetryAfter),
-                _ => UpstreamErrors.Submit(Name, reply, message, code),
-            };
-        }
-
-        if (json is not null && UpstreamJson.Str(json.RootElement, "output", "task_id") is { Length: > 0 } taskId)
-        {
-            return new SubmitOutcome.Accepted(taskId);
-        }
-
-        Log.UnreadableSubmit(_log, Name, j.Id);
-        return UpstreamErrors.SubmitWithoutTaskId(Name);
+            "DataInspectionFailed" or "IPInfringementSuspect" => new SubmitOutcome.Rejected(new JobError(ErrorCodes.ModerationBlocked, $"Blocked by the provider's moderation ({Stage(j)}){said}.", Stage: Stage(j))),
+            "Arrearage" => new SubmitOutcome.Rejected(new JobError(ErrorCodes.UpstreamQuota, $"Provider '{Name}' refused: the account is in arrears{said}.")),
+            "InvalidApiKey" => new SubmitOutcome.Rejected(new JobError(ErrorCodes.UpstreamAuth, $"Provider '{Name}' refused the gateway's credential (InvalidApiKey; the key, the BaseUrl's region and the model must match). The operator must check its API key.")),
+            { } throttle when throttle.StartsWith("Throttling", StringComparison.Ordinal) => new SubmitOutcome.RetryLater(new JobError(ErrorCodes.UpstreamRateLimited, $"Provider '{Name}' is rate limiting requests{said}."), reply.RetryAfter),
+            _ => UpstreamErrors.Submit(Name, reply, message, code),
+        };
     }
 
     /// <inheritdoc />
@@ -212,7 +186,7 @@ public sealed partial class DashScopeProvider : HttpVideoProvider
             case "UNKNOWN":
                 return new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' no longer knows the task (UNKNOWN: task ids expire after 24 hours)."));
             default:
-                Log.UnknownStatus(_log, Name, job.Job.Id, status);
+                Log.UnknownStatus(Logger, Name, job.Job.Id, status);
                 return new PollOutcome.Running(null);
         }
     }

@@ -17,17 +17,9 @@ namespace Reelay.Providers.Fal;
 /// sub-path (owner/app only). The inputs each model family takes, and how it spells its duration, are in
 /// <see cref="FalInputs"/>. No crash lookup (the queue has no client reference).
 /// </summary>
-public sealed partial class FalProvider : HttpVideoProvider
+public sealed partial class FalProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+    : HttpVideoProvider(name, options, services)
 {
-    private readonly ILogger _log;
-
-    /// <summary>Creates the adapter.</summary>
-    public FalProvider(string name, ProviderInstanceOptions options, ProviderServices services)
-        : base(name, options, services)
-    {
-        _log = services.LoggerFactory.CreateLogger<FalProvider>();
-    }
-
     /// <summary>The status of an unknown request: 404 with a good key, 401 without; starts nothing.</summary>
     protected override string ProbePath => "fal-ai/reelay-probe/requests/00000000-0000-0000-0000-000000000000/status";
 
@@ -97,32 +89,17 @@ public sealed partial class FalProvider : HttpVideoProvider
         {
             Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
         };
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.SubmitTransport(Name, ex);
-        }
-
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var error = FalError.Read(json?.RootElement);
-            return error.Moderated
-                ? new SubmitOutcome.Rejected(UpstreamErrors.Moderation(error.Message + " content_policy_violation", null) ?? new JobError(ErrorCodes.ModerationBlocked, "Blocked by the provider's moderation.", Stage: "prompt"))
-                : UpstreamErrors.Submit(Name, reply, error.Message, error.Type);
-        }
-
-        if (json is not null && UpstreamJson.Str(json.RootElement, "request_id") is { Length: > 0 } id)
-        {
-            return new SubmitOutcome.Accepted(id);
-        }
-
-        Log.UnreadableSubmit(_log, Name, j.Id);
-        return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable request id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+        return await SubmitJsonAsync(
+            request,
+            (failed, root) =>
+            {
+                var error = FalError.Read(root);
+                return error.Moderated
+                    ? new SubmitOutcome.Rejected(UpstreamErrors.Moderation(error.Message + " content_policy_violation", null) ?? new JobError(ErrorCodes.ModerationBlocked, "Blocked by the provider's moderation.", Stage: "prompt"))
+                    : UpstreamErrors.Submit(Name, failed, error.Message, error.Type);
+            },
+            (_, root) => AcceptedIf(UpstreamJson.Str(root, "request_id")),
+            () => Log.UnreadableSubmit(Logger, Name, j.Id), "request id", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -168,7 +145,7 @@ public sealed partial class FalProvider : HttpVideoProvider
 
                 return await ResultAsync(requestPath, cancellationToken).ConfigureAwait(false);
             default:
-                Log.UnknownStatus(_log, Name, job.Job.Id, status);
+                Log.UnknownStatus(Logger, Name, job.Job.Id, status);
                 return new PollOutcome.Running(null);
         }
     }
@@ -187,7 +164,7 @@ public sealed partial class FalProvider : HttpVideoProvider
         {
             var reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
             using var json = reply.TryJson();
-            Log.Cancelled(_log, Name, job.Job.Id, json is null ? $"HTTP {(int)reply.Status}" : UpstreamJson.Str(json.RootElement, "status") ?? $"HTTP {(int)reply.Status}");
+            Log.Cancelled(Logger, Name, job.Job.Id, json is null ? $"HTTP {(int)reply.Status}" : UpstreamJson.Str(json.RootElement, "status") ?? $"HTTP {(int)reply.Status}");
         }
         catch (UpstreamTransportException)
         {
@@ -285,14 +262,9 @@ internal static class FalInputs
     public static string? CheckSupport(Job job, string model)
     {
         var image = job.Mode == VideoMode.ImageToVideo;
-        if (model.Contains("image-to-video", StringComparison.Ordinal) && !image)
+        if (HttpVideoProvider.ModeNotOffered(model, image, ["text-to-video"], ["image-to-video"]) is { } mode)
         {
-            return $"{model} is image-to-video only";
-        }
-
-        if (model.Contains("text-to-video", StringComparison.Ordinal) && image)
-        {
-            return $"{model} is text-to-video only";
+            return mode;
         }
 
         if (model.Contains("reference-to-video", StringComparison.Ordinal) && (image || job.ReferenceImageKeys.Count == 0))

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using Microsoft.Extensions.Logging;
 using Reelay.Jobs;
 
 namespace Reelay.Providers.Http;
@@ -6,8 +7,10 @@ namespace Reelay.Providers.Http;
 /// <summary>
 /// What every HTTP adapter shares: its instance options, HTTP client, first-frame reader and poll schedule; the
 /// credential header (<see cref="Authorize"/>); result downloads that send the credential only to the instance's own
-/// origin; a probe that makes one authenticated read which starts nothing; and, unless overridden, no cancel and no
-/// lookup by client reference (so a crash mid-submit ends in submit_outcome_unknown).
+/// origin; a probe that makes one authenticated read which starts nothing; the submit and poll plumbing
+/// (<see cref="SubmitJsonAsync"/>, <see cref="PollJsonAsync"/>); and, unless overridden, no cancel and no lookup by client
+/// reference (so a crash mid-submit ends in submit_outcome_unknown). The wire (paths, bodies, envelopes, status names)
+/// stays in each adapter.
 /// </summary>
 public abstract class HttpVideoProvider : IVideoProvider
 {
@@ -21,6 +24,8 @@ public abstract class HttpVideoProvider : IVideoProvider
         Http = services.Http;
         Frames = services.FirstFrames;
         Catalog = services.Catalog ?? Reelay.Catalog.ModelCatalog.Shipped;
+        // The adapter's own category (e.g. Reelay.Providers.Vidu.ViduProvider), as CreateLogger<T> would name it.
+        Logger = services.LoggerFactory.CreateLogger(GetType());
         _callbacks = (options.Callbacks?.Enabled ?? true) ? services.Callbacks : null;
         PollSchedule = new PollSchedule(options.PollInterval, options.MaxPollInterval);
     }
@@ -47,6 +52,9 @@ public abstract class HttpVideoProvider : IVideoProvider
 
     /// <summary>The instance's HTTP client.</summary>
     protected UpstreamHttpClient Http { get; }
+
+    /// <summary>The adapter's logger (its category is the adapter's type); its events keep the adapter's own ids.</summary>
+    protected ILogger Logger { get; }
 
     /// <summary>Reads and fits first frames.</summary>
     protected FirstFrames Frames { get; }
@@ -207,6 +215,75 @@ public abstract class HttpVideoProvider : IVideoProvider
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The one submit plumbing every adapter shares, the twin of <see cref="GetForPollAsync"/>: sends
+    /// <paramref name="request"/> with the credential; a transport failure (timeout, reset, refused) becomes a retry; a
+    /// non-2xx answer goes to <paramref name="onError"/> with its JSON root (null when unreadable); a 2xx goes to
+    /// <paramref name="read"/> with its JSON root. A 2xx that is not JSON, or that <paramref name="read"/> finds no task in
+    /// (it returns null), may have started (and will bill) a job Reelay cannot track: <paramref name="unreadable"/> runs (the
+    /// adapter logs it under its own event id) and the submit ends in submit_outcome_unknown, never a resubmit.
+    /// </summary>
+    /// <param name="request">The submit request.</param>
+    /// <param name="onError">The outcome of a non-2xx answer.</param>
+    /// <param name="read">The outcome of a readable 2xx (usually <see cref="AcceptedIf"/> of its task id), or null when it names no task.</param>
+    /// <param name="unreadable">Logs a 2xx that names no task.</param>
+    /// <param name="idName">What the upstream calls its task id ("task id", "request id", "operation name"), for the error message.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    protected async Task<SubmitOutcome> SubmitJsonAsync(
+        HttpRequestMessage request,
+        Func<UpstreamReply, System.Text.Json.JsonElement?, SubmitOutcome> onError,
+        Func<UpstreamReply, System.Text.Json.JsonElement, SubmitOutcome?> read,
+        Action unreadable,
+        string idName,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onError);
+        ArgumentNullException.ThrowIfNull(read);
+        ArgumentNullException.ThrowIfNull(unreadable);
+        UpstreamReply reply;
+        try
+        {
+            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UpstreamTransportException ex)
+        {
+            return UpstreamErrors.SubmitTransport(Name, ex);
+        }
+
+        using var json = reply.TryJson();
+        if (!reply.IsSuccess)
+        {
+            return onError(reply, json?.RootElement);
+        }
+
+        if (json is not null && read(reply, json.RootElement) is { } outcome)
+        {
+            return outcome;
+        }
+
+        unreadable();
+        return UpstreamErrors.SubmitWithoutTaskId(Name, idName);
+    }
+
+    /// <summary>Accepted with <paramref name="id"/> when it is a non-empty id, otherwise null (the answer names no task).</summary>
+    protected static SubmitOutcome? AcceptedIf(string? id) => id is { Length: > 0 } ? new SubmitOutcome.Accepted(id) : null;
+
+    /// <summary>
+    /// Why an upstream model whose id names its mode cannot serve the job's: "text-to-video only" when an image job meets an
+    /// id containing one of <paramref name="textOnly"/>, "image-to-video only" when a text job meets one containing one of
+    /// <paramref name="imageOnly"/>; null otherwise.
+    /// </summary>
+    protected internal static string? ModeNotOffered(string upstreamModel, bool image, string[] textOnly, string[] imageOnly)
+    {
+        ArgumentNullException.ThrowIfNull(upstreamModel);
+        ArgumentNullException.ThrowIfNull(textOnly);
+        ArgumentNullException.ThrowIfNull(imageOnly);
+        var marks = image ? textOnly : imageOnly;
+        return marks.Any(mark => upstreamModel.Contains(mark, StringComparison.Ordinal))
+            ? $"{upstreamModel} is {(image ? "text" : "image")}-to-video only"
+            : null;
     }
 
     /// <summary>

@@ -62,8 +62,11 @@ public static partial class UpstreamErrors
     /// A 2xx submit reply with no readable task id: the upstream may have started (and will bill) a job Reelay cannot
     /// track, so it is never resubmitted; the outcome is unknown.
     /// </summary>
-    public static SubmitOutcome SubmitWithoutTaskId(string provider) =>
-        new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{provider}' answered the submit without a readable task id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+    public static SubmitOutcome SubmitWithoutTaskId(string provider) => SubmitWithoutTaskId(provider, "task id");
+
+    /// <summary><see cref="SubmitWithoutTaskId(string)"/> in the upstream's words for its id (<paramref name="idName"/>: "request id", "operation name").</summary>
+    public static SubmitOutcome SubmitWithoutTaskId(string provider, string idName) =>
+        new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{provider}' answered the submit without a readable {idName}; it may have started the job. It was not resubmitted, to avoid paying twice."));
 
     /// <summary>Classifies a non-2xx poll reply: throttling, outages and timeouts are retried; a lost task fails.</summary>
     public static PollOutcome Poll(string provider, UpstreamReply reply, string? message, string? code)

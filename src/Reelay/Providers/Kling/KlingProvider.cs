@@ -25,7 +25,6 @@ public sealed partial class KlingProvider : HttpVideoProvider
     private static readonly string[] Aspects = ["16:9", "9:16", "1:1"];
     private static readonly JsonWebTokenHandler Tokens = new() { SetDefaultTimesOnTokenCreation = false };
 
-    private readonly ILogger _log;
     private readonly TimeProvider _time;
     private readonly string? _accessKey;
     private readonly SigningCredentials? _signing;
@@ -34,7 +33,6 @@ public sealed partial class KlingProvider : HttpVideoProvider
     public KlingProvider(string name, ProviderInstanceOptions options, ProviderServices services)
         : base(name, options, services)
     {
-        _log = services.LoggerFactory.CreateLogger<KlingProvider>();
         _time = services.Time;
         var key = options.ApiKey ?? "";
         var colon = key.IndexOf(':', StringComparison.Ordinal);
@@ -51,7 +49,7 @@ public sealed partial class KlingProvider : HttpVideoProvider
 
         if (_signing is null)
         {
-            Log.BadCredential(_log, name);
+            Log.BadCredential(Logger, name);
         }
     }
 
@@ -136,32 +134,14 @@ public sealed partial class KlingProvider : HttpVideoProvider
         {
             Content = JsonContent.Create(body, KlingJsonContext.Default.KlingCreate),
         };
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.SubmitTransport(Name, ex);
-        }
-
-        using var json = reply.TryJson();
-        var root = json?.RootElement;
-        var code = root is { } r && UpstreamJson.At(r, "code") is { ValueKind: JsonValueKind.Number } c && c.TryGetInt32(out var n) ? n : (int?)null;
-        var message = root is { } m ? UpstreamJson.Str(m, "message") : null;
-        if (!reply.IsSuccess || (code is { } nonZero && nonZero != 0))
-        {
-            return SubmitError(reply, code, message, j.Mode);
-        }
-
-        if (root is { } ok && UpstreamJson.Str(ok, "data", "task_id") is { Length: > 0 } taskId)
-        {
-            return new SubmitOutcome.Accepted(taskId);
-        }
-
-        Log.UnreadableSubmit(_log, Name, j.Id);
-        return UpstreamErrors.SubmitWithoutTaskId(Name);
+        // Kling refuses inside a 2xx too: a non-zero code is an error whatever the HTTP status.
+        return await SubmitJsonAsync(
+            request,
+            (failed, root) => SubmitError(failed, Code(root), root is { } m ? UpstreamJson.Str(m, "message") : null, j.Mode),
+            (ok, root) => Code(root) is { } code && code != 0
+                ? SubmitError(ok, code, UpstreamJson.Str(root, "message"), j.Mode)
+                : AcceptedIf(UpstreamJson.Str(root, "data", "task_id")),
+            () => Log.UnreadableSubmit(Logger, Name, j.Id), "task id", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -197,7 +177,7 @@ public sealed partial class KlingProvider : HttpVideoProvider
             case "failed":
                 return new PollOutcome.Failed(TaskFailure(UpstreamJson.Str(body, "data", "task_status_msg")));
             default:
-                Log.UnknownStatus(_log, Name, job.Job.Id, status);
+                Log.UnknownStatus(Logger, Name, job.Job.Id, status);
                 return new PollOutcome.Running(null);
         }
     }

@@ -13,17 +13,9 @@ namespace Reelay.Providers.ModelVerse;
 /// UCloud ModelVerse's task API (provider-apis.md §1): POST /v1/tasks/submit, GET /v1/tasks/status?task_id=,
 /// "Authorization: &lt;key&gt;" without Bearer, a task failure inside HTTP 200, and no cancel or lookup by reference.
 /// </summary>
-public sealed partial class ModelVerseProvider : HttpVideoProvider
+public sealed partial class ModelVerseProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+    : HttpVideoProvider(name, options, services)
 {
-    private readonly ILogger _log;
-
-    /// <summary>Creates the adapter.</summary>
-    public ModelVerseProvider(string name, ProviderInstanceOptions options, ProviderServices services)
-        : base(name, options, services)
-    {
-        _log = services.LoggerFactory.CreateLogger<ModelVerseProvider>();
-    }
-
     /// <inheritdoc />
     protected override string ProbePath => "v1/tasks/status?task_id=reelay-probe";
 
@@ -58,31 +50,11 @@ public sealed partial class ModelVerseProvider : HttpVideoProvider
         }
 
         using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("v1/tasks/submit")) { Content = content };
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.SubmitTransport(Name, ex);
-        }
-
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var root = json?.RootElement;
-            return UpstreamErrors.Submit(Name, reply, root is { } r ? UpstreamJson.Str(r, "error", "message") : null, root is { } c ? UpstreamJson.Str(c, "error", "code") : null);
-        }
-
-        if (json is not null && UpstreamJson.Str(json.RootElement, "output", "task_id") is { Length: > 0 } taskId)
-        {
-            return new SubmitOutcome.Accepted(taskId);
-        }
-
-        // A 2xx whose body names no task: the upstream may have started (and will bill) a job Reelay cannot track.
-        Log.UnreadableSubmit(_log, Name, j.Id);
-        return UpstreamErrors.SubmitWithoutTaskId(Name);
+        return await SubmitJsonAsync(
+            request,
+            (failed, root) => UpstreamErrors.Submit(Name, failed, root is { } r ? UpstreamJson.Str(r, "error", "message") : null, root is { } c ? UpstreamJson.Str(c, "error", "code") : null),
+            (_, root) => AcceptedIf(UpstreamJson.Str(root, "output", "task_id")),
+            () => Log.UnreadableSubmit(Logger, Name, j.Id), "task id", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The typed body of the models whose wire predates catalog bodies (Sora and Vidu), byte for byte as before.</summary>
@@ -156,7 +128,7 @@ public sealed partial class ModelVerseProvider : HttpVideoProvider
             case "EXPIRED":
                 return new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' expired the task before it finished."));
             default:
-                Log.UnknownStatus(_log, Name, job.Job.Id, status);
+                Log.UnknownStatus(Logger, Name, job.Job.Id, status);
                 return new PollOutcome.Running(null);
         }
     }

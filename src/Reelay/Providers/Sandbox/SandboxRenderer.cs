@@ -142,19 +142,26 @@ internal sealed class SandboxRenderer
             "-filter_complex", graph,
             "-map", "[v]",
             "-frames:v", Int(frames),
-            "-c:v", "libx264",
-            "-preset", _options.Preset,
-            "-pix_fmt", "yuv420p",
-            "-threads", Int(EncoderThreads),
-            "-fflags", "+bitexact",
-            "-flags:v", "+bitexact",
-            "-map_metadata", "-1",
-            "-movflags", "+faststart",
-            "-f", "mp4",
-            "-y", "file:" + outputFile,
+            .. EncodeTo(outputFile),
         ]);
         return arguments;
     }
+
+    // The H.264 MP4 encode every render ends with: bit-exact and without metadata (the same input gives the same bytes),
+    // the index in front for streaming.
+    private string[] EncodeTo(string outputFile) =>
+    [
+        "-c:v", "libx264",
+        "-preset", _options.Preset,
+        "-pix_fmt", "yuv420p",
+        "-threads", Int(EncoderThreads),
+        "-fflags", "+bitexact",
+        "-flags:v", "+bitexact",
+        "-map_metadata", "-1",
+        "-movflags", "+faststart",
+        "-f", "mp4",
+        "-y", "file:" + outputFile,
+    ];
 
     // The first+last frame and reference-image renders, honest about what they are (not AI): the pan and zoom over the
     // first frame cross-fades into the last frame between half and three quarters of the length, so the closing quarter
@@ -221,16 +228,7 @@ internal sealed class SandboxRenderer
             "-i", "file:" + second,
             "-filter_complex", $"[0:v]{fit}[a];[1:v]{fit}[b];[a][b]concat=n=2:v=1:a=0[v]",
             "-map", "[v]",
-            "-c:v", "libx264",
-            "-preset", _options.Preset,
-            "-pix_fmt", "yuv420p",
-            "-threads", Int(EncoderThreads),
-            "-fflags", "+bitexact",
-            "-flags:v", "+bitexact",
-            "-map_metadata", "-1",
-            "-movflags", "+faststart",
-            "-f", "mp4",
-            "-y", "file:" + Path.GetRelativePath(folder, outputPath),
+            .. EncodeTo(Path.GetRelativePath(folder, outputPath)),
         ];
         return _runner.RunFfmpegAsync(arguments, progress, folder, started, cancellationToken);
     }

@@ -17,7 +17,8 @@ namespace Reelay.Providers.Seedance;
 /// "Authorization: Bearer &lt;key&gt;". Statuses queued, running, succeeded, failed, cancelled and expired. The result URL is a
 /// presigned object-store URL (24 h, no key). No lookup by client reference (the API has no field for one).
 /// </summary>
-public sealed partial class SeedanceProvider : HttpVideoProvider
+public sealed partial class SeedanceProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+    : HttpVideoProvider(name, options, services)
 {
     // Pixel sizes per resolution and ratio (§1.3). The 2.x series and 1.5 pro share one table; the 1.0 series has its own.
     private static readonly Dictionary<string, (string Resolution, string Ratio)> Series2 = Table(
@@ -29,15 +30,6 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
         ("480p", "16:9", "864x480"), ("480p", "9:16", "480x864"), ("480p", "4:3", "736x544"), ("480p", "1:1", "640x640"), ("480p", "3:4", "544x736"), ("480p", "21:9", "960x416"),
         ("720p", "16:9", "1248x704"), ("720p", "9:16", "704x1248"), ("720p", "4:3", "1120x832"), ("720p", "1:1", "960x960"), ("720p", "3:4", "832x1120"), ("720p", "21:9", "1504x640"),
         ("1080p", "16:9", "1920x1088"), ("1080p", "9:16", "1088x1920"), ("1080p", "4:3", "1664x1248"), ("1080p", "1:1", "1440x1440"), ("1080p", "3:4", "1248x1664"), ("1080p", "21:9", "2176x928"));
-
-    private readonly ILogger _log;
-
-    /// <summary>Creates the adapter.</summary>
-    public SeedanceProvider(string name, ProviderInstanceOptions options, ProviderServices services)
-        : base(name, options, services)
-    {
-        _log = services.LoggerFactory.CreateLogger<SeedanceProvider>();
-    }
 
     /// <summary>Generate; characters go as reference images (<see cref="CharacterReferences"/>) on the models that take them.</summary>
     public override IReadOnlyList<string> Operations { get; } = [JobOperations.Generate, JobOperations.Characters];
@@ -58,14 +50,9 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
         var family = Family(upstreamModel);
         // Reference images without a first frame go to an image model too (lite-i2v takes them); characters are reference images.
         var image = job.Mode == VideoMode.ImageToVideo || job.ReferenceImageKeys.Count > 0 || job.Characters.Count > 0;
-        if (upstreamModel.Contains("-t2v-", StringComparison.Ordinal) && image)
+        if (ModeNotOffered(upstreamModel, image, ["-t2v-"], ["-i2v-"]) is { } mode)
         {
-            return $"{upstreamModel} is text-to-video only";
-        }
-
-        if (upstreamModel.Contains("-i2v-", StringComparison.Ordinal) && !image)
-        {
-            return $"{upstreamModel} is image-to-video only";
+            return mode;
         }
 
         if (Spec(job, upstreamModel) is null)
@@ -159,33 +146,12 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
         {
             Content = JsonContent.Create(body, SeedanceJsonContext.Default.SeedanceCreate),
         };
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.SubmitTransport(Name, ex);
-        }
-
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            var root = json?.RootElement;
-            var code = root is { } c ? UpstreamJson.Str(c, "error", "code") : null;
-            var message = root is { } m ? UpstreamJson.Str(m, "error", "message") : null;
-            return SubmitError(reply, code, message, j.Mode);
-        }
-
-        if (json is not null && UpstreamJson.Str(json.RootElement, "id") is { Length: > 0 } id)
-        {
-            return new SubmitOutcome.Accepted(id);
-        }
-
         // A 2xx without an id ("empty 200" under load is reported): the task may exist and bill; never resubmit blindly.
-        Log.UnreadableSubmit(_log, Name, j.Id);
-        return UpstreamErrors.SubmitWithoutTaskId(Name);
+        return await SubmitJsonAsync(
+            request,
+            (failed, root) => SubmitError(failed, root is { } c ? UpstreamJson.Str(c, "error", "code") : null, root is { } m ? UpstreamJson.Str(m, "error", "message") : null, j.Mode),
+            (_, root) => AcceptedIf(UpstreamJson.Str(root, "id")),
+            () => Log.UnreadableSubmit(Logger, Name, j.Id), "task id", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -221,7 +187,7 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
             case "cancelled":
                 return new PollOutcome.Failed(new JobError(ErrorCodes.UpstreamUnavailable, $"Provider '{Name}' reports the task was cancelled upstream."));
             default:
-                Log.UnknownStatus(_log, Name, job.Job.Id, status);
+                Log.UnknownStatus(Logger, Name, job.Job.Id, status);
                 return new PollOutcome.Running(null);
         }
     }
@@ -241,7 +207,7 @@ public sealed partial class SeedanceProvider : HttpVideoProvider
             var reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
             if (!reply.IsSuccess)
             {
-                Log.CancelRefused(_log, Name, job.Job.Id, UpstreamErrors.Number(reply.Status));
+                Log.CancelRefused(Logger, Name, job.Job.Id, UpstreamErrors.Number(reply.Status));
             }
         }
         catch (UpstreamTransportException)

@@ -15,17 +15,9 @@ namespace Reelay.Providers.SoraRelay;
 /// result at data.output, and no cancel or lookup by reference. The query reply is not documented by the relay's own
 /// pages, so it is read tolerantly: a {code, message, data:{…}} envelope, data.url, video_url or output for the result.
 /// </summary>
-public sealed partial class SoraRelayProvider : HttpVideoProvider
+public sealed partial class SoraRelayProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+    : HttpVideoProvider(name, options, services)
 {
-    private readonly ILogger _log;
-
-    /// <summary>Creates the adapter.</summary>
-    public SoraRelayProvider(string name, ProviderInstanceOptions options, ProviderServices services)
-        : base(name, options, services)
-    {
-        _log = services.LoggerFactory.CreateLogger<SoraRelayProvider>();
-    }
-
     /// <inheritdoc />
     protected override string ProbePath => "v2/videos/generations/reelay-probe";
 
@@ -62,30 +54,11 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
         {
             Content = JsonContent.Create(body, SoraRelayJsonContext.Default.SoraRelayCreate),
         };
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.SubmitTransport(Name, ex);
-        }
-
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            return UpstreamErrors.Submit(Name, reply, Message(json?.RootElement), Code(json?.RootElement));
-        }
-
-        if (json is not null && TaskId(json.RootElement) is { Length: > 0 } taskId)
-        {
-            return new SubmitOutcome.Accepted(taskId);
-        }
-
-        // A 2xx whose body names no task: the relay may have started (and will bill) a job Reelay cannot track.
-        Log.UnreadableSubmit(_log, Name, j.Id);
-        return UpstreamErrors.SubmitWithoutTaskId(Name);
+        return await SubmitJsonAsync(
+            request,
+            (failed, root) => UpstreamErrors.Submit(Name, failed, Message(root), Code(root)),
+            (_, root) => AcceptedIf(TaskId(root)),
+            () => Log.UnreadableSubmit(Logger, Name, j.Id), "task id", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -129,7 +102,7 @@ public sealed partial class SoraRelayProvider : HttpVideoProvider
             case "FAILURE" or "FAILED" or "ERROR":
                 return new PollOutcome.Failed(UpstreamErrors.TaskFailed(Name, UpstreamJson.Str(root, "fail_reason") ?? UpstreamJson.Str(root, "message")));
             default:
-                Log.UnknownStatus(_log, Name, job.Job.Id, status);
+                Log.UnknownStatus(Logger, Name, job.Job.Id, status);
                 return new PollOutcome.Running(null);
         }
     }

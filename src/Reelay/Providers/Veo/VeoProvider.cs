@@ -20,17 +20,9 @@ namespace Reelay.Providers.Veo;
 /// models only (not lite); the upstream answers with the stitched whole. With callbacks on, the submit carries
 /// webhookConfig {uris: [the job's callback URL]}.
 /// </summary>
-public sealed partial class VeoProvider : HttpVideoProvider
+public sealed partial class VeoProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+    : HttpVideoProvider(name, options, services)
 {
-    private readonly ILogger _log;
-
-    /// <summary>Creates the adapter.</summary>
-    public VeoProvider(string name, ProviderInstanceOptions options, ProviderServices services)
-        : base(name, options, services)
-    {
-        _log = services.LoggerFactory.CreateLogger<VeoProvider>();
-    }
-
     /// <summary>Upstream models that extend a previous output (provider-apis-live.md §2.3: the Veo 3.1 preview models, not lite).</summary>
     private static readonly HashSet<string> ExtendingModels = new(StringComparer.Ordinal) { "veo-3.1-generate-preview", "veo-3.1-fast-generate-preview" };
 
@@ -200,37 +192,25 @@ public sealed partial class VeoProvider : HttpVideoProvider
         {
             Content = JsonContent.Create(body, VeoJsonContext.Default.VeoPredict),
         };
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.SubmitTransport(Name, ex);
-        }
+        return await SubmitJsonAsync(
+            request,
+            SubmitError,
+            (_, root) => UpstreamJson.Str(root, "name") is { } operation && operation.Contains("/operations/", StringComparison.Ordinal) ? AcceptedIf(operation) : null,
+            () => Log.UnreadableSubmit(Logger, Name, j.Id), "operation name", cancellationToken).ConfigureAwait(false);
+    }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
+    /// <summary>What a non-2xx submit answer means, from Google's error body.</summary>
+    private SubmitOutcome SubmitError(UpstreamReply reply, JsonElement? root)
+    {
+        var error = GoogleError.Read(root);
+        if (error.KeyInvalid)
         {
-            var error = GoogleError.Read(json?.RootElement);
-            if (error.KeyInvalid)
-            {
-                return new SubmitOutcome.Rejected(new JobError(ErrorCodes.UpstreamAuth, $"Provider '{Name}' refused the gateway's credential (API_KEY_INVALID). The operator must check its API key."));
-            }
-
-            return (int)reply.Status == 429
-                ? new SubmitOutcome.RetryLater(new JobError(ErrorCodes.UpstreamRateLimited, $"Provider '{Name}' is rate limiting requests ({error.Status}: {UpstreamErrors.Clean(error.Message)})."), reply.RetryAfter ?? error.RetryDelay)
-                : UpstreamErrors.Submit(Name, reply, error.Message, error.Status);
+            return new SubmitOutcome.Rejected(new JobError(ErrorCodes.UpstreamAuth, $"Provider '{Name}' refused the gateway's credential (API_KEY_INVALID). The operator must check its API key."));
         }
 
-        if (json is not null && UpstreamJson.Str(json.RootElement, "name") is { Length: > 0 } operation && operation.Contains("/operations/", StringComparison.Ordinal))
-        {
-            return new SubmitOutcome.Accepted(operation);
-        }
-
-        Log.UnreadableSubmit(_log, Name, j.Id);
-        return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable operation name; it may have started the job. It was not resubmitted, to avoid paying twice."));
+        return (int)reply.Status == 429
+            ? new SubmitOutcome.RetryLater(new JobError(ErrorCodes.UpstreamRateLimited, $"Provider '{Name}' is rate limiting requests ({error.Status}: {UpstreamErrors.Clean(error.Message)})."), reply.RetryAfter ?? error.RetryDelay)
+            : UpstreamErrors.Submit(Name, reply, error.Message, error.Status);
     }
 
     /// <inheritdoc />

@@ -17,7 +17,8 @@ namespace Reelay.Providers.Vidu;
 /// carries the attempt's client reference as <c>payload</c>; after a crash mid-submit, <see cref="RecoverSubmitAsync"/>
 /// finds the task by it in the task list (GET {base}/ent/v2/tasks).
 /// </summary>
-public sealed partial class ViduProvider : HttpVideoProvider
+public sealed partial class ViduProvider(string name, ProviderInstanceOptions options, ProviderServices services)
+    : HttpVideoProvider(name, options, services)
 {
     private static readonly string[] Q2Tiers = ["540p", "720p", "1080p"];
     private static readonly string[] Q2Aspects = ["16:9", "9:16", "3:4", "4:3", "1:1"];
@@ -34,15 +35,6 @@ public sealed partial class ViduProvider : HttpVideoProvider
         ["viduq1-classic"] = new(Text: false, Image: true, MinSeconds: 5, MaxSeconds: 5, Tiers: ["1080p"], Aspects: []),
         ["vidu2.0"] = new(Text: false, Image: true, MinSeconds: 4, MaxSeconds: 8, Tiers: ["360p", "720p", "1080p"], Aspects: []),
     };
-
-    private readonly ILogger _log;
-
-    /// <summary>Creates the adapter.</summary>
-    public ViduProvider(string name, ProviderInstanceOptions options, ProviderServices services)
-        : base(name, options, services)
-    {
-        _log = services.LoggerFactory.CreateLogger<ViduProvider>();
-    }
 
     /// <inheritdoc />
     protected override string ProbePath => "ent/v2/tasks/reelay-probe/creations";
@@ -149,46 +141,30 @@ public sealed partial class ViduProvider : HttpVideoProvider
         }
 
         using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url(path)) { Content = content };
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.SubmitTransport(Name, ex);
-        }
+        return await SubmitJsonAsync(
+            request,
+            (failed, root) => SubmitError(failed, root, j.Mode),
+            (_, root) => UpstreamJson.Str(root, "task_id") is not { Length: > 0 } taskId ? null
+                : UpstreamJson.Str(root, "state") is { } state && state.Equals("failed", StringComparison.OrdinalIgnoreCase)
+                    ? new SubmitOutcome.Rejected(TaskFailure(UpstreamJson.Str(root, "err_code"), j.Mode))
+                    : new SubmitOutcome.Accepted(taskId),
+            () => Log.UnreadableSubmit(Logger, Name, j.Id), "task id", cancellationToken).ConfigureAwait(false);
+    }
 
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
+    /// <summary>What a non-2xx submit answer means, by Vidu's reason.</summary>
+    private SubmitOutcome SubmitError(UpstreamReply reply, JsonElement? root, VideoMode mode)
+    {
+        var reason = ViduErrors.Reason(root);
+        var message = ViduErrors.Message(root);
+        if (ViduErrors.IsThrottle(reason) && (int)reply.Status is >= 400 and < 500)
         {
-            var root = json?.RootElement;
-            var reason = ViduErrors.Reason(root);
-            var message = ViduErrors.Message(root);
-            if (ViduErrors.IsThrottle(reason) && (int)reply.Status is >= 400 and < 500)
-            {
-                var text = UpstreamErrors.Clean(message);
-                return new SubmitOutcome.RetryLater(new JobError(ErrorCodes.UpstreamRateLimited, $"Provider '{Name}' is rate limiting requests ({reason}{(text.Length > 0 ? ": " + text : "")})."), reply.RetryAfter);
-            }
-
-            return ViduErrors.Known(Name, reason, message, j.Mode) is { } known
-                ? new SubmitOutcome.Rejected(known)
-                : UpstreamErrors.Submit(Name, reply, message, reason);
+            var text = UpstreamErrors.Clean(message);
+            return new SubmitOutcome.RetryLater(new JobError(ErrorCodes.UpstreamRateLimited, $"Provider '{Name}' is rate limiting requests ({reason}{(text.Length > 0 ? ": " + text : "")})."), reply.RetryAfter);
         }
 
-        if (json is not null && UpstreamJson.Str(json.RootElement, "task_id") is { Length: > 0 } taskId)
-        {
-            if (UpstreamJson.Str(json.RootElement, "state") is { } state && state.Equals("failed", StringComparison.OrdinalIgnoreCase))
-            {
-                return new SubmitOutcome.Rejected(TaskFailure(UpstreamJson.Str(json.RootElement, "err_code"), j.Mode));
-            }
-
-            return new SubmitOutcome.Accepted(taskId);
-        }
-
-        // A 2xx whose body names no task: the upstream may have started (and will bill) a job Reelay cannot track.
-        Log.UnreadableSubmit(_log, Name, j.Id);
-        return UpstreamErrors.SubmitWithoutTaskId(Name);
+        return ViduErrors.Known(Name, reason, message, mode) is { } known
+            ? new SubmitOutcome.Rejected(known)
+            : UpstreamErrors.Submit(Name, reply, message, reason);
     }
 
     /// <inheritdoc />
@@ -229,7 +205,7 @@ public sealed partial class ViduProvider : HttpVideoProvider
             case "failed" or "failure" or "error":
                 return new PollOutcome.Failed(TaskFailure(UpstreamJson.Str(root2, "err_code"), job.Job.Mode));
             default:
-                Log.UnknownState(_log, Name, job.Job.Id, state);
+                Log.UnknownState(Logger, Name, job.Job.Id, state);
                 return new PollOutcome.Running(null);
         }
     }
