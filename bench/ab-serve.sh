@@ -7,7 +7,7 @@
 # status read's baseline as a process of its own: bare Kestrel answering the first gateway's response body (see
 # docs/benchmarks.md section 1). Identical configurations differ by a few per cent between processes: compare against that.
 #   bench/ab-serve.sh "default:X=1" "no-request-line:Reelay__Logging__Requests=false"
-#   bench/ab-serve.sh bare "before:dll=/tmp/before/Reelay.Cli.dll" "after:X=1"
+#   bench/ab-serve.sh bare "before:dll=../older-checkout/bench/Reelay.Bench/bin/Release/net10.0/Reelay.Cli.dll" "after:X=1"
 #   ROUNDS=6 DURATION=3 bench/ab-serve.sh ...        (defaults: 6 rounds of 3 s, after 12 s of warm-up each)
 #   CONTENT_BYTES=229376 bench/ab-serve.sh ...      (GET /v1/videos/{id}/content instead, each job's video replaced by
 #                                                     that many random bytes; "bare" does not apply)
@@ -68,10 +68,10 @@ for j in $(seq 0 $((i - 1))); do
   for _ in $(seq 1 120); do curl -s -H "Authorization: Bearer $key" "${urls[$j]}/v1/videos/${ids[$j]}" | grep -q '"completed"' && break; sleep 0.5; done
   if [ -n "$content_bytes" ]; then
     # The same random bytes for every process; the store then answers with a weak (size and time) ETag.
-    [ -f /tmp/ab-serve-content.$content_bytes ] || head -c "$content_bytes" /dev/urandom >/tmp/ab-serve-content.$content_bytes
+    [ -f "${dirs[0]}/content" ] || head -c "$content_bytes" /dev/urandom >"${dirs[0]}/content"
     files=${dirs[$j]}/data/files
     video=$(find "$files" -path "$files/.sha256" -prune -o -name '*.mp4' -print | head -1)
-    cp /tmp/ab-serve-content.$content_bytes "$video"
+    cp "${dirs[0]}/content" "$video"
     # Its checksum record too ("<sha256> <length> <mtime in .NET ticks>"), as the store writes it, so the ETag stays strong
     # and the store does not read the record from disk on every request.
     touch -d "@$(date +%s)" "$video"
