@@ -60,6 +60,8 @@ internal static class Program
           --cluster-wait <min>    longest wait for the lateness jobs to end (60)
           --cluster-poll <s>      first poll interval, growing to twice it (default: the instance's own, 5 s growing to 30 s)
           --serve <path>      the Reelay.Cli.dll to run (default: the one built with the benchmark), e.g. an older build
+        Reelay.Bench bare-kestrel <route> <body file> <content type>   the status read's bare Kestrel baseline alone, until
+                    SIGTERM (bench/ab-serve.sh runs it as the "bare" process)
         """;
 
     public static async Task<int> Main(string[] args)
@@ -68,6 +70,11 @@ internal static class Program
         {
             Console.WriteLine(Usage);
             return 0;
+        }
+
+        if (args is ["bare-kestrel", var route, var bodyFile, var contentType])
+        {
+            return await ServeBareKestrelAsync(route, bodyFile, contentType);
         }
 
         BenchOptions options;
@@ -154,6 +161,34 @@ internal static class Program
                 // One broken benchmark must not hide the others' numbers; the summary shows it as ERROR.
                 Report.Error(name, ex);
             }
+        }
+
+        return 0;
+    }
+
+    // For bench/ab-serve.sh: the status read's baseline as a process of its own, so its CPU per request can be read from
+    // /proc like a `reelay serve` process's. Serves the file's bytes until SIGTERM or Ctrl+C.
+    private static async Task<int> ServeBareKestrelAsync(string route, string bodyFile, string contentType)
+    {
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        await using var bare = await Support.BareKestrel.StartAsync(route, await File.ReadAllTextAsync(bodyFile), contentType, stop.Token);
+        Console.WriteLine($"Bare Kestrel is ready on {bare.BaseAddress.ToString().TrimEnd('/')}");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
         }
 
         return 0;

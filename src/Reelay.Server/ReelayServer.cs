@@ -85,6 +85,7 @@ public static class ReelayServer
         }
 
         app.UseDialectErrorsForUnmatchedRequests();
+        app.UseAuthenticationForDashboardOnly();
         TelemetrySetup.UseMetricsListenerGuard(app);
         app.MapOpenAIDialect();
         app.MapModelVerseDialect();

@@ -28,13 +28,20 @@ public sealed class ApiKeyAuthenticator(AdminKey adminKey, ApiKeyService keys)
         }
 
         Caller? caller = null;
-        if (adminKey.Matches(token))
+
+        // A client key verified moments ago is answered without hashing (before the admin check, which hashes until the
+        // admin key has been presented once); a stored key's secret is random, so it is never also the admin key.
+        if (keys.TryAuthenticateVerified(token, out var verified))
+        {
+            caller = verified is null ? null : CallerFor(verified);
+        }
+        else if (adminKey.Matches(token))
         {
             caller = Caller.Admin;
         }
         else if (await keys.AuthenticateAsync(token, context.RequestAborted).ConfigureAwait(false) is { } key)
         {
-            caller = new Caller(key.Id, key.Scope == ApiKeyScope.Admin);
+            caller = CallerFor(key);
         }
 
         if (caller is not null)
@@ -44,6 +51,8 @@ public sealed class ApiKeyAuthenticator(AdminKey adminKey, ApiKeyService keys)
 
         return caller;
     }
+
+    private static Caller CallerFor(ApiKeyRecord key) => new(key.Id, key.Scope == ApiKeyScope.Admin);
 
     private static string? PresentedKey(HttpRequest request)
     {

@@ -28,6 +28,12 @@ public static class TelemetrySetup
     /// <summary>Where Prometheus text is served.</summary>
     public const string MetricsPath = "/metrics";
 
+    /// <summary>ASP.NET Core's memory pool meter, left out (see <see cref="AddReelayTelemetry"/>).</summary>
+    internal const string MemoryPoolMeter = "Microsoft.AspNetCore.MemoryPool";
+
+    /// <summary>Routing's per-request counter, left out (see <see cref="AddReelayTelemetry"/>).</summary>
+    internal const string RoutingMatchAttempts = "aspnetcore.routing.match_attempts";
+
     private static readonly string[] SignalEndpointKeys = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"];
 
     /// <summary>Registers OpenTelemetry per Reelay:Telemetry (validated with the other settings at start-up).</summary>
@@ -56,6 +62,12 @@ public static class TelemetrySetup
             metrics.AddMeter(ReelayTelemetry.MeterName);
             metrics.AddAspNetCoreInstrumentation();
             metrics.AddHttpClientInstrumentation();
+
+            // Two of ASP.NET Core's meters record several times per request and are left out: Kestrel's memory pool
+            // (aspnetcore.memory_pool.*: every block rented and returned) and routing's match attempts (one per request,
+            // the same count as http.server.request.duration's). Each measurement is a tag lookup in the SDK; together they
+            // were most of the metrics' CPU on a status read (docs/benchmarks.md section 1).
+            metrics.AddView(instrument => instrument.Meter.Name == MemoryPoolMeter || instrument.Name == RoutingMatchAttempts ? MetricStreamConfiguration.Drop : null);
             if (options.RuntimeMetrics)
             {
                 metrics.AddRuntimeInstrumentation();

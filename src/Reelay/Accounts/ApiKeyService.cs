@@ -24,6 +24,7 @@ public sealed class ApiKeyService : IDisposable
     private int _sharedRateLost;
     private readonly ConcurrentDictionary<string, (ApiKeyRecord? Key, DateTimeOffset ReadAt)> _byHash = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (ApiKeyRecord? Key, DateTimeOffset ReadAt)> _byId = new(StringComparer.Ordinal);
+    private readonly VerifiedKeyCache _verified;
 
     // One sliding window per key and limit: a changed limit starts a new window.
     private readonly PartitionedRateLimiter<string> _submitRate = PartitionedRateLimiter.Create<string, string>(resource =>
@@ -41,8 +42,15 @@ public sealed class ApiKeyService : IDisposable
 
     /// <summary>Creates the service; with <paramref name="sharedRate"/> the submit rate holds for every node sharing it.</summary>
     public ApiKeyService(IAccountStore store, TimeProvider time, ReelayOptions options, ISubmitRateCounters? sharedRate = null, ILogger<ApiKeyService>? logger = null)
+        : this(store, time, options, VerifiedKeyCache.DefaultCapacity, sharedRate, logger)
+    {
+    }
+
+    /// <summary>Creates the service with a verified-key cache of <paramref name="verifiedKeyCapacity"/> entries (tests).</summary>
+    internal ApiKeyService(IAccountStore store, TimeProvider time, ReelayOptions options, int verifiedKeyCapacity, ISubmitRateCounters? sharedRate = null, ILogger<ApiKeyService>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _verified = new VerifiedKeyCache(verifiedKeyCapacity);
         _store = store;
         _time = time;
         _cacheLifetime = options.Accounts.KeyCacheLifetime;
@@ -53,11 +61,18 @@ public sealed class ApiKeyService : IDisposable
     /// <summary>The active key whose secret is <paramref name="presented"/>, or null.</summary>
     public async ValueTask<ApiKeyRecord?> AuthenticateAsync(string presented, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(presented);
+        if (TryAuthenticateVerified(presented, out var verified))
+        {
+            return verified;
+        }
+
         if (!presented.StartsWith(ApiKeySecrets.KeyPrefix, StringComparison.Ordinal) || presented.Length > 256)
         {
             return null;
         }
 
+        var generation = _verified.Generation;
         var hash = ApiKeySecrets.Hash(presented);
         var now = _time.GetUtcNow();
         if (!_byHash.TryGetValue(hash, out var cached) || now - cached.ReadAt > _cacheLifetime)
@@ -70,9 +85,46 @@ public sealed class ApiKeyService : IDisposable
             }
 
             _byHash[hash] = cached;
+            if (_verified.Generation != generation)
+            {
+                // A key was revoked or changed while this read ran: the record may predate that, so it is not kept.
+                _byHash.TryRemove(hash, out _);
+            }
         }
 
-        return cached.Key is { } found && found.IsActive(now) ? found : null;
+        if (cached.Key is { } found && found.IsActive(now))
+        {
+            _verified.Add(presented, found, cached.ReadAt, generation);
+            return found;
+        }
+
+        _verified.Remove(presented);
+        return null;
+    }
+
+    /// <summary>
+    /// Answers from the keys verified recently (by the exact secret presented, see <see cref="VerifiedKeyCache"/>) without
+    /// hashing or reading the store: true with the key, or with null when that key is no longer active (revoked here,
+    /// expired); false when the secret was not verified within Reelay:Accounts:KeyCacheLifetime (ask
+    /// <see cref="AuthenticateAsync"/>).
+    /// </summary>
+    public bool TryAuthenticateVerified(string presented, out ApiKeyRecord? key)
+    {
+        ArgumentNullException.ThrowIfNull(presented);
+        key = null;
+        if (!_verified.TryGet(presented, out var found, out var verifiedAt))
+        {
+            return false;
+        }
+
+        var now = _time.GetUtcNow();
+        if (now - verifiedAt > _cacheLifetime)
+        {
+            return false;
+        }
+
+        key = found.IsActive(now) ? found : null;
+        return true;
     }
 
     /// <summary>A key by id (cached briefly), or null.</summary>
@@ -225,6 +277,7 @@ public sealed class ApiKeyService : IDisposable
 
     private void Forget(string id)
     {
+        _verified.Forget(id);
         _byId.TryRemove(id, out _);
         foreach (var entry in _byHash.Where(e => e.Value.Key?.Id == id).ToList())
         {

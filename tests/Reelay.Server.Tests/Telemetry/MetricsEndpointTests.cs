@@ -62,6 +62,23 @@ public sealed class MetricsEndpointTests
     }
 
     [Fact]
+    public async Task Metrics_AfterApiRequests_DocumentedSeriesKeptPoolAndRoutingCountersLeftOut()
+    {
+        await using var server = await ReelayTestServer.StartAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            using var models = await server.Http.GetAsync("/v1/models");
+            Assert.True(models.IsSuccessStatusCode);
+        }
+
+        var text = await ScrapeUntilAsync(server, t => t.Contains("""http_route="/v1/models""", StringComparison.Ordinal));
+        Assert.Matches("""http_server_request_duration_seconds_bucket\{[^}]*http_route="/v1/models"[^}]*\}""", text);
+        Assert.Contains("kestrel_active_connections", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("aspnetcore_memory_pool_", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("aspnetcore_routing_match_attempts", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Metrics_ScrapedByRealPrometheus_QueryReturnsReelaySeries()
     {
         var prometheus = TelemetryTestSupport.Find("prometheus");

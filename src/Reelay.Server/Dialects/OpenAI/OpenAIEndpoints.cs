@@ -110,7 +110,7 @@ public static class OpenAIEndpoints
     private static async Task<IResult> Retrieve(string id, HttpContext context, JobEngine engine)
     {
         var job = await engine.GetAsync(id, CallerOf(context), context.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Json(OpenAIRenderer.Video(job, engine.QueuePosition(job)), OpenAIJsonContext.Default.OpenAIVideo);
+        return new Hosting.SizedJsonResult<OpenAIVideo>(OpenAIRenderer.Video(job, engine.QueuePosition(job)), OpenAIJsonContext.Default.OpenAIVideo);
     }
 
     private static async Task<IResult> List(HttpContext context, JobEngine engine, string? after, string? limit, string? order)
