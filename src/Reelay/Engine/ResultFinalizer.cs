@@ -140,6 +140,13 @@ public sealed class ResultFinalizer : IDisposable
                 ct).ConfigureAwait(false);
             if (done.Updated is null)
             {
+                if (done.Current is { Status: JobStatus.Succeeded } won && won.ResultKey == videoKey)
+                {
+                    // Another finalization of this job (a second poll that saw the same success while the first waited for
+                    // a finalization slot) stored it first, under these very keys: deleting them would delete its content.
+                    return new FinalizeOutcome.Superseded();
+                }
+
                 // Cancelled or timed out meanwhile: the result belongs to nobody.
                 await _results.DeleteAsync(videoKey, ct).ConfigureAwait(false);
                 await _results.DeleteAsync(thumbKey, ct).ConfigureAwait(false);

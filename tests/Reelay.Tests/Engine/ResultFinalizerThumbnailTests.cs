@@ -1,9 +1,14 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Reelay.Engine;
 using Reelay.Jobs;
+using Reelay.Providers;
 
 namespace Reelay.Tests.Engine;
 
-/// <summary>Reelay:Storage:Thumbnails: a finished result with and without its thumbnail (the ffmpeg process it costs).</summary>
+/// <summary>
+/// Reelay:Storage:Thumbnails: a finished result with and without its thumbnail (the ffmpeg process it costs); and a
+/// second finalization of a job that already succeeded, which must not delete the first one's content.
+/// </summary>
 public sealed class ResultFinalizerThumbnailTests
 {
     [Fact]
@@ -26,6 +31,24 @@ public sealed class ResultFinalizerThumbnailTests
         Assert.Equal(404, missing.HttpStatus);
         await using var video = await h.Engine.OpenContentAsync(job.Id, Caller.Admin, ContentVariant.Video, CancellationToken.None);
         Assert.NotNull(video);
+    }
+
+    [Fact]
+    public async Task Finalize_SameJobAgainAfterItSucceeded_SupersededAndTheStoredContentStays()
+    {
+        await using var h = await EngineHarness.StartAsync();
+        var job = await h.SubmitAsync();
+        await h.WaitForAsync(job.Id, j => j.Status == JobStatus.Succeeded, "job succeeded");
+        var done = await h.GetAsync(job.Id);
+        using var second = new ResultFinalizer(h.Results, h.Media, h.Scheduler.Transitions, h.Clock, h.Options, NullLogger.Instance);
+
+        // A second poll saw the same upstream success while the first finalization ran (both wait for a finalization slot).
+        var outcome = await second.FinalizeAsync(new ProviderJob { Job = done, UpstreamModel = "sandbox" }, h.Provider, new ResultLocation("https://upstream.invalid/v.mp4", false), CancellationToken.None);
+
+        Assert.IsType<FinalizeOutcome.Superseded>(outcome);
+        Assert.True(h.Results.Objects.ContainsKey(done.ResultKey!), "the succeeded job's video was deleted");
+        Assert.True(h.Results.Objects.ContainsKey(done.ThumbnailKey!), "the succeeded job's thumbnail was deleted");
+        Assert.True(h.Results.Objects.ContainsKey(done.SpritesheetKey!), "the succeeded job's spritesheet was deleted");
     }
 
     [Fact]
