@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -62,21 +63,26 @@ internal static partial class ClusterBenchmark
             ["Reelay__Providers__mv__MaxConcurrentJobs"] = options.ClusterJobs.ToString(CultureInfo.InvariantCulture),
             ["Reelay__Providers__mv__MaxRequestsPerSecond"] = "0",
             ["Reelay__Routes__sora-2__0__Provider"] = "mv",
-            // No spritesheet per result: ffmpeg's finalize work (measured in section 4) would otherwise be most of two cores'
-            // time at this scale, and the poll lateness would measure ffmpeg; the thumbnail and ffprobe still run per job.
+            // No spritesheet and no thumbnail per result: ffmpeg's finalize work (measured in section 4) would otherwise be
+            // most of two cores' time at this scale (about 1.5 results a second), and the poll lateness would measure ffmpeg;
+            // ffprobe still checks every result.
             ["Reelay__Storage__Spritesheet"] = "false",
+            ["Reelay__Storage__Thumbnails"] = "false",
             ["Reelay__Limits__MaxRequestBodyBytes"] = "1048576",
         };
         Task<ServeProcess> Start(int i) => ServeProcess.StartAsync(dll, Path.Combine(temp.Path, $"node{i}"), key, Environment(i), ct);
 
         var nodes = await Task.WhenAll(Enumerable.Range(0, options.ClusterNodes).Select(Start));
+        var evidence = new ClusterEvidence(options.ClusterLogs);
+        var retried = new StrongBox<int>();
         try
         {
             // 1. Poll lateness: the jobs spread round robin, all running upstream at once.
             var submitted = Stopwatch.StartNew();
-            var ids = await SubmitAsync(nodes, options.ClusterJobs, "lateness", ct);
-            Report.Line($"Submitted {Report.Count(ids.Count)} jobs over {nodes.Length} nodes in {submitted.Elapsed.TotalSeconds:0.0} s.");
-            var ended = await WaitEndedAsync(nodes[0], ids, TimeSpan.FromMinutes(options.ClusterWaitMinutes), ct);
+            var ids = await SubmitAsync(nodes, options.ClusterJobs, "lateness", evidence, retried, ct);
+            Report.Line($"Submitted {Report.Count(ids.Count)} jobs over {nodes.Length} nodes in {submitted.Elapsed.TotalSeconds:0.0} s"
+                + (retried.Value > 0 ? $" ({Report.Count(retried.Value)} submits answered 503 and retried after Retry-After with the same Idempotency-Key)." : "."));
+            var ended = await WaitEndedAsync(nodes, ids, TimeSpan.FromMinutes(options.ClusterWaitMinutes), evidence, ct);
             var (polls, p50, p99) = await LatenessAsync(nodes, ct);
             Report.Line($"{Report.Count(ended.Completed)} completed, {Report.Count(ended.Failed)} failed, {Report.Count(ids.Count - ended.Completed - ended.Failed)} unfinished after {submitted.Elapsed.TotalSeconds:0} s.");
             Report.Line($"Polls answered: {Report.Count(polls)}; lateness p50 <= {Report.Ms(p50 * 1000)}, p99 <= {Report.Ms(p99 * 1000)} (histogram bucket bounds, all nodes).");
@@ -105,7 +111,7 @@ internal static partial class ClusterBenchmark
             for (var kill = 0; kill < options.ClusterKills; kill++)
             {
                 var victim = kill % nodes.Length;
-                var jobs = await SubmitAsync([nodes[victim]], Math.Max(1, options.ClusterKillJobs), $"kill {kill}", ct);
+                var jobs = await SubmitAsync([nodes[victim]], Math.Max(1, options.ClusterKillJobs), $"kill {kill}", evidence, retried, ct);
                 var node = $"node-{victim}";
                 var until = Stopwatch.StartNew();
                 while (await CountAsync(database.ConnectionString, $"SELECT count(*) FROM job_claims WHERE holder = '{node}'", ct) < jobs.Count)
@@ -114,6 +120,8 @@ internal static partial class ClusterBenchmark
                     {
                         throw new InvalidOperationException($"{node} did not claim its {jobs.Count} jobs");
                     }
+
+                    ThrowOnExit(nodes, evidence);
 
                     await Task.Delay(50, ct);
                 }
@@ -134,6 +142,7 @@ internal static partial class ClusterBenchmark
 
                 takeovers.Add(killed.Elapsed.TotalSeconds);
                 Report.Line($"Kill {kill + 1}: {node} (holding {jobs.Count} jobs) taken over in {killed.Elapsed.TotalSeconds:0.00} s.");
+                evidence.Retire(node, nodes[victim]);
                 await nodes[victim].DisposeAsync();
                 nodes[victim] = await Start(victim);
             }
@@ -148,6 +157,8 @@ internal static partial class ClusterBenchmark
         }
         finally
         {
+            // Before the nodes and the temporary folder go: their logs, if a 5xx or an exit needs explaining.
+            evidence.SaveIfNeeded(nodes, database.Cluster.ServerLogPath);
             foreach (var node in nodes)
             {
                 await node.DisposeAsync();
@@ -155,35 +166,92 @@ internal static partial class ClusterBenchmark
         }
     }
 
-    private static async Task<List<string>> SubmitAsync(ServeProcess[] nodes, int count, string label, CancellationToken ct)
+    /// <summary>Stops the run when a node exited without the benchmark stopping it (its log is kept).</summary>
+    private static void ThrowOnExit(ServeProcess[] nodes, ClusterEvidence evidence)
+    {
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            if (nodes[i].ExitedUnexpectedly)
+            {
+                evidence.CheckExits(nodes);
+                throw new InvalidOperationException($"node-{i} (pid {nodes[i].Id}) exited on its own with code {nodes[i].ExitCode}.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Submits <paramref name="count"/> jobs round robin over <paramref name="nodes"/>, 32 at a time, each with its own
+    /// Idempotency-Key. A 503 (a node's store briefly unavailable) is retried after its Retry-After with the same key, as
+    /// a client should, at most 5 times; any other refusal stops the run. Every 5xx is noted for the logs.
+    /// </summary>
+    private static async Task<List<string>> SubmitAsync(ServeProcess[] nodes, int count, string label, ClusterEvidence evidence, StrongBox<int> retried, CancellationToken ct)
     {
         var ids = new string[count];
         var next = -1;
+        var run = Guid.NewGuid().ToString("N")[..12];
         await Task.WhenAll(Enumerable.Range(0, Math.Min(32, count)).Select(async _ =>
         {
             int i;
             while ((i = Interlocked.Increment(ref next)) < count)
             {
-                var node = nodes[i % nodes.Length];
-                using var body = new StringContent($$"""{"model":"sora-2","prompt":"{{label}} {{i}}","seconds":"4","size":"720x1280"}""", Encoding.UTF8, "application/json");
-                using var response = await node.Http.PostAsync("v1/videos", body, ct);
-                var text = await response.Content.ReadAsStringAsync(ct);
-                if (!response.IsSuccessStatusCode)
+                var index = i % nodes.Length;
+                var node = nodes[index];
+                var key = $"bench-{run}-{label.Replace(' ', '-')}-{i}";
+                for (var attempt = 1; ; attempt++)
                 {
-                    throw new InvalidOperationException($"submit refused: {(int)response.StatusCode} {text}");
-                }
+                    using var request = new HttpRequestMessage(HttpMethod.Post, "v1/videos")
+                    {
+                        Content = new StringContent($$"""{"model":"sora-2","prompt":"{{label}} {{i}}","seconds":"4","size":"720x1280"}""", Encoding.UTF8, "application/json"),
+                    };
+                    request.Headers.Add("Idempotency-Key", key);
+                    HttpResponseMessage response;
+                    try
+                    {
+                        response = await node.Http.SendAsync(request, ct);
+                    }
+                    catch (HttpRequestException) when (node.ExitedUnexpectedly)
+                    {
+                        ThrowOnExit(nodes, evidence);
+                        throw;
+                    }
 
-                ids[i] = JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+                    using (response)
+                    {
+                        var text = await response.Content.ReadAsStringAsync(ct);
+                        if (response.IsSuccessStatusCode)
+                        {
+                            ids[i] = JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+                            break;
+                        }
+
+                        var status = (int)response.StatusCode;
+                        if (status >= 500)
+                        {
+                            evidence.Note($"submit {key} (attempt {attempt}) to node-{index} answered {status}: {ClusterEvidence.Excerpt(text)}");
+                        }
+
+                        if (status == 503 && attempt < 5 && response.Headers.RetryAfter?.Delta is { } wait)
+                        {
+                            Interlocked.Increment(ref retried.Value);
+                            await Task.Delay(TimeSpan.FromSeconds(Math.Clamp(wait.TotalSeconds, 0.1, 10)), ct);
+                            continue;
+                        }
+
+                        throw new InvalidOperationException($"submit refused: {status} {text}");
+                    }
+                }
             }
         }));
         return [.. ids];
     }
 
-    private static async Task<(int Completed, int Failed)> WaitEndedAsync(ServeProcess node, List<string> ids, TimeSpan timeout, CancellationToken ct)
+    private static async Task<(int Completed, int Failed)> WaitEndedAsync(ServeProcess[] nodes, List<string> ids, TimeSpan timeout, ClusterEvidence evidence, CancellationToken ct)
     {
+        var node = nodes[0];
         var waited = Stopwatch.StartNew();
         while (true)
         {
+            ThrowOnExit(nodes, evidence);
             int completed = 0, failed = 0;
             var after = (string?)null;
             do

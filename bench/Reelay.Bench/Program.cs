@@ -59,6 +59,8 @@ internal static class Program
           --cluster-kill-jobs <n> jobs the killed node holds each time (20)
           --cluster-wait <min>    longest wait for the lateness jobs to end (60)
           --cluster-poll <s>      first poll interval, growing to twice it (default: the instance's own, 5 s growing to 30 s)
+          --cluster-logs <dir>    where the nodes' logs (and PostgreSQL's) are kept when a submit answers 5xx or a node exits
+                                  on its own: a cluster-<time> folder inside it (bench/results, relative to the working folder)
           --serve <path>      the Reelay.Cli.dll to run (default: the one built with the benchmark), e.g. an older build
         Reelay.Bench bare-kestrel <route> <body file> <content type>   the status read's bare Kestrel baseline alone, until
                     SIGTERM (bench/ab-serve.sh runs it as the "bare" process)
@@ -271,6 +273,9 @@ internal sealed record BenchOptions
     /// <summary>The instance's first poll interval in seconds for the cluster benchmark (null: the provider default).</summary>
     public int? ClusterPollSeconds { get; init; }
 
+    /// <summary>Where the cluster benchmark keeps its nodes' logs when a submit fails with a 5xx or a node exits on its own.</summary>
+    public string ClusterLogs { get; init; } = Path.Combine("bench", "results");
+
     public static (string Command, BenchOptions Options) Parse(string[] args)
     {
         var command = "all";
@@ -286,7 +291,7 @@ internal sealed record BenchOptions
                 continue;
             }
 
-            if (arg is "--kill-upstream" or "--serve")
+            if (arg is "--kill-upstream" or "--serve" or "--cluster-logs")
             {
                 if (i + 1 >= args.Length)
                 {
@@ -294,9 +299,12 @@ internal sealed record BenchOptions
                 }
 
                 i++;
-                options = arg == "--serve"
-                    ? options with { ServeDll = Path.GetFullPath(File.Exists(args[i]) ? args[i] : throw new ArgumentException($"--serve: no file '{args[i]}'.")) }
-                    : options with { KillUpstreams = args[i] };
+                options = arg switch
+                {
+                    "--serve" => options with { ServeDll = Path.GetFullPath(File.Exists(args[i]) ? args[i] : throw new ArgumentException($"--serve: no file '{args[i]}'.")) },
+                    "--cluster-logs" => options with { ClusterLogs = args[i] },
+                    _ => options with { KillUpstreams = args[i] },
+                };
                 continue;
             }
 

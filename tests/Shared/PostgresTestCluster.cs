@@ -48,6 +48,9 @@ internal sealed class PostgresTestCluster
     /// <summary>The role's password in a private cluster (null with <c>REELAY_TEST_POSTGRES</c>).</summary>
     public string? Password { get; }
 
+    /// <summary>The server's log file in a private cluster (null with <c>REELAY_TEST_POSTGRES</c>); deleted with the cluster.</summary>
+    public string? ServerLogPath => _folder is null ? null : Path.Combine(_folder, "server.log");
+
     /// <summary>The cluster of this test run, started on the first call.</summary>
     public static Task<PostgresTestCluster> GetAsync() => Shared.Value;
 

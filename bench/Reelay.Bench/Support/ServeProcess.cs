@@ -13,6 +13,7 @@ internal sealed partial class ServeProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output;
+    private volatile bool _stopping;
 
     private ServeProcess(Process process, StringBuilder output, Uri baseAddress, string key)
     {
@@ -101,6 +102,27 @@ internal sealed partial class ServeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Its output so far (stdout and stderr: the log, at Warning unless started with the default logging).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>The process id.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>True when the process ended without <see cref="Kill"/> or <see cref="DisposeAsync"/> ending it: a crash.</summary>
+    public bool ExitedUnexpectedly => !_stopping && _process.HasExited;
+
+    /// <summary>The exit code once it has exited, else null.</summary>
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
     /// <summary>Counts lines of its output (logs) containing <paramref name="text"/>.</summary>
     public int OutputLines(string text)
     {
@@ -113,12 +135,14 @@ internal sealed partial class ServeProcess : IAsyncDisposable
     /// <summary>SIGKILL, as a crash would: no shutdown, nothing flushed beyond what was committed.</summary>
     public void Kill()
     {
+        _stopping = true;
         _process.Kill(entireProcessTree: false);
         _process.WaitForExit();
     }
 
     public async ValueTask DisposeAsync()
     {
+        _stopping = true;
         Http.Dispose();
         if (!_process.HasExited)
         {

@@ -30,7 +30,7 @@ internal static partial class DashboardEndpoints
         group.MapGet("/events", Events);
     }
 
-    private static async Task<IResult> JobPage(string id, HttpContext context, JobEngine engine, IAccountStore accounts, IWebhookStore webhooks, TimeProvider time)
+    private static async Task<IResult> JobPage(string id, HttpContext context, JobEngine engine, IAccountStore accounts, IWebhookStore webhooks, TimeProvider time, ReelayOptions options)
     {
         var caller = CallerOf(context);
         try
@@ -41,7 +41,8 @@ internal static partial class DashboardEndpoints
                 await accounts.GetChargeAsync(job.Id, context.RequestAborted).ConfigureAwait(false),
                 await webhooks.ListForJobAsync(job.Id, context.RequestAborted).ConfigureAwait(false),
                 engine.QueuePosition(job),
-                time.GetUtcNow());
+                time.GetUtcNow(),
+                options.Storage.Thumbnails);
             return Render<JobPage>(context, caller, "Job " + job.Id, "jobs", new() { ["View"] = view });
         }
         catch (ReelayException ex)

@@ -5,7 +5,8 @@ using Reelay.Webhooks;
 namespace Reelay.Server.Dashboard;
 
 /// <summary>Everything the job page shows, gathered from the engine and the stores.</summary>
-public sealed record JobView(Job Job, ChargeRecord? Charge, IReadOnlyList<WebhookDeliveryLog> Deliveries, int? QueuePosition, DateTimeOffset Now)
+/// <param name="Thumbnails">Whether this gateway makes thumbnails (Reelay:Storage:Thumbnails): when not, the page asks for no poster.</param>
+public sealed record JobView(Job Job, ChargeRecord? Charge, IReadOnlyList<WebhookDeliveryLog> Deliveries, int? QueuePosition, DateTimeOffset Now, bool Thumbnails = true)
 {
     /// <summary>
     /// The job's timeline as far as the store records it: creation, each submit attempt the job remembers (the last

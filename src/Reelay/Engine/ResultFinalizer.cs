@@ -22,7 +22,7 @@ public abstract record FinalizeOutcome
 
 /// <summary>
 /// Turns a provider's finished result into a succeeded job: downloads it (unless it is a local file), probes it with
-/// ffprobe, makes a thumbnail and (when enabled) a spritesheet, uploads all three to the result store, and records the
+/// ffprobe, makes a thumbnail and a spritesheet (each when enabled), uploads all three to the result store, and records the
 /// success with its retention through <see cref="JobTransitions"/>. Finalizations are bounded engine-wide
 /// (<see cref="EngineOptions.MaxConcurrentFinalizations"/>): a thousand jobs finishing together must not open a thousand
 /// downloads and ffmpeg processes at once. Exceptions (a failed download or upload) reach the caller, which polls again later.
@@ -102,7 +102,8 @@ public sealed class ResultFinalizer : IDisposable
                 return new FinalizeOutcome.Unplayable(new JobError(ErrorCodes.UpstreamUnavailable, "The provider reported success, but its result is not a playable video."));
             }
 
-            var hasThumbnail = await _media.CreateThumbnailAsync(source, thumbnail, ct).ConfigureAwait(false);
+            // Reelay:Storage:Thumbnails=false skips the ffmpeg process a thumbnail costs; the thumbnail variant then answers 404.
+            var hasThumbnail = _storage.Thumbnails && await _media.CreateThumbnailAsync(source, thumbnail, ct).ConfigureAwait(false);
             var hasSpritesheet = await CreateSpritesheetAsync(id, source, spritesheet, facts.DurationSeconds, ct).ConfigureAwait(false);
             var stored = await _results.PutFileAsync(videoKey, source, "video/mp4", move: true, ct).ConfigureAwait(false);
             if (hasThumbnail)
@@ -139,6 +140,13 @@ public sealed class ResultFinalizer : IDisposable
                 ct).ConfigureAwait(false);
             if (done.Updated is null)
             {
+                if (done.Current is { Status: JobStatus.Succeeded } won && won.ResultKey == videoKey)
+                {
+                    // Another finalization of this job (a second poll that saw the same success while the first waited for
+                    // a finalization slot) stored it first, under these very keys: deleting them would delete its content.
+                    return new FinalizeOutcome.Superseded();
+                }
+
                 // Cancelled or timed out meanwhile: the result belongs to nobody.
                 await _results.DeleteAsync(videoKey, ct).ConfigureAwait(false);
                 await _results.DeleteAsync(thumbKey, ct).ConfigureAwait(false);

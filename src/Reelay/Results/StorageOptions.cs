@@ -33,6 +33,12 @@ public sealed class StorageOptions
     /// <summary>Whether finalization makes a spritesheet (a WebP grid of ten frames sampled inside the video). Default true.</summary>
     public bool Spritesheet { get; set; } = true;
 
+    /// <summary>
+    /// Whether finalization makes a thumbnail (one WebP still, an ffmpeg process per result). Default true. Off, a job's
+    /// thumbnail variant answers 404 (not_found) and the dashboard shows no poster; the video itself is unaffected.
+    /// </summary>
+    public bool Thumbnails { get; set; } = true;
+
     /// <summary>The S3-compatible store, used when <see cref="Kind"/> is "s3".</summary>
     public S3.S3StorageOptions S3 { get; set; } = new();
 

@@ -161,8 +161,14 @@ public sealed class FakeMediaInspector : IMediaInspector
     public Task<VideoFacts?> ProbeAsync(string path, CancellationToken cancellationToken) =>
         Task.FromResult(new FileInfo(path).Length > 0 && !File.ReadAllText(path).StartsWith("broken", StringComparison.Ordinal) ? new VideoFacts(4, 320, 240) : null);
 
+    /// <summary>How many thumbnails were asked for.</summary>
+    public int ThumbnailCalls => _thumbnailCalls;
+
+    private int _thumbnailCalls;
+
     public async Task<bool> CreateThumbnailAsync(string videoPath, string outputPath, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _thumbnailCalls);
         await File.WriteAllTextAsync(outputPath, "thumbnail", cancellationToken);
         return true;
     }

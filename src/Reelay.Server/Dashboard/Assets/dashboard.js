@@ -50,7 +50,8 @@
         if (job.status === 'succeeded' && result && pending) {
           var video = document.createElement('video');
           video.id = 'player'; video.controls = true; video.preload = 'metadata'; video.playsInline = true;
-          video.src = result.dataset.video; video.poster = result.dataset.thumbnail;
+          video.src = result.dataset.video;
+          if (result.dataset.thumbnail) { video.poster = result.dataset.thumbnail; }
           pending.replaceWith(video);
           result.dataset.ready = 'true';
         } else if (pending) {

@@ -99,6 +99,13 @@ public sealed partial class PostgresJobStore : SqlJobStore
         {
             throw new StoreConnectionException($"PostgreSQL at {_target} has no such database ({e.MessageText}); create it (CREATE DATABASE) or fix Database= in Reelay:Store:ConnectionString.", e);
         }
+        catch (NpgsqlException e) when (e is not PostgresException && e.Message.StartsWith("The connection pool has been exhausted", StringComparison.Ordinal))
+        {
+            // Npgsql says so only in its message (no SQL state; its inner exception is a bare TimeoutException): every pooled
+            // connection stayed busy for the whole Timeout. The database may be fine; this node asks more of it at once
+            // than its pool allows.
+            throw new StoreConnectionException($"PostgreSQL at {_target}: no pooled connection became free in time ({e.Message}).", e);
+        }
         catch (NpgsqlException e) when (e is not PostgresException)
         {
             throw new StoreConnectionException($"PostgreSQL at {_target} cannot be reached ({e.InnerException?.Message ?? e.Message}); check that it runs and Host/Port in Reelay:Store:ConnectionString.", e);
