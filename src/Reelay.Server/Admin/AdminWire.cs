@@ -97,30 +97,24 @@ internal sealed class ChargeList
     public required IReadOnlyList<ChargeView> Data { get; init; }
 }
 
+/// <summary>A usage row as the admin API shows it: its money in USD, its seconds to the millisecond; the rest as stored.</summary>
 internal sealed class UsageView
 {
-    public required string KeyId { get; init; }
-    public string? KeyName { get; init; }
-    public required string Model { get; init; }
-    public long Jobs { get; init; }
-    public long Succeeded { get; init; }
-    public double Seconds { get; init; }
-    public decimal SpentUsd { get; init; }
-    public decimal HeldUsd { get; init; }
-    public long Unresolved { get; init; }
+    private readonly UsageRow _row;
 
-    public static UsageView From(UsageRow u) => new()
-    {
-        KeyId = u.KeyId,
-        KeyName = u.KeyName,
-        Model = u.Model,
-        Jobs = u.Jobs,
-        Succeeded = u.Succeeded,
-        Seconds = Math.Round(u.Seconds, 3),
-        SpentUsd = Money.ToUsd(u.SpentMicros),
-        HeldUsd = Money.ToUsd(u.HeldMicros),
-        Unresolved = u.Unresolved,
-    };
+    private UsageView(UsageRow row) => _row = row;
+
+    public string KeyId => _row.KeyId;
+    public string? KeyName => _row.KeyName;
+    public string Model => _row.Model;
+    public long Jobs => _row.Jobs;
+    public long Succeeded => _row.Succeeded;
+    public double Seconds => Math.Round(_row.Seconds, 3);
+    public decimal SpentUsd => Money.ToUsd(_row.SpentMicros);
+    public decimal HeldUsd => Money.ToUsd(_row.HeldMicros);
+    public long Unresolved => _row.Unresolved;
+
+    public static UsageView From(UsageRow row) => new(row);
 }
 
 internal sealed class UsageReport

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -26,18 +25,17 @@ public sealed class FalWebhookVerifier : IDisposable
     public static readonly TimeSpan MaxSkew = TimeSpan.FromMinutes(5);
 
     /// <summary>How long fetched keys are used.</summary>
-    public static readonly TimeSpan CacheFor = TimeSpan.FromHours(12);
-
-    private static readonly TimeSpan RefetchAtMostEvery = TimeSpan.FromMinutes(1);
-    private const int MaxJwksBytes = 64 * 1024;
+    public static readonly TimeSpan CacheFor = JwksKeyCache<Ed25519PublicKeyParameters>.CacheFor;
 
     private readonly TimeProvider _time;
-    private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(5) }) { Timeout = TimeSpan.FromSeconds(10) };
-    private readonly ConcurrentDictionary<Uri, (DateTimeOffset FetchedAt, IReadOnlyList<Ed25519PublicKeyParameters> Keys)> _keys = new();
-    private readonly SemaphoreSlim _fetchGate = new(1, 1);
+    private readonly JwksKeyCache<Ed25519PublicKeyParameters> _jwks;
 
     /// <summary>Creates the verifier.</summary>
-    public FalWebhookVerifier(TimeProvider time) => _time = time;
+    public FalWebhookVerifier(TimeProvider time)
+    {
+        _time = time;
+        _jwks = new JwksKeyCache<Ed25519PublicKeyParameters>(time, Ed25519Keys);
+    }
 
     /// <summary>True when the headers carry a valid, fresh fal signature of <paramref name="body"/>.</summary>
     public async Task<bool> VerifyAsync(Uri jwks, IHeaderDictionary headers, byte[] body, CancellationToken cancellationToken)
@@ -72,22 +70,11 @@ public sealed class FalWebhookVerifier : IDisposable
         }
 
         var message = Encoding.UTF8.GetBytes($"{requestId}\n{userId}\n{timestamp}\n{Convert.ToHexStringLower(SHA256.HashData(body))}");
-        var keys = await KeysAsync(jwks, refresh: false, cancellationToken).ConfigureAwait(false);
-        if (Verifies(keys, message, signature))
-        {
-            return true;
-        }
-
-        var again = await KeysAsync(jwks, refresh: true, cancellationToken).ConfigureAwait(false);
-        return !ReferenceEquals(again, keys) && Verifies(again, message, signature);
+        return await _jwks.VerifyAsync(jwks, keys => ValueTask.FromResult(Verifies(keys, message, signature)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        _http.Dispose();
-        _fetchGate.Dispose();
-    }
+    public void Dispose() => _jwks.Dispose();
 
     private static bool Verifies(IReadOnlyList<Ed25519PublicKeyParameters> keys, byte[] message, byte[] signature)
     {
@@ -105,58 +92,9 @@ public sealed class FalWebhookVerifier : IDisposable
         return false;
     }
 
-    private async Task<IReadOnlyList<Ed25519PublicKeyParameters>> KeysAsync(Uri jwks, bool refresh, CancellationToken cancellationToken)
+    // The OKP/Ed25519 keys of a JWKS body; other keys are skipped.
+    private static IReadOnlyList<Ed25519PublicKeyParameters> Ed25519Keys(byte[] bytes)
     {
-        var now = _time.GetUtcNow();
-        if (_keys.TryGetValue(jwks, out var cached) && now - cached.FetchedAt < (refresh ? RefetchAtMostEvery : CacheFor))
-        {
-            return cached.Keys;
-        }
-
-        await _fetchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_keys.TryGetValue(jwks, out cached) && now - cached.FetchedAt < (refresh ? RefetchAtMostEvery : CacheFor))
-            {
-                return cached.Keys;
-            }
-
-            try
-            {
-                var keys = await FetchAsync(jwks, cancellationToken).ConfigureAwait(false);
-                _keys[jwks] = (now, keys);
-                return keys;
-            }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or JsonException or TaskCanceledException or InvalidDataException)
-            {
-                // No keys, no verification: the callback is refused (polling still finishes the job). The failure is
-                // kept for a minute only, so the next callback after it fetches again.
-                var keys = cached.Keys ?? [];
-                _keys[jwks] = (now - CacheFor + RefetchAtMostEvery, keys);
-                return keys;
-            }
-        }
-        finally
-        {
-            _fetchGate.Release();
-        }
-    }
-
-    private async Task<IReadOnlyList<Ed25519PublicKeyParameters>> FetchAsync(Uri jwks, CancellationToken cancellationToken)
-    {
-        using var response = await _http.GetAsync(jwks, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        response.EnsureSuccessStatusCode();
-        if (response.Content.Headers.ContentLength > MaxJwksBytes)
-        {
-            throw new InvalidDataException("JWKS too large");
-        }
-
-        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        if (bytes.Length > MaxJwksBytes)
-        {
-            throw new InvalidDataException("JWKS too large");
-        }
-
         using var document = JsonDocument.Parse(bytes);
         var keys = new List<Ed25519PublicKeyParameters>();
         if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("keys", out var list) && list.ValueKind == JsonValueKind.Array)

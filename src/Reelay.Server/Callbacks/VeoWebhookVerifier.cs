@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -22,21 +20,21 @@ public sealed class VeoWebhookVerifier : IDisposable
     public const string SignatureHeader = "Webhook-Signature";
 
     /// <summary>How long fetched keys are used.</summary>
-    public static readonly TimeSpan CacheFor = TimeSpan.FromHours(12);
+    public static readonly TimeSpan CacheFor = JwksKeyCache<SecurityKey>.CacheFor;
 
-    private static readonly TimeSpan RefetchAtMostEvery = TimeSpan.FromMinutes(1);
-    private const int MaxJwksBytes = 64 * 1024;
     private const int MaxTokenLength = 16 * 1024;
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
 
     private readonly TimeProvider _time;
     private readonly JsonWebTokenHandler _tokens = new();
-    private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(5) }) { Timeout = TimeSpan.FromSeconds(10) };
-    private readonly ConcurrentDictionary<Uri, (DateTimeOffset FetchedAt, IReadOnlyList<SecurityKey> Keys)> _keys = new();
-    private readonly SemaphoreSlim _fetchGate = new(1, 1);
+    private readonly JwksKeyCache<SecurityKey> _jwks;
 
     /// <summary>Creates the verifier.</summary>
-    public VeoWebhookVerifier(TimeProvider time) => _time = time;
+    public VeoWebhookVerifier(TimeProvider time)
+    {
+        _time = time;
+        _jwks = new JwksKeyCache<SecurityKey>(time, RsaKeys);
+    }
 
     /// <summary>True when <paramref name="signature"/> (the header's value) is a valid, unexpired RS256 JWT for <paramref name="audience"/>.</summary>
     public async Task<bool> VerifyAsync(Uri jwks, string? signature, string audience, CancellationToken cancellationToken)
@@ -54,22 +52,11 @@ public sealed class VeoWebhookVerifier : IDisposable
             return false;
         }
 
-        var keys = await KeysAsync(jwks, refresh: false, cancellationToken).ConfigureAwait(false);
-        if (await ValidAsync(token, audience, keys).ConfigureAwait(false))
-        {
-            return true;
-        }
-
-        var again = await KeysAsync(jwks, refresh: true, cancellationToken).ConfigureAwait(false);
-        return !ReferenceEquals(again, keys) && await ValidAsync(token, audience, again).ConfigureAwait(false);
+        return await _jwks.VerifyAsync(jwks, keys => new ValueTask<bool>(ValidAsync(token, audience, keys)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        _http.Dispose();
-        _fetchGate.Dispose();
-    }
+    public void Dispose() => _jwks.Dispose();
 
     private async Task<bool> ValidAsync(string token, string audience, IReadOnlyList<SecurityKey> keys)
     {
@@ -100,59 +87,7 @@ public sealed class VeoWebhookVerifier : IDisposable
         return now <= jwt.ValidTo + ClockSkew && (jwt.ValidFrom == DateTime.MinValue || now >= jwt.ValidFrom - ClockSkew);
     }
 
-    private async Task<IReadOnlyList<SecurityKey>> KeysAsync(Uri jwks, bool refresh, CancellationToken cancellationToken)
-    {
-        var now = _time.GetUtcNow();
-        if (_keys.TryGetValue(jwks, out var cached) && now - cached.FetchedAt < (refresh ? RefetchAtMostEvery : CacheFor))
-        {
-            return cached.Keys;
-        }
-
-        await _fetchGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_keys.TryGetValue(jwks, out cached) && now - cached.FetchedAt < (refresh ? RefetchAtMostEvery : CacheFor))
-            {
-                return cached.Keys;
-            }
-
-            try
-            {
-                var keys = await FetchAsync(jwks, cancellationToken).ConfigureAwait(false);
-                _keys[jwks] = (now, keys);
-                return keys;
-            }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or JsonException or TaskCanceledException or InvalidDataException or ArgumentException)
-            {
-                // No keys, no verification: the webhook is refused (polling still finishes the job). The failure is kept
-                // for a minute only, so the next webhook after it fetches again.
-                var keys = cached.Keys ?? [];
-                _keys[jwks] = (now - CacheFor + RefetchAtMostEvery, keys);
-                return keys;
-            }
-        }
-        finally
-        {
-            _fetchGate.Release();
-        }
-    }
-
-    private async Task<IReadOnlyList<SecurityKey>> FetchAsync(Uri jwks, CancellationToken cancellationToken)
-    {
-        using var response = await _http.GetAsync(jwks, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        response.EnsureSuccessStatusCode();
-        if (response.Content.Headers.ContentLength > MaxJwksBytes)
-        {
-            throw new InvalidDataException("JWKS too large");
-        }
-
-        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        if (bytes.Length > MaxJwksBytes)
-        {
-            throw new InvalidDataException("JWKS too large");
-        }
-
-        // Only RSA keys: the webhook JWT is RS256.
-        return new JsonWebKeySet(System.Text.Encoding.UTF8.GetString(bytes)).GetSigningKeys().Where(k => k is RsaSecurityKey || (k as JsonWebKey)?.Kty == "RSA").ToList();
-    }
+    // Only RSA keys: the webhook JWT is RS256. A body that is not a JWKS throws ArgumentException (a failed fetch).
+    private static IReadOnlyList<SecurityKey> RsaKeys(byte[] bytes) =>
+        new JsonWebKeySet(System.Text.Encoding.UTF8.GetString(bytes)).GetSigningKeys().Where(k => k is RsaSecurityKey || (k as JsonWebKey)?.Kty == "RSA").ToList();
 }

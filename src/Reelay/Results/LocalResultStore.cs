@@ -45,26 +45,7 @@ public sealed partial class LocalResultStore : IResultStore
         ArgumentNullException.ThrowIfNull(content);
         var target = PathFor(key);
         var temp = NewTempPath();
-        try
-        {
-            long length;
-            string sha256;
-            var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous);
-            await using (output.ConfigureAwait(false))
-            {
-                (length, sha256) = await CopyHashingAsync(content, output, cancellationToken).ConfigureAwait(false);
-                output.Flush(flushToDisk: true);
-            }
-
-            await RecordHashAsync(key, temp, length, sha256, cancellationToken).ConfigureAwait(false);
-            Commit(temp, target);
-            return new StoredObject(key, length, sha256);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
+        return await CommitHashedAsync(key, target, temp, () => new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous), content, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -84,15 +65,34 @@ public sealed partial class LocalResultStore : IResultStore
         // Move into the temp folder first: a rename on the same disk, a copy across disks (where File.Move copies
         // and deletes). Either way the key only ever sees the final rename within the root.
         var temp = NewTempPath();
+        return await CommitHashedAsync(
+            key,
+            target,
+            temp,
+            () =>
+            {
+                File.Move(localPath, temp);
+                return new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            },
+            null,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The one write tail of both puts: opens <paramref name="temp"/> (<paramref name="open"/>), hashes it (copying
+    /// <paramref name="source"/> into it first when given), flushes it to disk, records the hash and renames it onto
+    /// <paramref name="target"/>. On any failure the temp file is deleted and the key keeps what it had.
+    /// </summary>
+    private async Task<StoredObject> CommitHashedAsync(string key, string target, string temp, Func<FileStream> open, Stream? source, CancellationToken cancellationToken)
+    {
         try
         {
-            File.Move(localPath, temp);
             long length;
             string sha256;
-            var file = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            var file = open();
             await using (file.ConfigureAwait(false))
             {
-                (length, sha256) = await CopyHashingAsync(file, null, cancellationToken).ConfigureAwait(false);
+                (length, sha256) = await CopyHashingAsync(source ?? file, source is null ? null : file, cancellationToken).ConfigureAwait(false);
                 file.Flush(flushToDisk: true);
             }
 

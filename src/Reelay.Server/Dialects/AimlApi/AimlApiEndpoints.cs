@@ -14,8 +14,7 @@ public static class AimlApiEndpoints
     /// <summary>Maps the dialect's routes.</summary>
     public static IEndpointRouteBuilder MapAimlApiDialect(this IEndpointRouteBuilder app)
     {
-        var generations = app.MapGroup("/v2/video/generations");
-        generations.AddEndpointFilter(new DialectFilter("AimlApi", AimlApiRenderer.Error, "This request requires a valid API key: send 'Authorization: Bearer <key>'.", "Bearer"));
+        var generations = app.MapDialectGroup("/v2/video/generations", "AimlApi", AimlApiRenderer.Error, "This request requires a valid API key: send 'Authorization: Bearer <key>'.", "Bearer");
         generations.MapPost("", Submit);
         generations.MapGet("", Status);
         return app;

@@ -27,8 +27,7 @@ public static class SoraRelayEndpoints
     /// <summary>Maps the dialect's routes.</summary>
     public static IEndpointRouteBuilder MapSoraRelayDialect(this IEndpointRouteBuilder app)
     {
-        var generations = app.MapGroup("/v2/videos/generations");
-        generations.AddEndpointFilter(new DialectFilter("SoraRelay", SoraRelayRenderer.Error, "Invalid or missing API key: send 'Authorization: Bearer <key>'.", "Bearer"));
+        var generations = app.MapDialectGroup("/v2/videos/generations", "SoraRelay", SoraRelayRenderer.Error, "Invalid or missing API key: send 'Authorization: Bearer <key>'.", "Bearer");
         generations.MapPost("", Submit);
         generations.MapGet("/{task_id}", Query);
         return app;

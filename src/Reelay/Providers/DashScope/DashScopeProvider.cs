@@ -91,27 +91,11 @@ public sealed partial class DashScopeProvider(string name, ProviderInstanceOptio
     {
         ArgumentNullException.ThrowIfNull(job);
         var j = job.Job;
-        string? image = null;
-        if (j.Mode == VideoMode.ImageToVideo)
-        {
-            image = (await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
-        }
-
         // provider-apis-live.md 5.3: wan2.7-i2v takes the last frame as a media item of type last_frame after the first.
-        string? lastFrame = null;
-        if (job.OpenLastFrame is not null)
-        {
-            lastFrame = (await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
-        }
-
         // Reference images (wan2.6-r2v): data URIs, as img_url takes them, in the order the prompt names them (character1, …).
-        List<string>? references = null;
-        if (job.OpenReferenceImages.Count > 0)
-        {
-            references = (await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false)).Select(r => r.DataUri).ToList();
-        }
-
-        var body = Body(j, job.UpstreamModel, image, lastFrame, references);
+        var images = await ReadImagesAsync(job, cancellationToken).ConfigureAwait(false);
+        var references = images.References.Count > 0 ? images.References.Select(r => r.DataUri).ToList() : null;
+        var body = Body(j, job.UpstreamModel, images.First?.DataUri, images.Last?.DataUri, references);
         using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url("services/aigc/video-generation/video-synthesis"))
         {
             Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),

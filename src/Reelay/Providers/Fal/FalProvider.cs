@@ -56,26 +56,22 @@ public sealed partial class FalProvider(string name, ProviderInstanceOptions opt
     {
         ArgumentNullException.ThrowIfNull(job);
         var j = job.Job;
-        string? image = null;
-        if (j.Mode == VideoMode.ImageToVideo)
-        {
-            // fal takes a data URI wherever it takes a URL; the image is sent as it is.
-            image = (await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
-        }
-
-        var body = FalInputs.Build(j, job.UpstreamModel, image);
+        // fal takes a data URI wherever it takes a URL; the images are sent as they are.
+        var images = await ReadImagesAsync(job, cancellationToken).ConfigureAwait(false);
+        var body = FalInputs.Build(j, job.UpstreamModel, images.First?.DataUri);
         // fal names inputs per model: the catalog's upstreams.fal.<id>.inputs says which field takes the last frame
-        // (end_image_url on Seedance 1.0 pro and Hailuo 02, provider-apis-live.md 3.10) and which the reference images.
+        // (end_image_url on Seedance 1.0 pro and Hailuo 02, provider-apis-live.md 3.10) and which the reference images
+        // (CheckSupport refuses a job whose model names no field for them).
         var inputs = Catalog.FindUpstream("fal", job.UpstreamModel)?.Inputs;
-        if (job.OpenLastFrame is not null && inputs?.GetValueOrDefault("last_frame") is { } lastField)
+        if (images.Last is { } last && inputs?.GetValueOrDefault("last_frame") is { } lastField)
         {
-            body[lastField] = (await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
+            body[lastField] = last.DataUri;
         }
 
-        if (job.OpenReferenceImages.Count > 0 && inputs?.GetValueOrDefault("reference_images") is { } referenceField)
+        if (images.References.Count > 0 && inputs?.GetValueOrDefault("reference_images") is { } referenceField)
         {
             var array = new System.Text.Json.Nodes.JsonArray();
-            foreach (var reference in await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false))
+            foreach (var reference in images.References)
             {
                 array.Add(reference.DataUri);
             }

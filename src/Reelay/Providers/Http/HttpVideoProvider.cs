@@ -107,9 +107,28 @@ public abstract class HttpVideoProvider : IVideoProvider
     /// </summary>
     protected async Task<(string? LastFrame, IReadOnlyList<string> References)> ReadExtraFramesAsync(ProviderJob job, CancellationToken cancellationToken)
     {
+        var (last, references) = await ReadLastAndReferencesAsync(job, cancellationToken).ConfigureAwait(false);
+        return (last?.DataUri, references.Select(r => r.DataUri).ToList());
+    }
+
+    /// <summary>
+    /// The job's images as they are (never fitted), for upstreams that shape the video by them: the first frame of an
+    /// image-to-video job (else null), the last frame (else null) and the reference images in the client's order (else
+    /// empty). Each adapter puts them in its own wire form (data URI, raw Base64, inline data).
+    /// </summary>
+    protected async Task<(FirstFrame? First, FirstFrame? Last, IReadOnlyList<FirstFrame> References)> ReadImagesAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(job);
-        var last = job.OpenLastFrame is null ? null : (await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).DataUri;
-        IReadOnlyList<string> references = job.OpenReferenceImages.Count == 0 ? [] : (await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false)).Select(r => r.DataUri).ToList();
+        var first = job.Job.Mode == VideoMode.ImageToVideo ? await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false) : null;
+        var (last, references) = await ReadLastAndReferencesAsync(job, cancellationToken).ConfigureAwait(false);
+        return (first, last, references);
+    }
+
+    private async Task<(FirstFrame? Last, IReadOnlyList<FirstFrame> References)> ReadLastAndReferencesAsync(ProviderJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var last = job.OpenLastFrame is null ? null : await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<FirstFrame> references = job.OpenReferenceImages.Count == 0 ? [] : await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false);
         return (last, references);
     }
 

@@ -102,27 +102,16 @@ public sealed partial class KlingProvider : HttpVideoProvider
     {
         ArgumentNullException.ThrowIfNull(job);
         var j = job.Job;
-        string? image = null;
-        if (j.Mode == VideoMode.ImageToVideo)
-        {
-            // Kling takes raw Base64 without the data: prefix, and shapes the video like the image: no fitting.
-            image = (await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).Base64;
-        }
-
+        // Kling takes raw Base64 without the data: prefix, and shapes the video like the image: no fitting.
         // provider-apis-live.md 4.3: the end frame is image_tail, raw Base64 like image.
-        string? imageTail = null;
-        if (job.OpenLastFrame is not null)
-        {
-            imageTail = (await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false)).Base64;
-        }
-
+        var images = await ReadImagesAsync(job, cancellationToken).ConfigureAwait(false);
         var body = new KlingCreate
         {
             ModelName = job.UpstreamModel,
             Prompt = j.Prompt,
             NegativePrompt = j.Options.GetValueOrDefault("negative_prompt") is { Length: > 0 } negative ? negative : null,
-            Image = image,
-            ImageTail = imageTail,
+            Image = images.First?.Base64,
+            ImageTail = images.Last?.Base64,
             Mode = KlingMode(j) ?? "std",
             AspectRatio = j.Mode == VideoMode.TextToVideo ? Aspect(j) : null,
             Duration = j.DurationSeconds.ToString(CultureInfo.InvariantCulture),

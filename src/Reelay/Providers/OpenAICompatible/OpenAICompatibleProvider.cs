@@ -121,30 +121,13 @@ public sealed partial class OpenAICompatibleProvider : HttpVideoProvider
                     ? OpenAICompatibleWire.CreateBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, seed)
                     : OpenAICompatibleWire.CreateJsonBody(job.UpstreamModel, j.Prompt, j.DurationSeconds, j.Size, frame, seed, characterIds),
             };
-        UpstreamReply reply;
-        try
-        {
-            reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (UpstreamTransportException ex)
-        {
-            return UpstreamErrors.SubmitTransport(Name, ex);
-        }
-
-        using var json = reply.TryJson();
-        if (!reply.IsSuccess)
-        {
-            return Refused(reply, json?.RootElement);
-        }
-
-        if (json is not null && UpstreamJson.Str(json.RootElement, "id") is { Length: > 0 } id)
-        {
-            return new SubmitOutcome.Accepted(id);
-        }
-
-        // A 2xx whose body names no video: the upstream may have started (and will bill) a job Reelay cannot track.
-        Log.UnreadableSubmit(_log, Name, j.Id);
-        return new SubmitOutcome.Rejected(new JobError(ErrorCodes.SubmitOutcomeUnknown, $"Provider '{Name}' answered the submit without a readable video id; it may have started the job. It was not resubmitted, to avoid paying twice."));
+        return await SubmitJsonAsync(
+            request,
+            Refused,
+            (_, root) => AcceptedIf(UpstreamJson.Str(root, "id")),
+            () => Log.UnreadableSubmit(_log, Name, j.Id),
+            "video id",
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>How a non-2xx answer to a submit (or a character upload) classifies.</summary>

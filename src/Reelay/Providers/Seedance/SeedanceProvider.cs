@@ -94,25 +94,24 @@ public sealed partial class SeedanceProvider(string name, ProviderInstanceOption
     {
         ArgumentNullException.ThrowIfNull(job);
         var j = job.Job;
+        // Seedance takes the images as they are (ratio "adaptive" or the asked ratio crops them upstream): no fitting here.
+        var images = await ReadImagesAsync(job, cancellationToken).ConfigureAwait(false);
         var content = new List<SeedanceContent>();
         if (!string.IsNullOrWhiteSpace(j.Prompt))
         {
             content.Add(new SeedanceContent { Type = "text", Text = j.Prompt });
         }
 
-        if (j.Mode == VideoMode.ImageToVideo)
+        if (images.First is { } frame)
         {
-            // Seedance takes the image as it is (ratio "adaptive" or the asked ratio crops it upstream): no fitting here.
-            var frame = await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
             var role = j.Options.GetValueOrDefault("image_role") == "reference_image" ? "reference_image" : "first_frame";
             content.Add(new SeedanceContent { Type = "image_url", ImageUrl = new SeedanceImageUrl { Url = frame.DataUri }, Role = role });
         }
 
         // provider-apis-live.md 1.4: first+last is two image_url items with the roles first_frame and last_frame; reference
         // images are image_url items with the role reference_image (the catalog keeps them apart from a first frame).
-        if (job.OpenLastFrame is not null)
+        if (images.Last is { } last)
         {
-            var last = await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
             content.Add(new SeedanceContent { Type = "image_url", ImageUrl = new SeedanceImageUrl { Url = last.DataUri }, Role = "last_frame" });
         }
 
@@ -123,7 +122,7 @@ public sealed partial class SeedanceProvider(string name, ProviderInstanceOption
             return refused;
         }
 
-        foreach (var reference in (await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false)).Concat(characters.Stills))
+        foreach (var reference in images.References.Concat(characters.Stills))
         {
             content.Add(new SeedanceContent { Type = "image_url", ImageUrl = new SeedanceImageUrl { Url = reference.DataUri }, Role = "reference_image" });
         }

@@ -130,22 +130,9 @@ public sealed partial class VeoProvider(string name, ProviderInstanceOptions opt
             return await PredictAsync(job, ExtensionBody(j), cancellationToken).ConfigureAwait(false);
         }
 
-        VeoImage? image = null;
-        if (j.Mode == VideoMode.ImageToVideo)
-        {
-            var frame = await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
-            image = new VeoImage { InlineData = new VeoInlineData { MimeType = frame.MediaType, Data = frame.Base64 } };
-        }
-
         // provider-apis-live.md 2.4: instance.lastFrame takes the last frame in the image's form; referenceImages are
         // {image, referenceType: "asset"} items (the catalog keeps them apart from a first frame, and at 8 s).
-        VeoImage? lastFrame = null;
-        if (job.OpenLastFrame is not null)
-        {
-            var last = await Frames.ReadLastFrameAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
-            lastFrame = new VeoImage { InlineData = new VeoInlineData { MimeType = last.MediaType, Data = last.Base64 } };
-        }
-
+        var images = await ReadImagesAsync(job, cancellationToken).ConfigureAwait(false);
         // Characters (Veo has no character API) are reference images too, after the client's own.
         var characters = await CharacterReferences.TryReadAsync(job, cancellationToken).ConfigureAwait(false);
         if (characters.Refused is { } refused)
@@ -154,18 +141,15 @@ public sealed partial class VeoProvider(string name, ProviderInstanceOptions opt
         }
 
         List<VeoReferenceImage>? references = null;
-        if (job.OpenReferenceImages.Count > 0 || characters.Stills.Count > 0)
+        if (images.References.Count > 0 || characters.Stills.Count > 0)
         {
-            references = (await Frames.ReadReferenceImagesAsync(job, cancellationToken).ConfigureAwait(false))
-                .Concat(characters.Stills)
-                .Select(r => new VeoReferenceImage { Image = new VeoImage { InlineData = new VeoInlineData { MimeType = r.MediaType, Data = r.Base64 } } })
-                .ToList();
+            references = images.References.Concat(characters.Stills).Select(r => new VeoReferenceImage { Image = Inline(r) }).ToList();
         }
 
         var shape = Shape(j) ?? ("16:9", "720p");
         var body = new VeoPredict
         {
-            Instances = [new VeoInstance { Prompt = j.Prompt, Image = image, LastFrame = lastFrame, ReferenceImages = references }],
+            Instances = [new VeoInstance { Prompt = j.Prompt, Image = Inline(images.First), LastFrame = Inline(images.Last), ReferenceImages = references }],
             Parameters = new VeoParameters
             {
                 AspectRatio = shape.Aspect,
@@ -176,6 +160,10 @@ public sealed partial class VeoProvider(string name, ProviderInstanceOptions opt
         };
         return await PredictAsync(job, body, cancellationToken).ConfigureAwait(false);
     }
+
+    // An image in Veo's inline form (its media type and raw Base64); null for no image.
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(frame))]
+    private static VeoImage? Inline(FirstFrame? frame) => frame is null ? null : new VeoImage { InlineData = new VeoInlineData { MimeType = frame.MediaType, Data = frame.Base64 } };
 
     /// <summary>POST models/{model}:predictLongRunning with <paramref name="body"/>; the operation name, or why not.</summary>
     private async Task<SubmitOutcome> PredictAsync(ProviderJob job, VeoPredict body, CancellationToken cancellationToken)

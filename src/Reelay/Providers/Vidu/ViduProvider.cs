@@ -94,52 +94,25 @@ public sealed partial class ViduProvider(string name, ProviderInstanceOptions op
     {
         ArgumentNullException.ThrowIfNull(job);
         var j = job.Job;
-        var movement = j.Options.GetValueOrDefault("movement_amplitude") is { Length: > 0 } m ? m : null;
-        bool? watermark = j.Options.TryGetValue("watermark", out var w) && bool.TryParse(w, out var wm) ? wm : null;
-        HttpContent content;
-        string path;
-        if (j.Mode == VideoMode.ImageToVideo)
+        // Vidu takes the image as it is (the output follows its aspect ratio): no fitting.
+        var frame = j.Mode == VideoMode.ImageToVideo ? await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false) : null;
+        var body = new ViduCreate
         {
-            // Vidu takes the image as it is (the output follows its aspect ratio): no fitting.
-            var frame = await Frames.ReadAsync(job, null, null, Options.FirstFrameFit, cancellationToken).ConfigureAwait(false);
-            path = "ent/v2/img2video";
-            content = JsonContent.Create(
-                new ViduImg2Video
-                {
-                    Model = job.UpstreamModel,
-                    Images = [frame.DataUri],
-                    Prompt = j.Prompt,
-                    Duration = j.DurationSeconds,
-                    Seed = j.Seed,
-                    Resolution = Tier(j),
-                    MovementAmplitude = movement,
-                    Watermark = watermark,
-                    Payload = job.ClientReference ?? j.Id,
-                    CallbackUrl = CallbackUrl(job),
-                },
-                ViduJsonContext.Default.ViduImg2Video);
-        }
-        else
-        {
-            path = "ent/v2/text2video";
-            content = JsonContent.Create(
-                new ViduText2Video
-                {
-                    Model = job.UpstreamModel,
-                    Prompt = j.Prompt,
-                    Duration = j.DurationSeconds,
-                    Seed = j.Seed,
-                    AspectRatio = Aspect(j),
-                    Resolution = Tier(j),
-                    MovementAmplitude = movement,
-                    Bgm = j.Options.TryGetValue("bgm", out var b) && bool.TryParse(b, out var bgm) ? bgm : null,
-                    Watermark = watermark,
-                    Payload = job.ClientReference ?? j.Id,
-                    CallbackUrl = CallbackUrl(job),
-                },
-                ViduJsonContext.Default.ViduText2Video);
-        }
-
+            Model = job.UpstreamModel,
+            Images = frame is null ? null : [frame.DataUri],
+            Prompt = j.Prompt,
+            Duration = j.DurationSeconds,
+            Seed = j.Seed,
+            AspectRatio = frame is null ? Aspect(j) : null,
+            Resolution = Tier(j),
+            MovementAmplitude = j.Options.GetValueOrDefault("movement_amplitude") is { Length: > 0 } movement ? movement : null,
+            Bgm = frame is null && j.Options.TryGetValue("bgm", out var b) && bool.TryParse(b, out var bgm) ? bgm : null,
+            Watermark = j.Options.TryGetValue("watermark", out var w) && bool.TryParse(w, out var watermark) ? watermark : null,
+            Payload = job.ClientReference ?? j.Id,
+            CallbackUrl = CallbackUrl(job),
+        };
+        var path = frame is null ? "ent/v2/text2video" : "ent/v2/img2video";
+        var content = JsonContent.Create(body, ViduJsonContext.Default.ViduCreate);
         using var request = new HttpRequestMessage(HttpMethod.Post, Http.Url(path)) { Content = content };
         return await SubmitJsonAsync(
             request,

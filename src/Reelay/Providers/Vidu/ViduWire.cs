@@ -5,14 +5,19 @@ using Reelay.Providers.Http;
 
 namespace Reelay.Providers.Vidu;
 
-/// <summary>POST /ent/v2/img2video body. Only fields the endpoint takes are sent (Vidu refuses others as FieldUnwanted).</summary>
-internal sealed class ViduImg2Video
+/// <summary>
+/// The body of POST /ent/v2/img2video and of POST /ent/v2/text2video. Only fields the endpoint takes may be sent (Vidu
+/// refuses others as FieldUnwanted): <see cref="Images"/> is img2video's alone, <see cref="AspectRatio"/> and
+/// <see cref="Bgm"/> text2video's alone, and a null field is left out.
+/// </summary>
+internal sealed class ViduCreate
 {
     [JsonPropertyName("model")]
     public required string Model { get; init; }
 
+    /// <summary>img2video only: the first frame.</summary>
     [JsonPropertyName("images")]
-    public required IReadOnlyList<string> Images { get; init; }
+    public IReadOnlyList<string>? Images { get; init; }
 
     [JsonPropertyName("prompt")]
     public string? Prompt { get; init; }
@@ -23,38 +28,7 @@ internal sealed class ViduImg2Video
     [JsonPropertyName("seed")]
     public long? Seed { get; init; }
 
-    [JsonPropertyName("resolution")]
-    public string? Resolution { get; init; }
-
-    [JsonPropertyName("movement_amplitude")]
-    public string? MovementAmplitude { get; init; }
-
-    [JsonPropertyName("watermark")]
-    public bool? Watermark { get; init; }
-
-    [JsonPropertyName("payload")]
-    public string? Payload { get; init; }
-
-    /// <summary>Where Vidu POSTs the task on each status change (its signature is not documented: Reelay only polls sooner).</summary>
-    [JsonPropertyName("callback_url")]
-    public string? CallbackUrl { get; init; }
-}
-
-/// <summary>POST /ent/v2/text2video body.</summary>
-internal sealed class ViduText2Video
-{
-    [JsonPropertyName("model")]
-    public required string Model { get; init; }
-
-    [JsonPropertyName("prompt")]
-    public string? Prompt { get; init; }
-
-    [JsonPropertyName("duration")]
-    public int Duration { get; init; }
-
-    [JsonPropertyName("seed")]
-    public long? Seed { get; init; }
-
+    /// <summary>text2video only (an image's own ratio shapes img2video).</summary>
     [JsonPropertyName("aspect_ratio")]
     public string? AspectRatio { get; init; }
 
@@ -64,6 +38,7 @@ internal sealed class ViduText2Video
     [JsonPropertyName("movement_amplitude")]
     public string? MovementAmplitude { get; init; }
 
+    /// <summary>text2video only.</summary>
     [JsonPropertyName("bgm")]
     public bool? Bgm { get; init; }
 
@@ -79,8 +54,7 @@ internal sealed class ViduText2Video
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(ViduImg2Video))]
-[JsonSerializable(typeof(ViduText2Video))]
+[JsonSerializable(typeof(ViduCreate))]
 internal sealed partial class ViduJsonContext : JsonSerializerContext;
 
 /// <summary>
