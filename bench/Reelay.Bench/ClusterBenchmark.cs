@@ -88,6 +88,12 @@ internal static partial class ClusterBenchmark
             var ended = await WaitEndedAsync(nodes, ids, TimeSpan.FromMinutes(options.ClusterWaitMinutes), evidence, ct);
             var (polls, p50, p99) = await LatenessAsync(nodes, ct);
             Report.Line($"{Report.Count(ended.Completed)} completed, {Report.Count(ended.Failed)} failed, {Report.Count(ids.Count - ended.Completed - ended.Failed)} unfinished after {submitted.Elapsed.TotalSeconds:0} s.");
+            if (ended.FailedBy.Count > 0)
+            {
+                // A failed job is a finding, not noise: say which error codes ended them.
+                Report.Line("  failed by error code: " + string.Join(", ", ended.FailedBy.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {Report.Count(p.Value)}")));
+            }
+
             Report.Line($"Polls answered: {Report.Count(polls)}; lateness p50 <= {Report.Ms(p50 * 1000)}, p99 <= {Report.Ms(p99 * 1000)} (histogram bucket bounds, all nodes).");
             Report.Result($"Cluster poll lateness at p99 ({ids.Count} jobs, {nodes.Length} nodes)", Report.Ms(p99 * 1000), "target 1000 ms", p99, "<= 1000 ms", p99 <= 1);
 
@@ -248,7 +254,7 @@ internal static partial class ClusterBenchmark
         return [.. ids];
     }
 
-    private static async Task<(int Completed, int Failed)> WaitEndedAsync(ServeProcess[] nodes, List<string> ids, TimeSpan timeout, ClusterEvidence evidence, CancellationToken ct)
+    private static async Task<(int Completed, int Failed, Dictionary<string, int> FailedBy)> WaitEndedAsync(ServeProcess[] nodes, List<string> ids, TimeSpan timeout, ClusterEvidence evidence, CancellationToken ct)
     {
         var node = nodes[0];
         var waited = Stopwatch.StartNew();
@@ -256,6 +262,7 @@ internal static partial class ClusterBenchmark
         {
             ThrowOnExit(nodes, evidence);
             int completed = 0, failed = 0;
+            var failedBy = new Dictionary<string, int>(StringComparer.Ordinal);
             var after = (string?)null;
             do
             {
@@ -265,7 +272,13 @@ internal static partial class ClusterBenchmark
                     switch (video.GetProperty("status").GetString())
                     {
                         case "completed": completed++; break;
-                        case "failed": failed++; break;
+                        case "failed":
+                            failed++;
+                            var code = video.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var c)
+                                ? c.GetString() ?? "none"
+                                : "none";
+                            failedBy[code] = failedBy.GetValueOrDefault(code) + 1;
+                            break;
                     }
 
                     after = video.GetProperty("id").GetString();
@@ -280,7 +293,7 @@ internal static partial class ClusterBenchmark
 
             if (completed + failed >= ids.Count || waited.Elapsed > timeout)
             {
-                return (completed, failed);
+                return (completed, failed, failedBy);
             }
 
             await Task.Delay(TimeSpan.FromSeconds(2), ct);
