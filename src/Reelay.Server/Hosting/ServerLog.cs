@@ -11,6 +11,6 @@ internal static partial class ServerLog
     [LoggerMessage(LogEventIds.Server + 1, LogLevel.Information, "Reelay is listening on {Addresses} (data folder {DataFolder})")]
     public static partial void Listening(ILogger logger, string addresses, string dataFolder);
 
-    [LoggerMessage(LogEventIds.Server + 40, LogLevel.Warning, "The job store is unavailable; answered {Method} {Path} with 503")]
+    [LoggerMessage(LogEventIds.Server + 2, LogLevel.Warning, "The job store is unavailable; answered {Method} {Path} with 503")]
     public static partial void StoreUnavailable(ILogger logger, Exception exception, string method, string path);
 }
