@@ -92,7 +92,17 @@ internal static partial class ClusterBenchmark
             {
                 // A failed job is a finding, not noise: say which error codes ended them.
                 Report.Line("  failed by error code: " + string.Join(", ", ended.FailedBy.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {Report.Count(p.Value)}")));
+                foreach (var sample in ended.FailedSamples)
+                {
+                    Report.Line("  e.g. " + sample);
+                }
             }
+
+            // Completed must mean the video is there: every completed job's content is read back, round robin over the
+            // nodes (a double finalization once deleted results that the store still called completed).
+            var (present, missing) = await VerifyContentAsync(nodes, ended.CompletedIds, ct);
+            Report.Line($"Content of completed jobs: {Report.Count(present)} readable, {Report.Count(missing.Count)} missing"
+                + (missing.Count > 0 ? " (e.g. " + string.Join("; ", missing.Take(5)) + ")." : "."));
 
             Report.Line($"Polls answered: {Report.Count(polls)}; lateness p50 <= {Report.Ms(p50 * 1000)}, p99 <= {Report.Ms(p99 * 1000)} (histogram bucket bounds, all nodes).");
             Report.Result($"Cluster poll lateness at p99 ({ids.Count} jobs, {nodes.Length} nodes)", Report.Ms(p99 * 1000), "target 1000 ms", p99, "<= 1000 ms", p99 <= 1);
@@ -254,7 +264,7 @@ internal static partial class ClusterBenchmark
         return [.. ids];
     }
 
-    private static async Task<(int Completed, int Failed, Dictionary<string, int> FailedBy)> WaitEndedAsync(ServeProcess[] nodes, List<string> ids, TimeSpan timeout, ClusterEvidence evidence, CancellationToken ct)
+    private static async Task<(int Completed, int Failed, Dictionary<string, int> FailedBy, List<string> CompletedIds, List<string> FailedSamples)> WaitEndedAsync(ServeProcess[] nodes, List<string> ids, TimeSpan timeout, ClusterEvidence evidence, CancellationToken ct)
     {
         var node = nodes[0];
         var waited = Stopwatch.StartNew();
@@ -263,6 +273,8 @@ internal static partial class ClusterBenchmark
             ThrowOnExit(nodes, evidence);
             int completed = 0, failed = 0;
             var failedBy = new Dictionary<string, int>(StringComparer.Ordinal);
+            var completedIds = new List<string>();
+            var failedSamples = new List<string>();
             var after = (string?)null;
             do
             {
@@ -271,13 +283,21 @@ internal static partial class ClusterBenchmark
                 {
                     switch (video.GetProperty("status").GetString())
                     {
-                        case "completed": completed++; break;
+                        case "completed":
+                            completed++;
+                            completedIds.Add(video.GetProperty("id").GetString()!);
+                            break;
                         case "failed":
                             failed++;
                             var code = video.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var c)
                                 ? c.GetString() ?? "none"
                                 : "none";
                             failedBy[code] = failedBy.GetValueOrDefault(code) + 1;
+                            if (failedSamples.Count < 5)
+                            {
+                                failedSamples.Add($"{video.GetProperty("id").GetString()}: {(error.ValueKind == JsonValueKind.Object ? error.GetRawText() : "no error object")}");
+                            }
+
                             break;
                     }
 
@@ -293,11 +313,40 @@ internal static partial class ClusterBenchmark
 
             if (completed + failed >= ids.Count || waited.Elapsed > timeout)
             {
-                return (completed, failed, failedBy);
+                return (completed, failed, failedBy, completedIds, failedSamples);
             }
 
             await Task.Delay(TimeSpan.FromSeconds(2), ct);
         }
+    }
+
+    /// <summary>Reads every listed job's content from the nodes in turn, 16 at a time: how many answered 200 with bytes, and which did not.</summary>
+    private static async Task<(int Present, List<string> Missing)> VerifyContentAsync(ServeProcess[] nodes, List<string> ids, CancellationToken ct)
+    {
+        var present = 0;
+        var missing = new List<string>();
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, Math.Min(16, ids.Count)).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < ids.Count)
+            {
+                using var response = await nodes[i % nodes.Length].Http.GetAsync($"v1/videos/{ids[i]}/content", ct);
+                var bytes = await response.Content.ReadAsByteArrayAsync(ct);
+                if (response.IsSuccessStatusCode && bytes.Length > 0)
+                {
+                    Interlocked.Increment(ref present);
+                }
+                else
+                {
+                    lock (missing)
+                    {
+                        missing.Add($"{ids[i]} {(int)response.StatusCode}");
+                    }
+                }
+            }
+        }));
+        return (present, missing);
     }
 
     /// <summary>The reelay.poll.lateness histogram summed over every node's /metrics: polls, and the bucket bounds holding p50 and p99.</summary>

@@ -62,14 +62,13 @@ internal static class ServeCommand
                     ReelayServer.Preflight(app);
                     // The address file before the ready line, so that whoever waits for that line finds the file.
                     var address = new GatewayAddressFile(app.Services.GetRequiredService<ReelayOptions>().DataPath);
-                    app.Lifetime.ApplicationStarted.Register(() =>
+                    app.Lifetime.ApplicationStopping.Register(address.Delete);
+                    ReelayServer.AnnounceWhenReady(app, before: () =>
                     {
                         started = true;
                         StartupFailures.HostStarted(app);
                         address.Write(ReelayServer.BoundAddress(app));
                     });
-                    app.Lifetime.ApplicationStopping.Register(address.Delete);
-                    ReelayServer.AnnounceWhenReady(app);
                     ReelayServer.DrainOnStop(app);
                     await ((IHost)app).RunAsync(cancellationToken).ConfigureAwait(false);
                 }
