@@ -100,6 +100,14 @@ public sealed class EngineOptions
     /// <summary>Finished jobs whose result is copied (download, ffprobe, thumbnail) at once, across all providers.</summary>
     public int MaxConcurrentFinalizations { get; set; } = Math.Max(2, Environment.ProcessorCount);
 
+    /// <summary>
+    /// A job whose upstream has finished is not failed by its deadline while it waits for a finalization slot or is being
+    /// stored: the provider has made (and billed) that video. When its first attempt starts, its deadline moves to at
+    /// least now + this, once; an attempt that fails (an expired download URL) is retried until then. Zero: the deadline
+    /// moves no more (a job waiting for a slot is still never failed meanwhile).
+    /// </summary>
+    public TimeSpan FinalizeGrace { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>This node's id in job claims; stable across restarts, so a restarted node takes its own jobs back at once.</summary>
     public string NodeId { get; set; } = Environment.MachineName;
 

@@ -46,6 +46,7 @@ public sealed class ReelayOptionsValidator(IConfiguration configuration, IEnumer
         Check(options.Engine.MaxSubmitAttempts is >= 1 and <= 100, "Reelay:Engine:MaxSubmitAttempts must be 1 to 100.");
         Check(options.Engine.SubmitRetryDelay > TimeSpan.Zero, "Reelay:Engine:SubmitRetryDelay must be positive.");
         Check(options.Engine.MaxConcurrentFinalizations is >= 1 and <= 256, "Reelay:Engine:MaxConcurrentFinalizations must be 1 to 256.");
+        Check(options.Engine.FinalizeGrace >= TimeSpan.Zero && options.Engine.FinalizeGrace <= TimeSpan.FromDays(7), "Reelay:Engine:FinalizeGrace must be 0 to 7 days.");
         Check(!string.IsNullOrWhiteSpace(options.Engine.NodeId) && options.Engine.NodeId.Length <= 200, "Reelay:Engine:NodeId must be set (at most 200 characters).");
         Check(options.Engine.ClaimLease >= TimeSpan.FromSeconds(3), "Reelay:Engine:ClaimLease must be at least 3 seconds.");
         errors.AddRange(options.Accounts.Validate());

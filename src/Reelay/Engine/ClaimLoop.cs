@@ -7,8 +7,10 @@ namespace Reelay.Engine;
 /// <summary>
 /// This node's side of <see cref="IJobClaims"/>: at start it gives up what it held before a restart and claims every due
 /// job; then, every third of the lease (<see cref="EngineOptions.ClaimLease"/>), it renews all of its claims in one write
-/// and claims what became due meanwhile (jobs whose node died, jobs released with a due time, jobs nobody claimed yet),
-/// which <see cref="CrashRecovery"/> resumes. A job released for a submit backoff comes back through
+/// and, on a loop of its own, claims what became due meanwhile (jobs whose node died, jobs released with a due time, jobs
+/// nobody claimed yet), which <see cref="CrashRecovery"/> resumes. The two loops are apart so that a slow round of claiming
+/// and resuming (a thousand orphans on a loaded machine) never delays the renewal: a late renewal lets this node's own
+/// leases lapse, and another node then takes over jobs that are still being worked on here. A job released for a submit backoff comes back through
 /// <see cref="OnResubmitDueAsync"/> when this node's own clock says so first.
 /// </summary>
 internal sealed class ClaimLoop(SchedulerContext context, CrashRecovery recovery)
@@ -40,8 +42,31 @@ internal sealed class ClaimLoop(SchedulerContext context, CrashRecovery recovery
         return claimed;
     }
 
-    /// <summary>Renews and claims every third of the lease until <paramref name="ct"/> ends; a failed round is logged and the next one tries again.</summary>
-    public async Task RunAsync(CancellationToken ct)
+    /// <summary>Renews, and claims, every third of the lease until <paramref name="ct"/> ends, each on its own loop; a failed round is logged and the next one tries again.</summary>
+    public Task RunAsync(CancellationToken ct) => Task.WhenAll(RenewAsync(ct), ClaimRoundsAsync(ct));
+
+    /// <summary>Extends every claim of this node every third of the lease, whatever the claim rounds are doing.</summary>
+    private async Task RenewAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(Options.ClaimLease / 3, context.Time, ct).ConfigureAwait(false);
+                await context.Claims.RenewClaimsAsync(Options.NodeId, context.Now, Options.ClaimLease, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                EngineLog.ClaimLoopFailed(context.Log, ex);
+            }
+        }
+    }
+
+    private async Task ClaimRoundsAsync(CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
@@ -54,7 +79,6 @@ internal sealed class ClaimLoop(SchedulerContext context, CrashRecovery recovery
                     await SharedSlotsRoundAsync(ct).ConfigureAwait(false);
                 }
 
-                await context.Claims.RenewClaimsAsync(Options.NodeId, now, Options.ClaimLease, ct).ConfigureAwait(false);
                 IReadOnlyList<Job> due;
                 do
                 {

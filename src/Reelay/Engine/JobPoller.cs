@@ -142,7 +142,7 @@ internal sealed class JobPoller(SchedulerContext context, ResultFinalizer finali
         FinalizeOutcome outcome;
         try
         {
-            outcome = await finalizer.FinalizeAsync(context.Calls.For(job), lane.Provider, result, context.Work.Stopping).ConfigureAwait(false);
+            outcome = await finalizer.FinalizeAsync(context.Calls.For(job), lane.Provider, result, context.Work.Stopping, StartedAsync).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.Work.IsStopping)
         {
@@ -162,5 +162,19 @@ internal sealed class JobPoller(SchedulerContext context, ResultFinalizer finali
         }
 
         _lanes.Release(lane, job.Id);
+
+        // Once the slot is taken: the provider has finished (and billed) this video, so the first attempt gets the grace to
+        // store it even when the deadline is near; later attempts (after a failed download) do not extend it again.
+        async Task StartedAsync(CancellationToken ct)
+        {
+            if (PollPolicy.DeadlineToFinalize(job, context.Now, context.Options.FinalizeGrace) is { } longer)
+            {
+                await context.Transitions.TryAsync(
+                    job.Id,
+                    j => j.Status == JobStatus.Running && JobOperations.UpstreamFinishedAt(j.Options) is null && j.Deadline < longer.Deadline,
+                    j => j with { Deadline = longer.Deadline, Options = JobOperations.WithUpstreamFinishedAt(j.Options, longer.FinishedAt) },
+                    ct).ConfigureAwait(false);
+            }
+        }
     }
 }

@@ -71,7 +71,7 @@ public sealed class JobScheduler : IAsyncDisposable
         var context = new SchedulerContext(store, Transitions, _claims, time, _options, logger, _lanes, _due, calls, _work, _signals, sharedSlots);
         _hints = new PollHints(time);
         _submitter = new JobSubmitter(context, router, circuits);
-        _deadlines = new Deadlines(context);
+        _deadlines = new Deadlines(context, _finalizer.IsFinalizing);
         _poller = new JobPoller(context, _finalizer, _deadlines, _hints);
         _recovery = new CrashRecovery(context, _submitter, _deadlines);
         _claimLoop = new ClaimLoop(context, _recovery);

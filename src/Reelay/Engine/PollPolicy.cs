@@ -24,6 +24,11 @@ public abstract record PollDecision
     public sealed record RetryAfter(TimeSpan Delay, int Attempt, string Reason) : PollDecision;
 }
 
+/// <summary>A finished job's longer deadline while its result is stored: <see cref="PollPolicy.DeadlineToFinalize"/>.</summary>
+/// <param name="FinishedAt">When the upstream was first seen finished.</param>
+/// <param name="Deadline">The job's new deadline.</param>
+public sealed record FinalizeDeadline(DateTimeOffset FinishedAt, DateTimeOffset Deadline);
+
 /// <summary>
 /// The adaptive polling rules as one pure function. <c>attempt</c> counts polls since progress last grew: the interval
 /// grows with it (<see cref="Backoff.PollInterval"/>) and starts again at the schedule's initial interval when progress
@@ -54,6 +59,24 @@ public static class PollPolicy
             default:
                 throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "Unknown poll outcome.");
         }
+    }
+
+    /// <summary>
+    /// The deadline a job whose upstream has finished gets while its result is stored, or null when it keeps its own. The
+    /// provider has made (and billed) the video, so a queue of finalizations must not fail the job: when its deadline falls
+    /// within <paramref name="grace"/> of <paramref name="now"/>, it moves to <paramref name="now"/> + grace, and the moment
+    /// is kept as <see cref="FinalizeDeadline.FinishedAt"/>. The first such moment is final: a finalization that keeps
+    /// failing (an expired download URL) is never extended again, so the job still ends.
+    /// </summary>
+    public static FinalizeDeadline? DeadlineToFinalize(Job job, DateTimeOffset now, TimeSpan grace)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (grace <= TimeSpan.Zero || JobOperations.UpstreamFinishedAt(job.Options) is not null || job.Deadline - now >= grace)
+        {
+            return null;
+        }
+
+        return new FinalizeDeadline(now, now + grace);
     }
 
     /// <summary>When a job whose finalization failed is polled again: a few intervals later, so a broken download is not hammered.</summary>

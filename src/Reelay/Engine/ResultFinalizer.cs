@@ -38,6 +38,7 @@ public sealed class ResultFinalizer : IDisposable
     private readonly string _tempDirectory;
     private readonly SemaphoreSlim _gate;
     private readonly ILogger _log;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _finalizing = new(StringComparer.Ordinal);
 
     /// <summary>Creates the finalizer; temporary files go to the data folder's tmp directory.</summary>
     public ResultFinalizer(IResultStore results, IMediaInspector media, JobTransitions transitions, TimeProvider time, ReelayOptions options, ILogger logger)
@@ -54,22 +55,49 @@ public sealed class ResultFinalizer : IDisposable
         _log = logger;
     }
 
-    /// <summary>Finalizes <paramref name="job"/> (running) from <paramref name="result"/>, downloading through <paramref name="provider"/>.</summary>
-    public async Task<FinalizeOutcome> FinalizeAsync(ProviderJob job, IVideoProvider provider, ResultLocation result, CancellationToken cancellationToken)
+    /// <summary>
+    /// Finalizes <paramref name="job"/> (running) from <paramref name="result"/>, downloading through <paramref name="provider"/>.
+    /// <paramref name="started"/> runs once a finalization slot is taken, before any work (the engine moves the job's
+    /// deadline there); an exception from it ends this attempt like a failed download.
+    /// </summary>
+    public async Task<FinalizeOutcome> FinalizeAsync(ProviderJob job, IVideoProvider provider, ResultLocation result, CancellationToken cancellationToken, Func<CancellationToken, Task>? started = null)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(provider);
         ArgumentNullException.ThrowIfNull(result);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var id = job.Job.Id;
+        _finalizing.AddOrUpdate(id, 1, (_, n) => n + 1);
         try
         {
-            return await RunAsync(job, provider, result, cancellationToken).ConfigureAwait(false);
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (started is not null)
+                {
+                    await started(cancellationToken).ConfigureAwait(false);
+                }
+
+                return await RunAsync(job, provider, result, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
+            }
         }
         finally
         {
-            _gate.Release();
+            if (_finalizing.AddOrUpdate(id, 0, (_, n) => n - 1) <= 0)
+            {
+                _finalizing.TryRemove(new KeyValuePair<string, int>(id, 0));
+            }
         }
     }
+
+    /// <summary>
+    /// True while a finalization of the job is waiting for its slot or running in this process. Each attempt is bounded
+    /// (the download by the upstream call timeout, ffprobe and ffmpeg by theirs), so the job's deadline waits for it.
+    /// </summary>
+    public bool IsFinalizing(string jobId) => _finalizing.ContainsKey(jobId);
 
     private async Task<FinalizeOutcome> RunAsync(ProviderJob providerJob, IVideoProvider provider, ResultLocation result, CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace Reelay.Jobs;
@@ -61,6 +62,7 @@ public static class JobOperations
     internal const string CharactersKey = "reelay.characters";
     internal const string LastFrameKey = "reelay.last_frame_key";
     internal const string ReferenceImageKeys = "reelay.reference_image_keys";
+    internal const string UpstreamFinishedAtKey = "reelay.upstream_finished_at";
 
     /// <summary>"generate", "remix", "edit" or "extend".</summary>
     public static string ToWire(this JobOperation operation) => operation switch
@@ -98,6 +100,22 @@ public static class JobOperations
         }
 
         return new Dictionary<string, string>(options, StringComparer.Ordinal) { [UpstreamResultKey] = reference };
+    }
+
+    /// <summary>When the upstream first reported the job finished (its result ready to copy), when that was recorded.</summary>
+    public static DateTimeOffset? UpstreamFinishedAt(IReadOnlyDictionary<string, string> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.TryGetValue(UpstreamFinishedAtKey, out var value) && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : null;
+    }
+
+    /// <summary><paramref name="options"/> with the moment the upstream first reported the job finished.</summary>
+    public static IReadOnlyDictionary<string, string> WithUpstreamFinishedAt(IReadOnlyDictionary<string, string> options, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new Dictionary<string, string>(options, StringComparer.Ordinal) { [UpstreamFinishedAtKey] = at.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) };
     }
 
     internal static string WriteKeys(IReadOnlyList<string> keys) => JsonSerializer.Serialize(keys.ToArray(), JobOperationJsonContext.Default.StringArray);

@@ -14,6 +14,7 @@ namespace Reelay.Tests.Engine;
 public sealed class EngineHarness : IAsyncDisposable
 {
     private readonly GuardedHttpClient _http;
+    private Func<IJobClaims, IJobClaims>? _wrapClaims;
 
     private EngineHarness(FakeTimeProvider clock, InMemoryJobStore store, FakeProvider provider, ReelayOptions options)
     {
@@ -72,7 +73,7 @@ public sealed class EngineHarness : IAsyncDisposable
         return harness;
     }
 
-    public static async Task<EngineHarness> StartAsync(Action<FakeProvider>? setup = null, Action<ReelayOptions>? configure = null)
+    public static async Task<EngineHarness> StartAsync(Action<FakeProvider>? setup = null, Action<ReelayOptions>? configure = null, Func<IJobClaims, IJobClaims>? wrapClaims = null)
     {
         var clock = NewClock();
         var options = new ReelayOptions { DataDirectory = Path.Combine(Path.GetTempPath(), "reelay-engine-" + Guid.NewGuid().ToString("N")) };
@@ -80,7 +81,7 @@ public sealed class EngineHarness : IAsyncDisposable
         configure?.Invoke(options);
         var provider = new FakeProvider(clock);
         setup?.Invoke(provider);
-        var harness = new EngineHarness(clock, new InMemoryJobStore(), provider, options);
+        var harness = new EngineHarness(clock, new InMemoryJobStore(), provider, options) { _wrapClaims = wrapClaims };
         await harness.BootAsync();
         return harness;
     }
@@ -89,7 +90,7 @@ public sealed class EngineHarness : IAsyncDisposable
     {
         var router = new DeploymentRouter([Provider, .. Others], Routes, Options.Sandbox.StandInFor);
         var transitions = new JobTransitions(Store, Clock, new JobObservers([Observer, new ThrowingObserver()]));
-        Scheduler = new JobScheduler(Store, Results, router, Media, Clock, Options, NullLogger<JobScheduler>.Instance, transitions, Claims);
+        Scheduler = new JobScheduler(Store, Results, router, Media, Clock, Options, NullLogger<JobScheduler>.Instance, transitions, _wrapClaims?.Invoke(Claims) ?? Claims);
         Engine = new JobEngine(Store, Results, ModelCatalog.Load(), router, new InputImageLoader(_http, Options), Scheduler, Clock, Options);
         await Scheduler.StartAsync(CancellationToken.None);
     }
